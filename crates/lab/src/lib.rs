@@ -1,0 +1,1 @@
+//! # homeline-lab — the network lab

@@ -1,0 +1,8 @@
+//! # homeline-nat — NAT traversal
+//!
+//! This crate will hold STUN (RFC 8489), NAT behaviour discovery (RFC 5780), ICE on top of
+//! webrtc-rs's sans-IO `rtc-ice`, a TURN client over UDP, TCP and TLS, and the choice of relay
+//! by lowest round-trip time. Sans-IO like the other protocol crates.
+//!
+//! Nothing is implemented yet; see the NAT traversal work.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! # homeline-phone — the runtime
+#![forbid(unsafe_code)]
