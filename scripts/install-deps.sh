@@ -12,7 +12,6 @@ build_pkgs=(
   libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libxdo-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev
   libasound2-dev libdbus-1-dev libopus-dev libhidapi-dev libudev-dev
-  nodejs npm
 )
 test_pkgs=(
   kamailio kamailio-tls-modules kamailio-websocket-modules kamailio-presence-modules
@@ -25,6 +24,9 @@ test_pkgs=(
 
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
+# Node.js may come from elsewhere (NodeSource bundles npm): ask for Debian's only when missing.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -53,6 +55,6 @@ fi
 if [ "$want" = test ]; then
   if ! command -v tauri-driver >/dev/null 2>&1; then
     echo "install-deps: cargo install tauri-driver" >&2
-    cargo install --locked tauri-driver
+    cargo install --locked tauri-driver --version '^2'
   fi
 fi
