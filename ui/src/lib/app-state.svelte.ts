@@ -1,0 +1,73 @@
+import { toUiError, type Account, type AccountInput, type AppInfo, type Backend, type UiError } from './backend';
+
+export type Tab = 'phone' | 'contacts' | 'diagnostics' | 'settings';
+
+export const TABS: readonly { id: Tab; label: string }[] = [
+  { id: 'phone', label: 'Phone' },
+  { id: 'contacts', label: 'Contacts' },
+  { id: 'diagnostics', label: 'Diagnostics' },
+  { id: 'settings', label: 'Settings' },
+];
+
+/** The state that several tabs share: what the backend told us, and which tab is open. */
+export class AppState {
+  tab = $state<Tab>('phone');
+  info = $state<AppInfo | null>(null);
+  infoError = $state<UiError | null>(null);
+  accounts = $state<Account[]>([]);
+  accountsLoaded = $state(false);
+  accountsError = $state<UiError | null>(null);
+
+  constructor(
+    readonly backend: Backend,
+    /** True when running on the mock: the UI says so instead of pretending. */
+    readonly demo: boolean,
+  ) {}
+
+  async load(): Promise<void> {
+    await Promise.all([this.loadInfo(), this.loadAccounts()]);
+  }
+
+  async loadInfo(): Promise<void> {
+    try {
+      this.info = await this.backend.app_info();
+      this.infoError = null;
+    } catch (err) {
+      this.infoError = toUiError(err);
+    }
+  }
+
+  async loadAccounts(): Promise<void> {
+    try {
+      this.accounts = await this.backend.list_accounts();
+      this.accountsError = null;
+    } catch (err) {
+      this.accountsError = toUiError(err);
+    } finally {
+      this.accountsLoaded = true;
+    }
+  }
+
+  /** Saves and updates the list; rejects with a UiError for the form to show. */
+  async saveAccount(input: AccountInput): Promise<Account> {
+    let saved: Account;
+    try {
+      saved = await this.backend.save_account(input);
+    } catch (err) {
+      throw toUiError(err);
+    }
+    const i = this.accounts.findIndex((a) => a.id === saved.id);
+    this.accounts = i === -1 ? [...this.accounts, saved] : this.accounts.map((a) => (a.id === saved.id ? saved : a));
+    return saved;
+  }
+
+  /** Removes and updates the list; rejects with a UiError. */
+  async removeAccount(id: string): Promise<void> {
+    try {
+      await this.backend.remove_account(id);
+    } catch (err) {
+      throw toUiError(err);
+    }
+    this.accounts = this.accounts.filter((a) => a.id !== id);
+  }
+}

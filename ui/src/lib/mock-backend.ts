@@ -1,0 +1,149 @@
+import type {
+  Account,
+  AccountInput,
+  AppInfo,
+  AudioDevices,
+  Backend,
+  KeyringStatus,
+  PasswordStorage,
+  UiError,
+} from './backend';
+
+export interface MockOptions {
+  version?: string;
+  keyring?: KeyringStatus;
+  config_problem?: UiError | null;
+  accounts?: Account[];
+  audio?: AudioDevices;
+}
+
+const DEMO_AUDIO: AudioDevices = {
+  host: 'Demo',
+  inputs: [
+    { name: 'Demo microphone', is_default: true, channels: 1, sample_rates: [48000] },
+    { name: 'Demo headset microphone', is_default: false, channels: 1, sample_rates: [16000, 48000] },
+  ],
+  outputs: [
+    { name: 'Demo speakers', is_default: true, channels: 2, sample_rates: [44100, 48000] },
+    { name: 'Demo headset', is_default: false, channels: 2, sample_rates: [48000] },
+  ],
+  error: null,
+};
+
+const SIP_URI = /^sips?:[^@\s:;]+@[^@\s;]+$/i;
+const REGISTRAR_URI = /^sips?:[^@\s;]+$/i;
+
+function invalid(field: string, message: string): UiError {
+  return { code: 'invalid_account', message, hint: `Check the ${field} field.` };
+}
+
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/**
+ * An in-memory Backend for unit tests and for `npm run dev` in a plain browser.
+ * It validates like homeline-phone does (same error code, a hint naming the field), so the
+ * UI's error paths run against it too. `fail(command, error)` makes the next call of that
+ * command reject, and `calls` records every call for assertions.
+ */
+export class MockBackend implements Backend {
+  private info: AppInfo;
+  private accounts: Account[];
+  private audio: AudioDevices;
+  private failures = new Map<string, UiError>();
+  private nextId = 1;
+  readonly calls: { command: string; args?: unknown }[] = [];
+
+  constructor(options: MockOptions = {}) {
+    this.info = {
+      version: options.version ?? '0.0.0-demo',
+      config_path: '(demo) nothing is written to disk',
+      log_dir: '(demo) no log folder',
+      keyring: options.keyring ?? { available: true, backend: 'in-memory (demo)', message: null },
+      config_problem: options.config_problem ?? null,
+    };
+    this.accounts = clone(options.accounts ?? []);
+    this.audio = clone(options.audio ?? DEMO_AUDIO);
+  }
+
+  /** The next call of `command` rejects with `error`. */
+  fail(command: keyof Backend, error: UiError): void {
+    this.failures.set(command, error);
+  }
+
+  private async run<T>(command: string, args: unknown, body: () => T): Promise<T> {
+    this.calls.push(args === undefined ? { command } : { command, args: clone(args) });
+    await Promise.resolve();
+    const failure = this.failures.get(command);
+    if (failure) {
+      this.failures.delete(command);
+      throw clone(failure);
+    }
+    return clone(body());
+  }
+
+  app_info(): Promise<AppInfo> {
+    return this.run('app_info', undefined, () => this.info);
+  }
+
+  list_accounts(): Promise<Account[]> {
+    return this.run('list_accounts', undefined, () => this.accounts);
+  }
+
+  save_account(input: AccountInput): Promise<Account> {
+    return this.run('save_account', { input }, () => {
+      const display_name = input.display_name.trim();
+      const sip_address = input.sip_address.trim();
+      const registrar = input.registrar.trim();
+      if (display_name === '') throw invalid('display name', 'The display name is empty.');
+      if (!SIP_URI.test(sip_address)) {
+        throw invalid('SIP address', `"${sip_address}" is not a SIP address like sip:alice@example.com.`);
+      }
+      if (registrar !== '' && !REGISTRAR_URI.test(registrar)) {
+        throw invalid('registrar', `"${registrar}" is not a registrar address like sip:pbx.example.com.`);
+      }
+      const existing = input.id === null ? undefined : this.accounts.find((a) => a.id === input.id);
+      if (input.id !== null && !existing) {
+        throw {
+          code: 'account_not_found',
+          message: 'That account no longer exists.',
+          hint: 'Reload the list of accounts.',
+        } satisfies UiError;
+      }
+      let password_storage: PasswordStorage;
+      if (input.password === null) password_storage = existing?.password_storage ?? 'none';
+      else if (input.password === '') password_storage = 'none';
+      else password_storage = this.info.keyring.available ? 'keyring' : 'session';
+      const account: Account = {
+        id: existing?.id ?? `acc-demo${this.nextId++}`,
+        display_name,
+        sip_address,
+        auth_user: input.auth_user.trim(),
+        registrar,
+        transport: input.transport,
+        password_storage,
+      };
+      if (existing) this.accounts = this.accounts.map((a) => (a.id === account.id ? account : a));
+      else this.accounts = [...this.accounts, account];
+      return account;
+    });
+  }
+
+  remove_account(id: string): Promise<null> {
+    return this.run('remove_account', { id }, () => {
+      this.accounts = this.accounts.filter((a) => a.id !== id);
+      return null;
+    });
+  }
+
+  audio_devices(): Promise<AudioDevices> {
+    return this.run('audio_devices', undefined, () => this.audio);
+  }
+
+  open_log_folder(): Promise<null> {
+    return this.run('open_log_folder', undefined, () => null);
+  }
+
+  export_logs(): Promise<string> {
+    return this.run('export_logs', undefined, () => '(demo) homeline-logs.txt — nothing was written');
+  }
+}

@@ -1,0 +1,56 @@
+import { invoke } from '@tauri-apps/api/core';
+import {
+  toUiError,
+  type Account,
+  type AccountInput,
+  type AppInfo,
+  type AudioDevices,
+  type Backend,
+} from './backend';
+
+/**
+ * The real backend: each method is one `invoke` of the shell command of the same name,
+ * with the argument names of docs/app-api.md. Rejections are normalised to UiError.
+ */
+export class TauriBackend implements Backend {
+  private async call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+    try {
+      return await invoke<T>(command, args);
+    } catch (err) {
+      throw toUiError(err);
+    }
+  }
+
+  app_info(): Promise<AppInfo> {
+    return this.call('app_info');
+  }
+
+  list_accounts(): Promise<Account[]> {
+    return this.call('list_accounts');
+  }
+
+  save_account(input: AccountInput): Promise<Account> {
+    return this.call('save_account', { input });
+  }
+
+  remove_account(id: string): Promise<null> {
+    return this.call('remove_account', { id });
+  }
+
+  audio_devices(): Promise<AudioDevices> {
+    return this.call('audio_devices');
+  }
+
+  open_log_folder(): Promise<null> {
+    return this.call('open_log_folder');
+  }
+
+  export_logs(): Promise<string> {
+    return this.call('export_logs');
+  }
+}
+
+/** True inside the Homeline shell (Tauri injects its IPC bridge before our script runs). */
+export function inTauri(win: object = globalThis): boolean {
+  return '__TAURI_INTERNALS__' in win;
+}
