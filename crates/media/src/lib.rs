@@ -1,8 +1,18 @@
 //! # homeline-media — sans-IO media
 //!
-//! This crate will hold the media plane as a sans-IO core: SDP offer/answer (RFC 3264), RTP and
-//! RTCP sessions (RFC 3550), codecs (Opus, G.711), the adaptive jitter buffer with packet-loss
-//! concealment, SRTP, and call-quality statistics with an E-model MOS estimate.
-//!
-//! Nothing is implemented yet; see the media issue.
+//! (work in progress)
 #![forbid(unsafe_code)]
+
+pub mod rng;
+pub mod sdp;
+
+/// Every error of this crate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Sdp(#[from] sdp::SdpError),
+    #[error(transparent)]
+    OfferAnswer(#[from] sdp::OfferAnswerError),
+    #[error(transparent)]
+    Crypto(#[from] sdp::CryptoError),
+}
