@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod rng;
+pub mod rtcp;
+pub mod rtp;
 pub mod sdp;
 
 /// Every error of this crate.
@@ -15,4 +17,8 @@ pub enum Error {
     OfferAnswer(#[from] sdp::OfferAnswerError),
     #[error(transparent)]
     Crypto(#[from] sdp::CryptoError),
+    #[error(transparent)]
+    Rtp(#[from] rtp::RtpError),
+    #[error(transparent)]
+    Rtcp(#[from] rtcp::RtcpError),
 }
