@@ -306,7 +306,7 @@ impl RtcpPacket {
                     }
                     // END item plus padding to 32 bits: at least one zero byte.
                     out.push(0);
-                    while (out.len() - start) % 4 != 0 {
+                    while !(out.len() - start).is_multiple_of(4) {
                         out.push(0);
                     }
                 }
@@ -321,7 +321,7 @@ impl RtcpPacket {
                     }
                     out.push(r.len() as u8);
                     out.extend_from_slice(r);
-                    while (out.len() - start) % 4 != 0 {
+                    while !(out.len() - start).is_multiple_of(4) {
                         out.push(0);
                     }
                 }
