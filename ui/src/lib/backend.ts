@@ -37,7 +37,7 @@ export interface AccountInput {
   auth_user: string;
   registrar: string;
   transport: Transport;
-  /** null = keep the stored password unchanged. */
+  /** null = keep the stored password unchanged; "" = remove it (as homeline-phone reads it). */
   password: string | null;
 }
 
