@@ -1,1 +1,121 @@
 //! # homeline-lab — the network lab
+//!
+//! Test support for Homeline: each test builds its own small network out of
+//! Linux network namespaces, with a home router doing NAT (nftables) and a
+//! public host running real servers (kamailio, coturn). Traffic never leaves
+//! the machine: the "public" addresses are TEST-NET-3 addresses that exist
+//! only inside the lab's namespaces.
+//!
+//! ```text
+//!   client ns               router ns                        public ns
+//!  ┌────────────┐  veth   ┌──────────────────────┐  veth   ┌──────────────────────┐
+//!  │ eth0       ├─────────┤ lan0         wan0    ├─────────┤ eth0                 │
+//!  │ 10.23.0.2  │         │ 10.23.0.1    203.0.113.1       │ 203.0.113.10  (1st)  │
+//!  │ default via│         │  nft: NAT + profile  │         │ 203.0.113.11  (2nd)  │
+//!  │ 10.23.0.1  │         │  conntrack timeouts  │         │ kamailio, coturn     │
+//!  └────────────┘         └──────────────────────┘         └──────────────────────┘
+//!        private LAN            masquerade → 203.0.113.1          "internet"
+//! ```
+//!
+//! The public host has no route back to the LAN: everything from the client
+//! reaches it with the router's public address as source, exactly as behind a
+//! home router. The [`RouterProfile`] chooses how the router behaves: `Cone`,
+//! `Symmetric`, `UdpBlocked`, `SipPortBlocked`, `SipAlg`, `ShortTimeout`.
+//!
+//! ## Using it in a test
+//!
+//! The lab needs root (CI is root). [`Lab::start_or_skip`] prints
+//! `skipped: needs root` (or the missing kernel feature) and gives `None`, so
+//! the same test passes, saying so, under a normal user.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use homeline_lab::{CoturnConfig, KamailioConfig, Lab, RouterProfile};
+//!
+//! # fn main() -> Result<(), homeline_lab::LabError> {
+//! let Some(lab) = Lab::start_or_skip(RouterProfile::Cone)? else { return Ok(()) };
+//!
+//! // Real servers on the public host; each call waits until it answers.
+//! let kamailio = lab.start_kamailio(KamailioConfig::new().user("alice", "secret").tls(5061))?;
+//! let coturn = lab.start_coturn(CoturnConfig::new().user("alice", "secret"))?;
+//! println!("registrar {} turn {} and {}", kamailio.sip_addr(), coturn.addr(), coturn.addr2());
+//!
+//! // A socket that lives in the client namespace, usable from any thread.
+//! let sock = lab.client().udp_socket("0.0.0.0:0".parse().unwrap())?;
+//! let status = homeline_lab::probe::sip_options(&sock, kamailio.sip_addr(), Duration::from_secs(2));
+//!
+//! // Or run any program inside a namespace: the CLI under test, sipp, ...
+//! let out = lab.client().command("homeline").args(["register"]).output();
+//!
+//! // Code that must run in the namespace (e.g. a whole tokio runtime):
+//! let n = lab.client().run(|| std::net::UdpSocket::bind("0.0.0.0:0").map(|_| 1))?;
+//! # let _ = (status, out, n);
+//! # Ok(()) }
+//! // Dropping `lab` stops the servers and deletes the namespaces.
+//! ```
+//!
+//! ## Names, cleanup, output
+//!
+//! A lab is named `hlab-<pid>-<n>` (an atomic counter) and its namespaces
+//! `hlab-<pid>-<n>-c|r|p`; the veth ends are created inside the namespaces,
+//! so their short fixed names (`eth0`, `lan0`, `wan0`) never collide and labs
+//! run concurrently. Dropping a [`Lab`] (also during a panic) kills every
+//! process started in it and every process still inside its namespaces,
+//! then deletes the namespaces. Labs left by a killed test run (their pid is
+//! gone) are removed by [`sweep_stale_labs`], run once per process when the
+//! first lab is built.
+//!
+//! Configs and server logs are kept in `$HOMELINE_TEST_OUT/<test>-<profile>/`
+//! (else `$CARGO_TARGET_DIR/lab-out/…`, else `target/lab-out/…`); the path
+//! is printed when a test panics with a lab alive.
+//!
+//! ## What the profiles do (router ns)
+//!
+//! | profile          | nftables / sysctl                                                   |
+//! |------------------|---------------------------------------------------------------------|
+//! | `Cone`           | `masquerade` (source port kept: same mapping for all destinations)  |
+//! | `Symmetric`      | `masquerade fully-random` (new random port per flow/destination)    |
+//! | `UdpBlocked`     | forward policy drop; only new TCP to 80/443 and established pass    |
+//! | `SipPortBlocked` | drop UDP and TCP with source or destination port 5060               |
+//! | `SipAlg`         | `ct helper` type "sip" (UDP and TCP) set for traffic to port 5060   |
+//! | `ShortTimeout`   | `nf_conntrack_udp_timeout` and `_stream` = 30 s (per-netns sysctls) |
+//!
+//! Other profiles use UDP timeouts of 60 s (unreplied) and 180 s (stream).
+
+mod coturn;
+mod error;
+mod host;
+mod kamailio;
+mod lab;
+pub mod probe;
+mod router;
+mod tls;
+
+use std::net::Ipv4Addr;
+
+pub use coturn::{Coturn, CoturnConfig};
+pub use error::{LabError, Result};
+pub use host::{Host, LabProcess, Role};
+pub use kamailio::{Kamailio, KamailioConfig};
+pub use lab::{Lab, LabBuilder, is_root, out_root, skip_unless_root, sweep_stale_labs};
+pub use router::{NORMAL_UDP_STREAM_TIMEOUT, NORMAL_UDP_TIMEOUT, RouterProfile};
+pub use tls::{LAB_DOMAIN, TlsFiles};
+
+/// Prefix of every namespace the lab creates.
+pub const NS_PREFIX: &str = "hlab-";
+/// The client's private address.
+pub const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(10, 23, 0, 2);
+/// The router's LAN address.
+pub const ROUTER_LAN_IP: Ipv4Addr = Ipv4Addr::new(10, 23, 0, 1);
+/// The router's public (WAN) address.
+pub const ROUTER_PUBLIC_IP: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
+/// The public host's first address.
+pub const PUBLIC_IP: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+/// The public host's second address.
+pub const PUBLIC_IP_2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 11);
+
+/// Interface names inside the namespaces.
+pub(crate) const LAN_IF: &str = "lan0";
+pub(crate) const WAN_IF: &str = "wan0";
+/// The client's and the public host's interface.
+pub(crate) const PUBLIC_IF: &str = "eth0";
