@@ -3,10 +3,12 @@
 //! (work in progress)
 #![forbid(unsafe_code)]
 
+pub mod dtmf;
 pub mod rng;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
+pub mod session;
 
 /// Every error of this crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,4 +23,8 @@ pub enum Error {
     Rtp(#[from] rtp::RtpError),
     #[error(transparent)]
     Rtcp(#[from] rtcp::RtcpError),
+    #[error(transparent)]
+    Dtmf(#[from] dtmf::DtmfError),
+    #[error(transparent)]
+    Session(#[from] session::SessionError),
 }
