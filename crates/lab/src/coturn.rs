@@ -133,7 +133,7 @@ impl Lab {
                 None
             }
         };
-        let process = host.spawn(cmd, "coturn/turnserver.stdout.log")?;
+        let process = host.spawn(&mut cmd, "coturn/turnserver.stdout.log")?;
         let mut c = Coturn {
             config,
             ips,
@@ -188,7 +188,10 @@ impl Coturn {
         }
     }
 
-    /// STUN/TURN on the first public address (UDP and TCP).
+    /// STUN/TURN on the first public address (UDP and TCP). Use this one
+    /// for RFC 5780 behaviour discovery: its OTHER-ADDRESS is
+    /// `addr2().ip():alt_port()`. (For requests to [`Coturn::addr2`],
+    /// coturn 4.6.1 answers with its own IP and the alternate port.)
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::new(self.ips[0], self.config.port)
     }

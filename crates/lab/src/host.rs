@@ -70,14 +70,14 @@ impl Host {
     /// lab's output folder. The process gets its own process group, which is
     /// signalled on [`LabProcess::stop`], on drop, and when the lab is
     /// dropped, so forked children go too.
-    pub fn spawn(&self, mut cmd: Command, log_name: &str) -> Result<LabProcess> {
+    pub fn spawn(&self, cmd: &mut Command, log_name: &str) -> Result<LabProcess> {
         let log = self.out_dir.join(log_name);
         let out = File::create(&log)
             .map_err(|e| LabError::io(format!("create log {}", log.display()), e))?;
         let err = out
             .try_clone()
             .map_err(|e| LabError::io("duplicate log file handle", e))?;
-        let command = describe(&cmd);
+        let command = describe(cmd);
         let child = cmd
             .stdin(Stdio::null())
             .stdout(out)

@@ -206,7 +206,17 @@ impl KamailioConfig {
             quote(&self.algorithm),
         );
         s.push_str(ROUTES_HEAD);
-        s.push_str("route[CREDENTIALS] {\n\t$var(pw) = \"\";\n");
+        // Unknown users get a password nobody knows (an empty one would make
+        // pv_auth_check log an error instead of just failing).
+        let nobody = format!(
+            "unknown-{:x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+                ^ u128::from(std::process::id())
+        );
+        let _ = writeln!(s, "route[CREDENTIALS] {{\n\t$var(pw) = \"{nobody}\";");
         for (u, p) in &self.users {
             let _ = writeln!(
                 s,
@@ -279,6 +289,10 @@ request_route {
 
 const ROUTES_TAIL: &str = r#"
 route[REGISTRAR] {
+	if (!is_present_hf("Authorization")) {
+		auth_challenge("@REALM@", "1");
+		exit;
+	}
 	route(CREDENTIALS);
 	if (!pv_auth_check("@REALM@", "$var(pw)", "0", "1")) {
 		xlog("L_INFO", "REGISTER of $tu from $si:$sp: challenge (auth user '$au')\n");
@@ -292,6 +306,7 @@ route[REGISTRAR] {
 	if (!save("location")) {
 		sl_reply_error();
 	}
+	xlog("L_INFO", "REGISTER of $tu from $si:$sp ($proto): saved\n");
 	exit;
 }
 
@@ -299,8 +314,10 @@ route[AUTH] {
 #!ifdef WITH_CALL_AUTH
 	if (from_uri == myself && !has_totag() && is_method("INVITE|MESSAGE|SUBSCRIBE|REFER")) {
 		route(CREDENTIALS);
-		if (!pv_proxy_check("@REALM@", "$var(pw)", "0", "1")) {
-			proxy_challenge("@REALM@", "1");
+		# pv_auth_check reads Proxy-Authorization for methods other than
+		# REGISTER, and auth_challenge answers them with 407.
+		if (!is_present_hf("Proxy-Authorization") || !pv_auth_check("@REALM@", "$var(pw)", "0", "1")) {
+			auth_challenge("@REALM@", "1");
 			exit;
 		}
 		consume_credentials();
@@ -476,7 +493,7 @@ impl Kamailio {
         } else {
             format!("kamailio/kamailio-{}.log", self.starts)
         };
-        let proc = self.host.spawn(cmd, &log)?;
+        let proc = self.host.spawn(&mut cmd, &log)?;
         self.process = Some(proc);
         self.wait_ready(Duration::from_secs(15))
     }
@@ -514,7 +531,12 @@ impl Kamailio {
             if let Some(status) = p.exited() {
                 let log = p.log_path().to_path_buf();
                 self.process = None;
-                return Err(self.not_ready(format!("kamailio exited ({status})"), limit, log));
+                let tail = log_tail(&log, 5);
+                return Err(self.not_ready(
+                    format!("kamailio exited ({status}): {tail}"),
+                    limit,
+                    log,
+                ));
             }
             let probe_result = self.host.run(|| -> std::io::Result<()> {
                 let sock = std::net::UdpSocket::bind("0.0.0.0:0")?;
@@ -600,4 +622,14 @@ impl Kamailio {
     pub fn is_running(&mut self) -> bool {
         self.process.as_mut().is_some_and(|p| p.exited().is_none())
     }
+}
+
+/// The last `n` lines of a log file with ERROR or CRITICAL in them, joined.
+fn log_tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("CRITICAL"))
+        .collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
 }
