@@ -3,7 +3,9 @@
 //! (work in progress)
 #![forbid(unsafe_code)]
 
+pub mod codec;
 pub mod dtmf;
+pub mod g711;
 pub mod rng;
 pub mod rtcp;
 pub mod rtp;
@@ -27,4 +29,6 @@ pub enum Error {
     Dtmf(#[from] dtmf::DtmfError),
     #[error(transparent)]
     Session(#[from] session::SessionError),
+    #[error(transparent)]
+    Codec(#[from] codec::CodecError),
 }
