@@ -29,7 +29,7 @@ pub fn linear_to_ulaw(pcm: i16) -> u8 {
     if seg >= 8 {
         0x7F ^ mask
     } else {
-        (((seg as i32) << 4) | ((v >> (seg + 1)) & 0xF)) as u8 ^ mask as u8
+        (((seg as i32) << 4) | ((v >> (seg + 1)) & 0xF)) as u8 ^ mask
     }
 }
 
