@@ -105,7 +105,7 @@ describe('App shell', () => {
     expect((await within(p).findByTestId('app-version')).textContent).toBe('1.2.3');
     expect(within(p).getByTestId('config-path').textContent).toContain('demo');
     expect(within(p).getByTestId('log-dir').textContent).toContain('demo');
-    expect(within(p).getByTestId('keyring-status').textContent).toContain('System keyring available');
+    expect(within(p).getByTestId('keyring-status').textContent).toContain('Keyring available');
   });
 
   it('each test id exists once in the page', async () => {

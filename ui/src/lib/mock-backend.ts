@@ -58,7 +58,7 @@ export class MockBackend implements Backend {
       version: options.version ?? '0.0.0-demo',
       config_path: '(demo) nothing is written to disk',
       log_dir: '(demo) no log folder',
-      keyring: options.keyring ?? { available: true, backend: 'in-memory (demo)', message: null },
+      keyring: options.keyring ?? { available: true, backend: 'demo, kept in memory only', message: null },
       config_problem: options.config_problem ?? null,
     };
     this.accounts = clone(options.accounts ?? []);
