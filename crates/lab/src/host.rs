@@ -103,7 +103,16 @@ impl Host {
     /// Runs `f` on a thread that has entered this host's network namespace
     /// and returns its result. Sockets created inside `f` belong to this
     /// namespace for their whole life, so they may be returned and used from
-    /// any thread (or handed to tokio with `from_std`).
+    /// any thread (or handed to tokio with `from_std` after
+    /// `set_nonblocking(true)`). Threads spawned inside `f` inherit the
+    /// namespace, so a whole tokio runtime built inside `f` (current-thread
+    /// or multi-thread) lives in it:
+    ///
+    /// ```ignore
+    /// lab.client().run(|| {
+    ///     tokio::runtime::Runtime::new().unwrap().block_on(phone_under_test())
+    /// })?;
+    /// ```
     pub fn run<F, R>(&self, f: F) -> Result<R>
     where
         F: FnOnce() -> R + Send,

@@ -13,7 +13,7 @@ use rustix::process::Signal;
 use crate::error::{LabError, Result, run, run_stdout};
 use crate::host::{Groups, Host, Role, group_alive, signal_group};
 use crate::router::{self, RouterProfile};
-use crate::tls::TlsFiles;
+use crate::tls::{LAB_DOMAIN, TlsFiles};
 use crate::{
     CLIENT_IP, LAN_IF, NS_PREFIX, PUBLIC_IF, PUBLIC_IP, PUBLIC_IP_2, ROUTER_LAN_IP,
     ROUTER_PUBLIC_IP, WAN_IF,
@@ -177,6 +177,12 @@ impl Lab {
             run(Command::new("ip").args(["netns", "add", &h.ns]))?;
             self.namespaces.push(h.ns.clone());
             ip(&h.ns, &["link", "set", "lo", "up"])?;
+            // `ip netns exec` bind-mounts /etc/netns/NS/hosts over /etc/hosts:
+            // programs run with Host::command resolve the lab domain without DNS.
+            let dir = Path::new(ETC_NETNS).join(&h.ns);
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(dir.join("hosts"), hosts_file()))
+                .map_err(|e| LabError::io(format!("write {}/hosts", dir.display()), e))?;
         }
         let (c, r, p) = (&self.client.ns, &self.router.ns, &self.public.ns);
         // The veth ends are created directly inside the namespaces, so their
@@ -402,6 +408,16 @@ fn delete_namespace(ns: &str) {
     if let Err(e) = run(Command::new("ip").args(["netns", "delete", ns])) {
         eprintln!("homeline-lab: could not delete namespace {ns}: {e}");
     }
+    let _ = std::fs::remove_dir_all(Path::new(ETC_NETNS).join(ns));
+}
+
+const ETC_NETNS: &str = "/etc/netns";
+
+fn hosts_file() -> String {
+    format!(
+        "127.0.0.1\tlocalhost\n{PUBLIC_IP}\t{LAB_DOMAIN} sip.{LAB_DOMAIN} turn.{LAB_DOMAIN}\n\
+         {PUBLIC_IP_2}\tturn2.{LAB_DOMAIN}\n"
+    )
 }
 
 /// Deletes namespaces left by lab runs whose process is gone (a test binary

@@ -65,6 +65,11 @@
 //! gone) are removed by [`sweep_stale_labs`], run once per process when the
 //! first lab is built.
 //!
+//! Programs run with [`Host::command`] resolve `homeline.test` (and
+//! `sip.`/`turn.homeline.test`) to the public host's first address through
+//! `/etc/netns/<ns>/hosts`, which `ip netns exec` mounts over `/etc/hosts`;
+//! the server certificate is valid for that name and both public addresses.
+//!
 //! Configs and server logs are kept in `$HOMELINE_TEST_OUT/<test>-<profile>/`
 //! (else `$CARGO_TARGET_DIR/lab-out/…`, else `target/lab-out/…`); the path
 //! is printed when a test panics with a lab alive.

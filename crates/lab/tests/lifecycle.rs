@@ -28,6 +28,19 @@ fn drop_kills_processes_and_deletes_namespaces() {
     };
     let name = lab.name().to_owned();
     assert_eq!(ours(&name).len(), 3, "{:?}", namespaces());
+    // Programs in the namespaces resolve the lab's names without DNS.
+    let out = lab
+        .client()
+        .command("getent")
+        .args(["hosts", "homeline.test"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("203.0.113.10 "),
+        "{out:?}"
+    );
+    let etc = format!("/etc/netns/{name}-c");
+    assert!(std::path::Path::new(&etc).exists());
     let sleeper = lab
         .client()
         .spawn(lab.client().command("sleep").arg("300"), "sleep.log")
@@ -39,6 +52,7 @@ fn drop_kills_processes_and_deletes_namespaces() {
     let mut stray = lab.public().command("sleep").arg("300").spawn().unwrap();
     drop(lab);
     assert!(ours(&name).is_empty(), "{:?}", namespaces());
+    assert!(!std::path::Path::new(&etc).exists(), "{etc} left behind");
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid));
     let status = stray.wait().unwrap();
     assert!(!status.success(), "stray process should have been killed");

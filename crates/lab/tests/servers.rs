@@ -267,7 +267,7 @@ fn coturn_answers_stun_binding_on_both_addresses_through_the_nat() {
         return;
     };
     let turn = lab
-        .start_coturn(CoturnConfig::new().user("alice", "secret"))
+        .start_coturn(CoturnConfig::new().user("alice", "secret").tls(5349))
         .unwrap();
     let sock = lab.client().udp_socket(any()).unwrap();
     let servers = [(turn.addr(), turn.addr2()), (turn.addr2(), turn.addr())];
@@ -311,6 +311,23 @@ fn coturn_answers_stun_binding_on_both_addresses_through_the_nat() {
     assert_eq!(u16::from(code.1[2]) * 100 + u16::from(code.1[3]), 401);
     let realm = attrs.iter().find(|(t, _)| *t == 0x0014).expect("REALM");
     assert_eq!(realm.1, b"homeline.test");
+
+    // TURN over TLS: the certificate verifies against the lab CA.
+    let ca = turn.tls_files().unwrap().ca.clone();
+    for addr in turn.tls_addrs().unwrap() {
+        let out = lab
+            .client()
+            .command("openssl")
+            .args(["s_client", "-connect", &addr.to_string(), "-brief"])
+            .arg("-CAfile")
+            .arg(&ca)
+            .arg("-verify_return_error")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("Verification: OK"), "TLS to {addr}: {text}");
+    }
 }
 
 #[test]
