@@ -380,3 +380,89 @@ fn kamailio_can_challenge_calls_with_407() {
     }
     assert!(last.starts_with("SIP/2.0 404"), "{last}");
 }
+
+/// Reads one SIP message from a stream (headers, then Content-Length bytes).
+fn read_stream_msg(stream: &mut std::net::TcpStream, pending: &mut Vec<u8>) -> Option<String> {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+            let len: usize = header(&head, "Content-Length")
+                .or_else(|| header(&head, "l"))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if pending.len() >= end + 4 + len {
+                let msg: Vec<u8> = pending.drain(..end + 4 + len).collect();
+                return Some(String::from_utf8_lossy(&msg).into_owned());
+            }
+        }
+        let mut buf = [0u8; 4096];
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[test]
+fn kamailio_registers_over_tcp_and_calls_back_on_the_same_connection() {
+    use std::io::Write;
+    let Some(lab) = Lab::start_or_skip(RouterProfile::Cone).unwrap() else {
+        return;
+    };
+    let k = lab
+        .start_kamailio(KamailioConfig::new().user("carol", "pw"))
+        .unwrap();
+    let registrar = k.sip_addr();
+    let mut tcp = lab
+        .client()
+        .tcp_connect(registrar, Duration::from_secs(2))
+        .unwrap()
+        .unwrap();
+    let local = tcp.local_addr().unwrap();
+    let mut pending = Vec::new();
+    let reg = |cseq: u32, auth: Option<&str>| {
+        register(local, registrar, cseq, auth)
+            .replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+            .replace("alice", "carol")
+            .replace(
+                &format!("<sip:carol@{local}>"),
+                &format!("<sip:carol@{local};transport=tcp>"),
+            )
+    };
+    tcp.write_all(reg(1, None).as_bytes()).unwrap();
+    let r = read_stream_msg(&mut tcp, &mut pending).unwrap();
+    assert!(r.starts_with("SIP/2.0 401"), "{r}");
+    let challenge = header(&r, "WWW-Authenticate").unwrap().to_owned();
+    let auth = digest(&challenge, "carol", "pw", &format!("sip:{registrar}"));
+    tcp.write_all(reg(2, Some(&auth)).as_bytes()).unwrap();
+    let r = read_stream_msg(&mut tcp, &mut pending).unwrap();
+    assert!(r.starts_with("SIP/2.0 200"), "{r}\n{}", k.log());
+
+    // A caller on the public side: kamailio must use the client's TCP
+    // connection (the NAT would not let a new one in).
+    let caller = lab
+        .public()
+        .udp_socket(SocketAddr::new(lab.public_ip2(), 5080))
+        .unwrap();
+    let c = caller.local_addr().unwrap();
+    let invite = format!(
+        "INVITE sip:carol@{host} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {c};branch=z9hG4bK-tcp-1;rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:bob@{c}>;tag=bob1\r\n\
+         To: <sip:carol@{host}>\r\n\
+         Call-ID: tcp-inv@{c}\r\n\
+         CSeq: 1 INVITE\r\n\
+         Contact: <sip:bob@{c}>\r\n\
+         Content-Length: 0\r\n\r\n",
+        host = registrar.ip()
+    );
+    caller.send_to(invite.as_bytes(), registrar).unwrap();
+    let got = read_stream_msg(&mut tcp, &mut pending)
+        .unwrap_or_else(|| panic!("INVITE did not reach the client over TCP\n{}", k.log()));
+    assert!(got.starts_with("INVITE sip:carol@"), "{got}");
+}
