@@ -8,8 +8,8 @@ import { svelteTesting } from '@testing-library/svelte/vite';
 // one module script with a `src`. Nothing here may add inline <script> or <style>.
 export default defineConfig({
   plugins: [svelte(), svelteTesting()],
-  // The shell's `devUrl` points here; a fixed port so a busy one fails loudly.
-  server: { port: 1420, strictPort: true, watch: { ignored: ['**/src-tauri/**'] } },
+  // src-tauri/tauri.conf.json's `devUrl` points here; a fixed port so a busy one fails loudly.
+  server: { port: 5173, strictPort: true, watch: { ignored: ['**/src-tauri/**'] } },
   clearScreen: false,
   build: {
     // WebKitGTK 2.4x/2.50 on Linux, WebView2 on Windows, WKWebView on macOS 12+.

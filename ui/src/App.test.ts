@@ -161,6 +161,13 @@ describe('banners', () => {
     expect(note.textContent).toContain('Restart Homeline.');
   });
 
+  it('tells the shell once that the first content is on screen', async () => {
+    const { backend } = setup();
+    await waitFor(() => expect(backend.calls.filter((c) => c.command === 'ui_ready')).toHaveLength(1));
+    const order = backend.calls.map((c) => c.command);
+    expect(order.indexOf('ui_ready')).toBeGreaterThan(order.indexOf('list_accounts'));
+  });
+
   it('marks demo mode', async () => {
     setup({}, true);
     expect(screen.getByTestId('demo-badge').textContent).toBe('Demo mode — not connected to Homeline');

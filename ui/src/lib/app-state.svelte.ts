@@ -28,6 +28,16 @@ export class AppState {
     await Promise.all([this.loadInfo(), this.loadAccounts()]);
   }
 
+  /** Tells the shell that the first content is on screen (its start-up benchmark reads it). */
+  async reportReady(): Promise<void> {
+    try {
+      await this.backend.ui_ready();
+    } catch (err) {
+      // Only a measurement: the app works without it, so a failure is logged, not shown.
+      console.warn('ui_ready failed', toUiError(err));
+    }
+  }
+
   async loadInfo(): Promise<void> {
     try {
       this.info = await this.backend.app_info();

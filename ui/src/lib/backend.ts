@@ -80,6 +80,11 @@ export interface Backend {
   open_log_folder(): Promise<null>;
   /** Resolves to the path of the written file. */
   export_logs(): Promise<string>;
+  /**
+   * Not in the table of docs/app-api.md: the shell's start-up probe. The UI calls it once,
+   * when its first real content is on screen; the shell logs the time since launch.
+   */
+  ui_ready(): Promise<null>;
 }
 
 export const TRANSPORTS: readonly Transport[] = ['auto', 'udp', 'tcp', 'tls', 'ws', 'wss'];

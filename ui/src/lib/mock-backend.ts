@@ -143,6 +143,10 @@ export class MockBackend implements Backend {
     return this.run('open_log_folder', undefined, () => null);
   }
 
+  ui_ready(): Promise<null> {
+    return this.run('ui_ready', undefined, () => null);
+  }
+
   export_logs(): Promise<string> {
     return this.run('export_logs', undefined, () => '(demo) homeline-logs.txt — nothing was written');
   }

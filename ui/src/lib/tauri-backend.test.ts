@@ -19,12 +19,14 @@ describe('TauriBackend', () => {
     await b.audio_devices();
     await b.open_log_folder();
     await b.export_logs();
+    await b.ui_ready();
     expect(invoke.mock.calls).toEqual([
       ['app_info', undefined],
       ['list_accounts', undefined],
       ['audio_devices', undefined],
       ['open_log_folder', undefined],
       ['export_logs', undefined],
+      ['ui_ready', undefined],
     ]);
   });
 

@@ -48,6 +48,10 @@ export class TauriBackend implements Backend {
   export_logs(): Promise<string> {
     return this.call('export_logs');
   }
+
+  ui_ready(): Promise<null> {
+    return this.call('ui_ready');
+  }
 }
 
 /** True inside the Homeline shell (Tauri injects its IPC bridge before our script runs). */
