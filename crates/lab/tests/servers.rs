@@ -466,3 +466,126 @@ fn kamailio_registers_over_tcp_and_calls_back_on_the_same_connection() {
         .unwrap_or_else(|| panic!("INVITE did not reach the client over TCP\n{}", k.log()));
     assert!(got.starts_with("INVITE sip:carol@"), "{got}");
 }
+
+fn attr(ty: u16, value: &[u8]) -> Vec<u8> {
+    let mut a = Vec::new();
+    a.extend_from_slice(&ty.to_be_bytes());
+    a.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    a.extend_from_slice(value);
+    while a.len() % 4 != 0 {
+        a.push(0);
+    }
+    a
+}
+
+fn xor_addr(addr: SocketAddr) -> Vec<u8> {
+    let IpAddr::V4(ip) = addr.ip() else {
+        panic!("IPv4 only")
+    };
+    let mut v = vec![0, 0x01];
+    v.extend_from_slice(&(addr.port() ^ (MAGIC >> 16) as u16).to_be_bytes());
+    v.extend_from_slice(&(u32::from(ip) ^ MAGIC).to_be_bytes());
+    v
+}
+
+/// A request with long-term credentials: USERNAME, REALM, NONCE, the
+/// given attributes, then MESSAGE-INTEGRITY (RFC 8489 §9.2, §14.5).
+fn signed(
+    method: u16,
+    id: [u8; 12],
+    attrs: &[u8],
+    user: &str,
+    realm: &[u8],
+    nonce: &[u8],
+    pw: &str,
+) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut body = attr(0x0006, user.as_bytes());
+    body.extend(attr(0x0014, realm));
+    body.extend(attr(0x0015, nonce));
+    body.extend_from_slice(attrs);
+    // The length in the header covers MESSAGE-INTEGRITY (24 bytes).
+    let mut msg = stun_request(method, id, &body);
+    msg[2..4].copy_from_slice(&((body.len() + 24) as u16).to_be_bytes());
+    let key = Md5::digest(format!("{user}:{}:{pw}", String::from_utf8_lossy(realm)).as_bytes());
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+    mac.update(&msg);
+    msg.extend(attr(0x0008, &mac.finalize().into_bytes()));
+    msg
+}
+
+fn find(attrs: &[(u16, Vec<u8>)], ty: u16) -> Option<&Vec<u8>> {
+    attrs.iter().find(|(t, _)| *t == ty).map(|(_, v)| v)
+}
+
+#[test]
+fn coturn_relays_udp_between_the_natted_client_and_a_public_peer() {
+    let Some(lab) = Lab::start_or_skip(RouterProfile::Cone).unwrap() else {
+        return;
+    };
+    let turn = lab
+        .start_coturn(CoturnConfig::new().user("alice", "secret"))
+        .unwrap();
+    let sock = lab.client().udp_socket(any()).unwrap();
+    let server = turn.addr();
+    let transport = attr(0x0019, &[17, 0, 0, 0]);
+
+    let resp = stun(&sock, server, &stun_request(0x0003, [1; 12], &transport));
+    let attrs = stun_attrs(&resp);
+    let realm = find(&attrs, 0x0014).expect("REALM").clone();
+    let nonce = find(&attrs, 0x0015).expect("NONCE").clone();
+
+    let req = signed(
+        0x0003, [2; 12], &transport, "alice", &realm, &nonce, "secret",
+    );
+    let resp = stun(&sock, server, &req);
+    let attrs = stun_attrs(&resp);
+    assert_eq!(&resp[0..2], &[0x01, 0x03], "Allocate success: {attrs:?}");
+    let relayed = addr_attr(find(&attrs, 0x0016).expect("XOR-RELAYED-ADDRESS"), true);
+    let mapped = addr_attr(find(&attrs, 0x0020).expect("XOR-MAPPED-ADDRESS"), true);
+    assert_eq!(mapped.ip(), lab.router_public_ip());
+    assert!(
+        relayed.ip() == lab.public_ip() || relayed.ip() == lab.public_ip2(),
+        "{relayed}"
+    );
+
+    let peer = lab
+        .public()
+        .udp_socket(SocketAddr::new(lab.public_ip2(), 6000))
+        .unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    let perm = attr(0x0012, &xor_addr(peer_addr));
+    let req = signed(0x0008, [3; 12], &perm, "alice", &realm, &nonce, "secret");
+    let resp = stun(&sock, server, &req);
+    assert_eq!(
+        &resp[0..2],
+        &[0x01, 0x08],
+        "CreatePermission success: {:?}",
+        stun_attrs(&resp)
+    );
+
+    // Send indication → the peer gets the data from the relayed address.
+    let mut ind = perm.clone();
+    ind.extend(attr(0x0013, b"hello peer"));
+    sock.send_to(&stun_request(0x0016, [4; 12], &ind), server)
+        .unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, from) = peer
+        .recv_from(&mut buf)
+        .expect("relayed data did not reach the peer");
+    assert_eq!(&buf[..n], b"hello peer");
+    assert_eq!(from, relayed);
+
+    // The peer answers the relayed address → a Data indication reaches the client.
+    peer.send_to(b"hello client", relayed).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let (n, _) = sock.recv_from(&mut buf).expect("no Data indication");
+    assert_eq!(&buf[0..2], &[0x00, 0x17], "Data indication");
+    let attrs = stun_attrs(&buf[..n]);
+    assert_eq!(
+        find(&attrs, 0x0013).map(Vec::as_slice),
+        Some(&b"hello client"[..])
+    );
+    assert_eq!(addr_attr(find(&attrs, 0x0012).unwrap(), true), peer_addr);
+}
