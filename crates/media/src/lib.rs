@@ -6,6 +6,7 @@
 pub mod codec;
 pub mod dtmf;
 pub mod g711;
+pub mod jitter;
 pub mod rng;
 pub mod rtcp;
 pub mod rtp;
