@@ -589,3 +589,45 @@ fn coturn_relays_udp_between_the_natted_client_and_a_public_peer() {
     );
     assert_eq!(addr_attr(find(&attrs, 0x0012).unwrap(), true), peer_addr);
 }
+
+#[test]
+fn sipp_uac_calls_a_sipp_uas_through_the_nat() {
+    let Some(lab) = Lab::start_or_skip(RouterProfile::Cone).unwrap() else {
+        return;
+    };
+    let uas_ip = lab.public_ip2().to_string();
+    let mut uas_cmd = lab.public().command("sipp");
+    uas_cmd
+        .args([
+            "-sn", "uas", "-i", &uas_ip, "-p", "5070", "-m", "1", "-nostdin",
+        ])
+        .current_dir(lab.out_dir());
+    let mut uas = lab.public().spawn(&mut uas_cmd, "sipp-uas.log").unwrap();
+    // Wait until the UAS socket is bound (sipp prints nothing useful yet).
+    std::thread::sleep(Duration::from_millis(300));
+
+    let out = lab
+        .client()
+        .command("sipp")
+        .args([
+            "-sn",
+            "uac",
+            "-i",
+            &lab.client_ip().to_string(),
+            "-p",
+            "5071",
+        ])
+        .args(["-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error"])
+        .arg(format!("{uas_ip}:5070"))
+        .current_dir(lab.out_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sipp uac: {}\n{}\nuas: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        uas.log()
+    );
+    uas.stop();
+}
