@@ -87,6 +87,7 @@ describe('App shell', () => {
     const button = await within(panel('phone')).findByRole('button', { name: 'Go to Settings' });
     await user.click(button);
     expect(tab('settings').getAttribute('aria-selected')).toBe('true');
+    expect(document.activeElement).toBe(tab('settings'));
   });
 
   it('Phone lists the accounts and says plainly that calls are not there yet', async () => {
