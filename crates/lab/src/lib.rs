@@ -86,6 +86,41 @@
 //! | `ShortTimeout`   | `nf_conntrack_udp_timeout` and `_stream` = 30 s (per-netns sysctls) |
 //!
 //! Other profiles use UDP timeouts of 60 s (unreplied) and 180 s (stream).
+//! The SIP helper is built into this kernel (`CONFIG_NF_CONNTRACK_SIP=y`);
+//! where it is a module the lab tries `modprobe nf_conntrack_sip nf_nat_sip`
+//! and otherwise fails with [`LabError::Unsupported`] naming what is missing
+//! (and [`Lab::start_or_skip`] skips with that reason).
+//!
+//! ## The servers
+//!
+//! **kamailio** ([`Lab::start_kamailio`], Debian's 5.6): a generated
+//! `kamailio.cfg` with no database. Passwords are written into the script,
+//! in a `route[CREDENTIALS]` that sets `$var(pw)` from the auth user `$au`;
+//! the `auth` module's `pv_auth_check` verifies the digest (401 for
+//! REGISTER, 407 for calls when [`KamailioConfig::auth_calls`] is on). The
+//! registrar (`usrloc` in memory) and proxy follow kamailio's default
+//! script for NAT: `force_rport`, `fix_nated_register` (the registrar keeps
+//! the `received` address, so `lookup` + `t_relay` reach the client through
+//! its NAT binding, over UDP or on its TCP/TLS connection),
+//! `set_contact_alias`/`handle_ruri_alias` and record-routing for dialogs.
+//! Requests for other hosts are relayed (so a client can call a sipp UAS on
+//! the public host through it). The server never pings clients
+//! (`natping_interval=0`): keeping a binding open is the client's job, which
+//! keep-alive tests rely on. UDP+TCP on each configured port (default 5060;
+//! 6060, 8080 … via [`KamailioConfig::ports`]), TLS optional. It runs in the
+//! foreground (`-DD -E`), logging to `kamailio/kamailio.log`, and
+//! `start_kamailio` returns once it answers OPTIONS on every port and
+//! accepts TCP/TLS connections. [`Kamailio::restart`] is a real restart.
+//!
+//! **coturn** ([`Lab::start_coturn`]): `turnserver -n --no-cli` listening and
+//! relaying on both public addresses (RFC 5780: OTHER-ADDRESS of
+//! [`Coturn::addr`] is the second address on the alternate port), long-term
+//! credentials, UDP and TCP, TLS/DTLS optional, log in
+//! `coturn/turnserver.log`; returns once both addresses answer a STUN
+//! Binding request.
+//!
+//! TLS uses a per-lab CA and server certificate made with `openssl`
+//! ([`Lab::tls_files`]; trust [`TlsFiles::ca`]).
 
 mod coturn;
 mod error;
