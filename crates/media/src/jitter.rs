@@ -48,6 +48,10 @@ pub struct JitterConfig {
     pub window: usize,
     /// The codec can decode the previous frame from a packet (Opus in-band FEC).
     pub fec: bool,
+    /// Stretch only below `target − hysteresis` (shrink at `target + frame`): the delay then
+    /// lives in a band one frame plus this wide, and small moves of the window minimum do
+    /// not cause adjustments back and forth.
+    pub hysteresis: Duration,
     /// Minimum pops between two shrink adjustments.
     pub shrink_interval: u32,
 }
@@ -65,6 +69,7 @@ impl JitterConfig {
             margin: Duration::ZERO,
             window: 500,
             fec: false,
+            hysteresis: Duration::from_millis(5),
             shrink_interval: 3,
         }
     }
@@ -139,6 +144,7 @@ pub struct JitterBuffer {
     base: i64,
     target: i64,
     pops_since_adjust: u32,
+    loss_recent: f64,
     jump_votes: u32,
     stats: JitterStats,
 }
@@ -168,6 +174,7 @@ impl JitterBuffer {
             base: 0,
             target,
             pops_since_adjust: 0,
+            loss_recent: 0.0,
             jump_votes: 0,
             stats: JitterStats::default(),
         }
@@ -323,7 +330,6 @@ impl JitterBuffer {
             self.units(self.cfg.min_delay),
             self.units(self.cfg.max_delay),
         );
-        self.stats.target_delay_ms = self.to_ms(self.target);
     }
 
     /// The next frame to play. Call it each time the output needs a frame (every frame
@@ -341,6 +347,14 @@ impl JitterBuffer {
             }
         }
         let delay = now_u - self.play_ts - self.base;
+        // With FEC and recent losses, hold one more frame so the packet after a loss is
+        // there when the lost frame is due.
+        let mut target = self.target;
+        if self.cfg.fec && self.loss_recent > 0.5 {
+            target = (target + frame as i64).min(self.units(self.cfg.max_delay));
+        }
+        let h = self.units(self.cfg.hysteresis);
+        self.stats.target_delay_ms = self.to_ms(target);
         self.stats.playout_delay_ms = self.to_ms(delay);
         self.stats.buffered_ms = self
             .slots
@@ -348,16 +362,17 @@ impl JitterBuffer {
             .map(|(&t, _)| self.to_ms(t + frame as i64 - self.play_ts))
             .unwrap_or(0.0);
         self.pops_since_adjust += 1;
+        // Decays to half in ~700 frames (14 s at 20 ms).
+        self.loss_recent *= 0.999;
 
         // Too little delay: insert a frame (play_ts stays), the delay grows by one frame.
-        if delay < self.target && self.pops_since_adjust >= 2 {
+        if delay < target - h && self.pops_since_adjust >= 2 {
             self.pops_since_adjust = 0;
             self.stats.stretches += 1;
             return Playout::Missing { duration: frame };
         }
         // Too much delay: skip one frame.
-        if delay >= self.target + frame as i64 && self.pops_since_adjust >= self.cfg.shrink_interval
-        {
+        if delay >= target + frame as i64 && self.pops_since_adjust >= self.cfg.shrink_interval {
             self.pops_since_adjust = 0;
             self.stats.shrinks += 1;
             self.slots.remove(&self.play_ts);
@@ -383,6 +398,7 @@ impl JitterBuffer {
         let next = self.play_ts + frame as i64;
         self.play_ts = next;
         self.stats.missing += 1;
+        self.loss_recent += 1.0;
         if self.cfg.fec
             && let Some(s) = self.slots.get(&next)
         {
