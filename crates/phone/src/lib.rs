@@ -1,2 +1,51 @@
 //! # homeline-phone — the runtime
+//!
+//! The one API that the desktop shell (`src-tauri`) and the CLI use: [`Phone`]. Today it holds
+//! accounts, the configuration file, passwords in the OS keyring, logging and the list of
+//! audio devices; the SIP, media and NAT drivers join it as those crates grow.
+//!
+//! ```no_run
+//! use homeline_phone::{AccountInput, Phone, PhoneOptions, Secret, Transport};
+//!
+//! # fn main() -> Result<(), homeline_phone::Error> {
+//! let phone = Phone::open(PhoneOptions::default())?;
+//! if let Some(problem) = phone.app_info().config_problem {
+//!     eprintln!("{}: {}", problem.message, problem.hint);
+//! }
+//! let account = phone.save_account(AccountInput {
+//!     id: None,
+//!     display_name: "Alice".into(),
+//!     sip_address: "sip:alice@example.com".into(),
+//!     auth_user: String::new(),
+//!     registrar: "sip:pbx.example.com".into(),
+//!     transport: Transport::Auto,
+//!     password: Some(Secret::new("correct horse")),
+//! })?;
+//! println!("saved {} ({:?})", account.id, account.password_storage);
+//! # Ok(()) }
+//! ```
+//!
+//! Errors are one enum per module wrapped in [`Error`]; `UiError::from(&error)` gives the
+//! `{code, message, hint}` the UI shows (see `docs/app-api.md`).
 #![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod api;
+pub mod config;
+mod error;
+pub mod logging;
+mod phone;
+pub mod redact;
+pub mod secrets;
+
+pub use api::{
+    Account, AccountInput, AppInfo, AudioDevice, AudioDevices, KeyringStatus, PasswordStorage,
+    Transport, UiError,
+};
+pub use config::{Config, ConfigProblem};
+pub use error::Error;
+pub use phone::{Phone, PhoneOptions};
+pub use secrets::{MemoryKeyring, Secret, SecretBackendChoice, SecretStore};
+
+/// This Homeline's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

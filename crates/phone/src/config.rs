@@ -1,0 +1,786 @@
+//! The configuration file: one TOML file, versioned, written atomically, never lost.
+//!
+//! * Location: `homeline.toml` in the platform config directory (`~/.config/homeline/` on
+//!   Linux, `%APPDATA%\Homeline\Homeline\config\` on Windows, `~/Library/Application
+//!   Support/org.Homeline.Homeline/` on macOS), or the path in `HOMELINE_CONFIG`, or the path
+//!   given to [`Phone::open`](crate::Phone::open) / the CLI's `--config`.
+//! * Schema: [`Config`]; `version = 1` at the top. A file from a newer Homeline (a higher
+//!   version) is not touched: the app starts with defaults and refuses to save over it.
+//! * Saving writes a temporary file in the same directory, flushes it to disk and renames it
+//!   over the old one, so a crash leaves either the old or the new file, never half of one.
+//! * A broken file (TOML syntax or schema error) is never overwritten: [`load`] returns the
+//!   defaults plus a [`ConfigProblem`] naming the line and column, and moves the file aside to
+//!   `homeline.toml.broken-<unix time>` so that the next save cannot lose it. [`check`] reports
+//!   the same problem without moving anything.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::accounts;
+use crate::api::{Transport, UiError};
+use crate::redact;
+use crate::secrets::Secret;
+
+/// The schema version this Homeline reads and writes.
+pub const CONFIG_VERSION: u32 = 1;
+/// The configuration file's name.
+pub const CONFIG_FILE_NAME: &str = "homeline.toml";
+/// Environment variable that overrides the configuration file's path.
+pub const CONFIG_ENV: &str = "HOMELINE_CONFIG";
+
+const HEADER: &str = "# Homeline configuration. Homeline rewrites this file when settings change: \
+values you edit are kept, comments are not.\n# Reference: the Configuration section of the README.\n\n";
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Schema version of the file. `1` today; a missing value is read as `1`.
+    #[serde(default = "default_version")]
+    pub version: u32,
+    /// Network settings.
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// Logging settings.
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    /// SIP accounts, one `[[accounts]]` table each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            version: CONFIG_VERSION,
+            network: NetworkConfig::default(),
+            logging: LoggingConfig::default(),
+            accounts: Vec::new(),
+        }
+    }
+}
+
+fn default_version() -> u32 {
+    CONFIG_VERSION
+}
+
+/// `[network]`: how Homeline uses the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Local port for SIP signalling. `0` (the default) lets the system pick a free port,
+    /// which avoids clashes with other softphones and with routers' SIP ALG on 5060.
+    #[serde(default)]
+    pub sip_local_port: u16,
+    /// Seconds between NAT keep-alives, 20 to 170 (default 25). Home routers forget UDP
+    /// mappings after 30 to 180 seconds; if incoming calls stop arriving after a few minutes,
+    /// lower this value.
+    #[serde(
+        default = "default_keepalive",
+        deserialize_with = "deserialize_keepalive"
+    )]
+    pub keepalive_secs: u16,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            sip_local_port: 0,
+            keepalive_secs: default_keepalive(),
+        }
+    }
+}
+
+/// The allowed keep-alive interval in seconds: faster wastes battery and provider goodwill,
+/// slower lets common NAT bindings (30 s and up) expire.
+pub const KEEPALIVE_RANGE: std::ops::RangeInclusive<u16> = 20..=170;
+
+fn default_keepalive() -> u16 {
+    25
+}
+
+fn deserialize_keepalive<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let v = i64::deserialize(d)?;
+    match u16::try_from(v) {
+        Ok(v) if KEEPALIVE_RANGE.contains(&v) => Ok(v),
+        _ => Err(serde::de::Error::custom(format!(
+            "keepalive_secs must be between {} and {} seconds, not {v}",
+            KEEPALIVE_RANGE.start(),
+            KEEPALIVE_RANGE.end()
+        ))),
+    }
+}
+
+/// `[logging]`: how much Homeline writes to its log.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingConfig {
+    /// One of `error`, `warn`, `info` (default), `debug`, `trace`. The `HOMELINE_LOG`
+    /// environment variable (e.g. `HOMELINE_LOG=debug`) overrides it.
+    #[serde(default)]
+    pub level: LogLevel,
+}
+
+/// A log level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Only errors.
+    Error,
+    /// Errors and warnings.
+    Warn,
+    /// The default: what happens, without detail.
+    #[default]
+    Info,
+    /// Detail for troubleshooting.
+    Debug,
+    /// Everything, including protocol messages.
+    Trace,
+}
+
+impl LogLevel {
+    /// The level's name as `tracing` filters spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+            Self::Info => "info",
+            Self::Debug => "debug",
+            Self::Trace => "trace",
+        }
+    }
+}
+
+/// `[[accounts]]`: one SIP account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Stable identifier, e.g. `acc-3f9a1c` (generated by the app; any unique word works).
+    #[serde(deserialize_with = "deserialize_id")]
+    pub id: String,
+    /// The name shown to people.
+    pub display_name: String,
+    /// The address of record: `sip:user@host[:port]` or `sips:…`.
+    #[serde(deserialize_with = "deserialize_sip_address")]
+    pub sip_address: String,
+    /// The authentication user; empty (the default) means the user part of `sip_address`.
+    #[serde(default)]
+    pub auth_user: String,
+    /// The registrar or proxy, `sip:host[:port]`; empty (the default) means none.
+    #[serde(default, deserialize_with = "deserialize_registrar")]
+    pub registrar: String,
+    /// `auto` (default), `udp`, `tcp`, `tls`, `ws` or `wss`.
+    #[serde(default)]
+    pub transport: Transport,
+    /// The SIP password, for headless and scripted use only. Accepted with a warning: the
+    /// app keeps passwords in the system keyring and moves this one there when the password
+    /// is set in Settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+}
+
+fn deserialize_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = String::deserialize(d)?;
+    accounts::check_id(&id).map_err(serde::de::Error::custom)?;
+    Ok(id)
+}
+
+fn deserialize_sip_address<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    accounts::check_sip_address(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+fn deserialize_registrar<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    accounts::check_registrar(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+/// What kind of problem a configuration file has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// Not valid TOML (or not UTF-8).
+    Syntax,
+    /// Valid TOML, but a key or value Homeline does not accept.
+    Schema,
+    /// Written by a newer Homeline (higher `version`).
+    NewerVersion,
+    /// The file exists but could not be read.
+    Unreadable,
+}
+
+/// Why a configuration file could not be used, and where it was kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// What went wrong.
+    pub kind: ProblemKind,
+    /// The file that was read.
+    pub path: PathBuf,
+    /// The 1-based line of the problem, when known.
+    pub line: Option<usize>,
+    /// The 1-based column of the problem, when known.
+    pub column: Option<usize>,
+    /// The parser's explanation.
+    pub detail: String,
+    /// Where the broken file was moved (by [`load`]; [`check`] never moves it).
+    pub kept_at: Option<PathBuf>,
+}
+
+impl ConfigProblem {
+    /// Whether saving must be refused so as not to overwrite the file (a newer version, an
+    /// unreadable file, or a broken file that could not be moved aside).
+    pub fn blocks_saving(&self) -> bool {
+        match self.kind {
+            ProblemKind::NewerVersion | ProblemKind::Unreadable => true,
+            ProblemKind::Syntax | ProblemKind::Schema => self.kept_at.is_none(),
+        }
+    }
+
+    /// The problem for people, with the file, line and column.
+    pub fn to_ui_error(&self) -> UiError {
+        let (code, hint) = match self.kind {
+            ProblemKind::Syntax | ProblemKind::Schema => (
+                "config_broken",
+                match &self.kept_at {
+                    Some(kept) => format!(
+                        "Homeline started with default settings. Your old file is kept as {}: \
+                         fix the line named above and copy it back, or enter your settings again.",
+                        kept.display()
+                    ),
+                    None => "Fix the line named above in a text editor, then try again.".into(),
+                },
+            ),
+            ProblemKind::NewerVersion => (
+                "config_newer_version",
+                "Update Homeline, or use the file of this version. Homeline will not change the \
+                 newer file; changes made now are not saved."
+                    .into(),
+            ),
+            ProblemKind::Unreadable => (
+                "config_unreadable",
+                "Check that the file exists and that you may read and write it.".into(),
+            ),
+        };
+        UiError::new(code, self.to_string(), hint)
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            ProblemKind::Syntax => "is not valid TOML",
+            ProblemKind::Schema => "has a setting Homeline does not accept",
+            ProblemKind::NewerVersion => "was written by a newer version of Homeline",
+            ProblemKind::Unreadable => "could not be read",
+        };
+        write!(f, "The configuration file {} {what}", self.path.display())?;
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, " (line {l}, column {c})")?,
+            (Some(l), None) => write!(f, " (line {l})")?,
+            _ => {}
+        }
+        write!(f, ": {}", self.detail.trim_end())?;
+        if let Some(kept) = &self.kept_at {
+            write!(f, ". It was kept as {}", kept.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigProblem {}
+
+/// Errors of reading and writing the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No home directory, so no platform config directory.
+    #[error("no home directory was found, so there is no place for the configuration file")]
+    NoConfigDir,
+    /// Saving is refused because the existing file must not be overwritten.
+    #[error("{0}")]
+    SavingBlocked(ConfigProblem),
+    /// Writing the file failed.
+    #[error("could not write the configuration file {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The configuration could not be turned into TOML (a bug).
+    #[error("could not encode the configuration: {0}")]
+    Encode(#[from] toml::ser::Error),
+}
+
+/// The platform directories of Homeline, or `None` without a home directory.
+pub(crate) fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("org", "Homeline", "Homeline")
+}
+
+/// The configuration file to use: `HOMELINE_CONFIG` if set, else the platform config dir.
+pub fn default_config_path() -> Result<PathBuf, ConfigError> {
+    if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    project_dirs()
+        .map(|d| d.config_dir().join(CONFIG_FILE_NAME))
+        .ok_or(ConfigError::NoConfigDir)
+}
+
+/// The result of [`load`]: the configuration to use and, if the file was not usable, why.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The configuration (defaults when the file was missing or broken).
+    pub config: Config,
+    /// Set when the file existed but could not be used.
+    pub problem: Option<ConfigProblem>,
+}
+
+/// The result of [`check`].
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The parsed configuration (defaults when the file does not exist).
+    pub config: Config,
+    /// Whether the file exists.
+    pub exists: bool,
+}
+
+/// Loads the configuration for use. A missing file gives the defaults; a broken one gives the
+/// defaults, a [`ConfigProblem`] and the file moved aside (never overwritten).
+pub fn load(path: &Path) -> Loaded {
+    match read_and_parse(path) {
+        Ok(Some(config)) => Loaded {
+            config,
+            problem: None,
+        },
+        Ok(None) => Loaded {
+            config: Config::default(),
+            problem: None,
+        },
+        Err(mut problem) => {
+            if matches!(problem.kind, ProblemKind::Syntax | ProblemKind::Schema) {
+                match move_aside(path) {
+                    Ok(kept) => problem.kept_at = Some(kept),
+                    Err(e) => {
+                        tracing::error!(path = %path.display(), error = %e,
+                            "could not move the broken configuration aside; saving is disabled");
+                    }
+                }
+            }
+            tracing::error!("{problem}");
+            Loaded {
+                config: Config::default(),
+                problem: Some(problem),
+            }
+        }
+    }
+}
+
+/// Checks the configuration file without changing anything.
+pub fn check(path: &Path) -> Result<Checked, ConfigProblem> {
+    read_and_parse(path).map(|c| Checked {
+        exists: c.is_some(),
+        config: c.unwrap_or_default(),
+    })
+}
+
+/// Saves the configuration atomically (temporary file, fsync, rename).
+pub fn save(path: &Path, config: &Config) -> Result<(), ConfigError> {
+    let text = format!("{HEADER}{}", toml::to_string_pretty(config)?);
+    write_atomic(path, text.as_bytes(), |_| Ok(()))
+}
+
+/// Reads and parses; `Ok(None)` when the file does not exist.
+fn read_and_parse(path: &Path) -> Result<Option<Config>, ConfigProblem> {
+    let problem = |kind, detail: String| ConfigProblem {
+        kind,
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        detail,
+        kept_at: None,
+    };
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(problem(ProblemKind::Unreadable, e.to_string())),
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_col(
+            &String::from_utf8_lossy(e.as_bytes()),
+            e.utf8_error().valid_up_to(),
+        );
+        ConfigProblem {
+            line: Some(line),
+            column: Some(column),
+            ..problem(ProblemKind::Syntax, "the file is not UTF-8 text".into())
+        }
+    })?;
+    let config = parse(&text).map_err(|(kind, detail, at)| {
+        let (line, column) = match at {
+            Some(offset) => {
+                let (l, c) = line_col(&text, offset);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        ConfigProblem {
+            line,
+            column,
+            ..problem(kind, detail)
+        }
+    })?;
+    for acc in &config.accounts {
+        if acc.password.is_some() {
+            tracing::warn!(
+                account = %acc.id,
+                file = %path.display(),
+                "the configuration file holds this account's password; prefer the system \
+                 keyring (set the password in Homeline's Settings and it moves there)"
+            );
+        }
+    }
+    Ok(Some(config))
+}
+
+type ParseError = (ProblemKind, String, Option<usize>);
+
+/// Parses the text: first the version alone (so that a newer file is recognised even when
+/// its schema differs), then the whole schema.
+fn parse(text: &str) -> Result<Config, ParseError> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        version: Option<i64>,
+    }
+    let toml_err =
+        |kind, e: toml::de::Error| (kind, e.message().to_string(), e.span().map(|s| s.start));
+    let v: VersionOnly = toml::from_str(text).map_err(|e| toml_err(ProblemKind::Syntax, e))?;
+    if let Some(version) = v.version {
+        if version > i64::from(CONFIG_VERSION) {
+            let at = text.find("version");
+            return Err((
+                ProblemKind::NewerVersion,
+                format!("it has version = {version}; this Homeline reads version {CONFIG_VERSION}"),
+                at,
+            ));
+        }
+        if version < 1 {
+            return Err((
+                ProblemKind::Schema,
+                format!("version must be {CONFIG_VERSION}, not {version}"),
+                text.find("version"),
+            ));
+        }
+    }
+    let config: Config = toml::from_str(text).map_err(|e| toml_err(ProblemKind::Schema, e))?;
+    let mut seen = std::collections::HashSet::new();
+    for acc in &config.accounts {
+        if !seen.insert(acc.id.as_str()) {
+            return Err((
+                ProblemKind::Schema,
+                format!("two accounts have the id {:?}; each needs its own", acc.id),
+                text.rfind(&format!("\"{}\"", acc.id)),
+            ));
+        }
+        if let Some(p) = &acc.password {
+            redact::register(p);
+        }
+    }
+    Ok(config)
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+fn move_aside(path: &Path) -> io::Result<PathBuf> {
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = path.file_name().map_or_else(
+        || CONFIG_FILE_NAME.into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut kept = path.with_file_name(format!("{name}.broken-{ts}"));
+    let mut n = 1;
+    while kept.exists() {
+        kept = path.with_file_name(format!("{name}.broken-{ts}-{n}"));
+        n += 1;
+    }
+    fs::rename(path, &kept)?;
+    Ok(kept)
+}
+
+/// Writes `bytes` to `path` atomically. `before_persist` runs after the data is written and
+/// before it is flushed and renamed; tests use it to simulate a failure at the worst moment.
+fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    before_persist: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), ConfigError> {
+    let err = |source| ConfigError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).map_err(err)?;
+    // Same directory, so the rename cannot cross file systems. The temporary file is created
+    // readable by the owner only (it may hold a scripted password) and is deleted on drop if
+    // anything below fails.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".homeline.toml.")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    before_persist(tmp.as_file_mut()).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    // Make the rename itself durable. Directories cannot be opened this way on Windows,
+    // where the rename is durable enough; ignore the failure there.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str) -> AccountConfig {
+        AccountConfig {
+            id: id.into(),
+            display_name: "Alice Example".into(),
+            sip_address: "sip:alice@example.com".into(),
+            auth_user: "alice-auth".into(),
+            registrar: "sip:pbx.example.com:5060".into(),
+            transport: Transport::Tls,
+            password: None,
+        }
+    }
+
+    fn files_in(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join(CONFIG_FILE_NAME);
+        let mut config = Config::default();
+        config.network.keepalive_secs = 60;
+        config.network.sip_local_port = 5062;
+        config.logging.level = LogLevel::Debug;
+        config.accounts.push(account("acc-000001"));
+        config.accounts.push(AccountConfig {
+            transport: Transport::Auto,
+            registrar: String::new(),
+            ..account("acc-000002")
+        });
+        save(&path, &config).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("version = 1"), "{text}");
+        let loaded = load(&path);
+        assert!(loaded.problem.is_none());
+        assert_eq!(loaded.config, config);
+        assert_eq!(files_in(path.parent().unwrap()), vec![CONFIG_FILE_NAME]);
+    }
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = load(&dir.path().join("none.toml"));
+        assert!(loaded.problem.is_none());
+        assert_eq!(loaded.config, Config::default());
+        assert!(!check(&dir.path().join("none.toml")).unwrap().exists);
+    }
+
+    #[test]
+    fn failed_write_leaves_old_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE_NAME);
+        let mut config = Config::default();
+        config.accounts.push(account("acc-old001"));
+        save(&path, &config).unwrap();
+        let before = fs::read(&path).unwrap();
+
+        let r = write_atomic(&path, b"version = 1\n[[accounts]]\nid = \"half", |_| {
+            Err(io::Error::other("disk full (simulated)"))
+        });
+        assert!(matches!(r, Err(ConfigError::Write { .. })));
+        assert_eq!(fs::read(&path).unwrap(), before);
+        assert_eq!(files_in(dir.path()), vec![CONFIG_FILE_NAME]);
+    }
+
+    #[test]
+    fn broken_syntax_is_kept_aside_with_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE_NAME);
+        let text = "version = 1\n\n[network]\nkeepalive_secs = 30\nsip_local_port = = 5\n";
+        fs::write(&path, text).unwrap();
+
+        // check() reports and touches nothing.
+        let p = check(&path).unwrap_err();
+        assert_eq!(p.kind, ProblemKind::Syntax);
+        assert_eq!(p.line, Some(5));
+        assert!(p.kept_at.is_none());
+        assert!(path.exists());
+
+        let loaded = load(&path);
+        let p = loaded.problem.unwrap();
+        assert_eq!(loaded.config, Config::default());
+        assert_eq!(p.line, Some(5));
+        let kept = p.kept_at.clone().unwrap();
+        assert!(!path.exists());
+        assert_eq!(fs::read_to_string(&kept).unwrap(), text);
+        let name = kept.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("homeline.toml.broken-"), "{name}");
+        let msg = p.to_string();
+        assert!(msg.contains("line 5"), "{msg}");
+        assert!(msg.contains(&name), "{msg}");
+        assert!(!p.blocks_saving());
+        let ui = p.to_ui_error();
+        assert_eq!(ui.code, "config_broken");
+        assert!(ui.hint.contains(&name));
+
+        // The next save creates a fresh file and leaves the kept one alone.
+        save(&path, &Config::default()).unwrap();
+        assert_eq!(fs::read_to_string(&kept).unwrap(), text);
+    }
+
+    #[test]
+    fn schema_errors_name_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE_NAME);
+        let cases = [
+            (
+                "version = 1\n[network]\nkeepalive_secs = 5\n",
+                3,
+                "between 20 and 170",
+            ),
+            ("version = 1\n[logging]\nlevel = \"loud\"\n", 3, "loud"),
+            ("version = 1\n[network]\nkeep_alive = 30\n", 3, "keep_alive"),
+            (
+                "version = 1\n[[accounts]]\nid = \"a1\"\ndisplay_name = \"A\"\nsip_address = \"alice@example.com\"\n",
+                5,
+                "sip:",
+            ),
+            (
+                "version = 1\n[[accounts]]\nid = \"a1\"\ndisplay_name = \"A\"\nsip_address = \"sip:a@b\"\ntransport = \"sctp\"\n",
+                6,
+                "sctp",
+            ),
+        ];
+        for (text, line, needle) in cases {
+            fs::write(&path, text).unwrap();
+            let p = check(&path).unwrap_err();
+            assert_eq!(p.kind, ProblemKind::Schema, "{text}");
+            assert_eq!(p.line, Some(line), "{text}: {p}");
+            assert!(p.to_string().contains(needle), "{p}");
+        }
+    }
+
+    #[test]
+    fn newer_version_is_not_moved_and_blocks_saving() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE_NAME);
+        fs::write(&path, "version = 2\n[shiny]\nnew = true\n").unwrap();
+        let loaded = load(&path);
+        let p = loaded.problem.unwrap();
+        assert_eq!(p.kind, ProblemKind::NewerVersion);
+        assert!(p.kept_at.is_none());
+        assert!(p.blocks_saving());
+        assert!(path.exists());
+        assert_eq!(p.to_ui_error().code, "config_newer_version");
+    }
+
+    #[test]
+    fn password_key_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE_NAME);
+        fs::write(
+            &path,
+            "version = 1\n[[accounts]]\nid = \"bot\"\ndisplay_name = \"Bot\"\n\
+             sip_address = \"sips:bot@example.com:5061\"\npassword = \"Scripted-Pw-42\"\n",
+        )
+        .unwrap();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Capture(sink.clone()))
+            .with_ansi(false)
+            .finish();
+        let c = tracing::subscriber::with_default(subscriber, || check(&path).unwrap().config);
+        let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("WARN"), "{logged}");
+        assert!(logged.contains("prefer the system keyring"), "{logged}");
+        assert!(logged.contains("account=bot"), "{logged}");
+        assert!(!logged.contains("Scripted-Pw-42"), "{logged}");
+        assert_eq!(
+            c.accounts[0].password.as_ref().map(Secret::expose),
+            Some("Scripted-Pw-42")
+        );
+        assert!(!format!("{c:?}").contains("Scripted-Pw-42"));
+        // Registered for redaction as soon as it was read.
+        assert_eq!(redact::redact("x Scripted-Pw-42 y"), "x *** y");
+    }
+
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE_NAME);
+        let one = "[[accounts]]\nid = \"a1\"\ndisplay_name = \"A\"\nsip_address = \"sip:a@b\"\n";
+        fs::write(&path, format!("version = 1\n{one}{one}")).unwrap();
+        let p = check(&path).unwrap_err();
+        assert_eq!(p.line, Some(7));
+    }
+
+    #[test]
+    fn example_file_is_valid() {
+        let text = include_str!("../config.example.toml");
+        let c = parse(text).unwrap();
+        assert_eq!(c.accounts.len(), 1);
+        assert_eq!(c.network, NetworkConfig::default());
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncdé f", 7), (2, 4));
+        assert_eq!(line_col("", 10), (1, 1));
+    }
+}

@@ -1,0 +1,615 @@
+//! [`Phone`]: the runtime object the shell and CLI hold. One per process; `Send + Sync` so
+//! Tauri can manage it as shared state. Its methods are the app API's commands.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use crate::accounts::{self, AccountError};
+use crate::api::{
+    Account, AccountInput, AppInfo, AudioDevice, AudioDevices, KeyringStatus, PasswordStorage,
+    UiError,
+};
+use crate::config::{self, AccountConfig, Config, ConfigError, ConfigProblem, LogLevel};
+use crate::error::Error;
+use crate::logging;
+use crate::secrets::{Secret, SecretBackendChoice, SecretStore};
+
+/// How to open a [`Phone`]. `Default` is what the app uses.
+#[derive(Debug, Clone, Default)]
+pub struct PhoneOptions {
+    /// The configuration file; `None` = `HOMELINE_CONFIG` or the platform config dir.
+    pub config_path: Option<PathBuf>,
+    /// The log folder; `None` = `HOMELINE_LOG_DIR` or the platform data dir.
+    pub log_dir: Option<PathBuf>,
+    /// Where passwords go.
+    pub secret_backend: SecretBackendChoice,
+}
+
+/// The phone: accounts, configuration, passwords, logs and devices.
+#[derive(Debug)]
+pub struct Phone {
+    config_path: PathBuf,
+    log_dir: PathBuf,
+    problem: Option<ConfigProblem>,
+    secrets: SecretStore,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    config: Config,
+    /// Where each account's password is, as far as we know. Filled lazily because asking the
+    /// keyring is a D-Bus round trip (and may show an unlock prompt).
+    storage: HashMap<String, PasswordStorage>,
+}
+
+impl Phone {
+    /// Opens the configuration (setting a broken file aside, see [`config::load`]) and the
+    /// password store (probing the keyring for at most about three seconds).
+    pub fn open(options: PhoneOptions) -> Result<Phone, Error> {
+        let config_path = match options.config_path {
+            Some(p) => p,
+            None => config::default_config_path()?,
+        };
+        let log_dir = match options.log_dir {
+            Some(p) => p,
+            None => logging::default_log_dir()?,
+        };
+        let loaded = config::load(&config_path);
+        let secrets = SecretStore::open(options.secret_backend)?;
+        tracing::debug!(
+            config = %config_path.display(),
+            accounts = loaded.config.accounts.len(),
+            keyring = %secrets.status().backend,
+            "phone opened"
+        );
+        Ok(Phone {
+            config_path,
+            log_dir,
+            problem: loaded.problem,
+            secrets,
+            state: Mutex::new(State {
+                config: loaded.config,
+                storage: HashMap::new(),
+            }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every update builds the new config first and swaps it in at the end, so a panic
+        // while the lock was held cannot have left it half-changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Version, paths, keyring status and any configuration problem found at start-up.
+    pub fn app_info(&self) -> AppInfo {
+        AppInfo {
+            version: crate::VERSION.to_string(),
+            config_path: self.config_path.display().to_string(),
+            log_dir: self.log_dir.display().to_string(),
+            keyring: self.secrets.status().clone(),
+            config_problem: self.problem.as_ref().map(ConfigProblem::to_ui_error),
+        }
+    }
+
+    /// The configuration file in use.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// The problem the configuration file had at start-up, if any.
+    pub fn config_problem(&self) -> Option<&ConfigProblem> {
+        self.problem.as_ref()
+    }
+
+    /// Whether passwords go to the system keyring.
+    pub fn keyring_status(&self) -> &KeyringStatus {
+        self.secrets.status()
+    }
+
+    /// A copy of the configuration in use.
+    pub fn config(&self) -> Config {
+        self.state().config.clone()
+    }
+
+    /// The configured log level (for setting up logging after opening).
+    pub fn log_level(&self) -> LogLevel {
+        self.state().config.logging.level
+    }
+
+    /// The accounts, in the order of the configuration file.
+    pub fn list_accounts(&self) -> Vec<Account> {
+        let unknown: Vec<(String, bool)> = {
+            let state = self.state();
+            state
+                .config
+                .accounts
+                .iter()
+                .filter(|a| !state.storage.contains_key(&a.id))
+                .map(|a| (a.id.clone(), a.password.is_some()))
+                .collect()
+        };
+        // Ask the store without holding the lock: the keyring may take its time.
+        let found: Vec<(String, PasswordStorage)> = unknown
+            .into_iter()
+            .map(|(id, in_config)| {
+                let storage = self.lookup_storage(&id, in_config);
+                (id, storage)
+            })
+            .collect();
+        let mut state = self.state();
+        state.storage.extend(found);
+        let state = &*state;
+        state
+            .config
+            .accounts
+            .iter()
+            .map(|a| to_account(a, state.storage.get(&a.id).copied()))
+            .collect()
+    }
+
+    fn lookup_storage(&self, id: &str, in_config: bool) -> PasswordStorage {
+        match self.secrets.get(id) {
+            Ok(Some(_)) => self.secrets.storage(),
+            Ok(None) if in_config => PasswordStorage::Config,
+            Ok(None) => PasswordStorage::None,
+            Err(e) => {
+                tracing::warn!(account = id, error = %e, "could not ask the keyring");
+                if in_config {
+                    PasswordStorage::Config
+                } else {
+                    PasswordStorage::None
+                }
+            }
+        }
+    }
+
+    /// Adds (`input.id == None`) or edits an account. The password goes to the keyring (or
+    /// session memory when there is none), never into the configuration file; a scripted
+    /// `password =` of the account is moved out of the file when a new password is set here.
+    pub fn save_account(&self, input: AccountInput) -> Result<Account, Error> {
+        let valid = accounts::validate(&input)?;
+        let mut state = self.state();
+        self.check_saving_allowed()?;
+        let mut config = state.config.clone();
+        let (index, is_new) = match &input.id {
+            Some(id) => {
+                let i = config
+                    .accounts
+                    .iter()
+                    .position(|a| &a.id == id)
+                    .ok_or_else(|| AccountError::NotFound(id.clone()))?;
+                (i, false)
+            }
+            None => {
+                let taken: Vec<&str> = config.accounts.iter().map(|a| a.id.as_str()).collect();
+                let id = accounts::new_id(&taken);
+                config.accounts.push(AccountConfig {
+                    id,
+                    display_name: String::new(),
+                    sip_address: String::new(),
+                    auth_user: String::new(),
+                    registrar: String::new(),
+                    transport: valid.transport,
+                    password: None,
+                });
+                (config.accounts.len() - 1, true)
+            }
+        };
+        let entry = &mut config.accounts[index];
+        entry.display_name = valid.display_name;
+        entry.sip_address = valid.sip_address;
+        entry.auth_user = valid.auth_user;
+        entry.registrar = valid.registrar;
+        entry.transport = valid.transport;
+        let id = entry.id.clone();
+
+        let new_storage = match &input.password {
+            None => None,
+            Some(p) if p.is_empty() => {
+                self.secrets.delete(&id)?;
+                entry.password = None;
+                Some(PasswordStorage::None)
+            }
+            Some(p) => {
+                self.secrets.set(&id, p)?;
+                if self.secrets.storage() == PasswordStorage::Keyring && entry.password.is_some() {
+                    tracing::info!(account = %id, "password moved from the configuration file to the keyring");
+                    entry.password = None;
+                }
+                Some(self.secrets.storage())
+            }
+        };
+        let saved = to_account(
+            entry,
+            new_storage.or_else(|| state.storage.get(&id).copied()),
+        );
+
+        if let Err(e) = config::save(&self.config_path, &config) {
+            if is_new && input.password.is_some() {
+                // Nothing refers to this secret now; do not leave it behind.
+                let _ = self.secrets.delete(&id);
+            }
+            return Err(e.into());
+        }
+        state.config = config;
+        match new_storage {
+            Some(s) => {
+                state.storage.insert(id.clone(), s);
+            }
+            None if is_new => {
+                state.storage.insert(id.clone(), PasswordStorage::None);
+            }
+            None => {}
+        }
+        tracing::info!(account = %id, new = is_new, "account saved");
+        Ok(saved)
+    }
+
+    /// Removes an account and its stored password.
+    pub fn remove_account(&self, id: &str) -> Result<(), Error> {
+        let mut state = self.state();
+        self.check_saving_allowed()?;
+        let mut config = state.config.clone();
+        let before = config.accounts.len();
+        config.accounts.retain(|a| a.id != id);
+        if config.accounts.len() == before {
+            return Err(AccountError::NotFound(id.to_string()).into());
+        }
+        // Secret first: if the keyring refuses, the account stays and the user can retry,
+        // rather than leaving an orphaned password behind.
+        self.secrets.delete(id)?;
+        config::save(&self.config_path, &config)?;
+        state.config = config;
+        state.storage.remove(id);
+        tracing::info!(account = %id, "account removed");
+        Ok(())
+    }
+
+    /// The password of an account: the keyring (or session memory) first, then a scripted
+    /// `password =` in the configuration file.
+    pub fn password(&self, id: &str) -> Result<Option<Secret>, Error> {
+        let from_config = {
+            let state = self.state();
+            let acc = state
+                .config
+                .accounts
+                .iter()
+                .find(|a| a.id == id)
+                .ok_or_else(|| AccountError::NotFound(id.to_string()))?;
+            acc.password.clone()
+        };
+        match self.secrets.get(id)? {
+            Some(s) => Ok(Some(s)),
+            None => Ok(from_config),
+        }
+    }
+
+    fn check_saving_allowed(&self) -> Result<(), Error> {
+        match &self.problem {
+            Some(p) if p.blocks_saving() => Err(ConfigError::SavingBlocked(p.clone()).into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The sound devices (never hangs; see `homeline_audio::list_devices`).
+    pub fn audio_devices(&self) -> AudioDevices {
+        let list = homeline_audio::list_devices();
+        let convert = |d: homeline_audio::DeviceInfo| AudioDevice {
+            name: d.name,
+            is_default: d.is_default,
+            channels: d.channels,
+            sample_rates: d.sample_rates,
+        };
+        AudioDevices {
+            host: list.host,
+            inputs: list.inputs.into_iter().map(convert).collect(),
+            outputs: list.outputs.into_iter().map(convert).collect(),
+            error: list.error.map(|e| {
+                UiError::new(
+                    "audio_unavailable",
+                    format!("Sound devices could not be listed: {e}."),
+                    "Check that a headset or sound card is connected and that no other program \
+                     holds it, then look again.",
+                )
+            }),
+        }
+    }
+
+    /// The folder of the log files.
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    /// Writes all log files into one `homeline-logs-YYYYMMDD-HHMMSS.txt` in the Downloads
+    /// folder (the home folder when there is none) and returns its path.
+    pub fn export_logs(&self) -> Result<PathBuf, Error> {
+        let dest = directories::UserDirs::new()
+            .and_then(|u| {
+                u.download_dir()
+                    .map(Path::to_path_buf)
+                    .or_else(|| Some(u.home_dir().to_path_buf()))
+            })
+            .ok_or(logging::LogError::NoLogDir)?;
+        self.export_logs_to(&dest)
+    }
+
+    /// Like [`export_logs`](Self::export_logs) into a chosen folder.
+    pub fn export_logs_to(&self, dest_dir: &Path) -> Result<PathBuf, Error> {
+        let path = logging::export_logs(&self.log_dir, dest_dir, SystemTime::now())?;
+        tracing::info!(path = %path.display(), "logs exported");
+        Ok(path)
+    }
+
+    /// Shows the log folder in the file manager (creating it if needed).
+    pub fn open_log_folder(&self) -> Result<(), Error> {
+        let open_err = |reason: String| Error::Open {
+            path: self.log_dir.clone(),
+            reason,
+        };
+        std::fs::create_dir_all(&self.log_dir).map_err(|e| open_err(e.to_string()))?;
+        opener::open(&self.log_dir).map_err(|e| open_err(e.to_string()))
+    }
+}
+
+fn to_account(a: &AccountConfig, storage: Option<PasswordStorage>) -> Account {
+    Account {
+        id: a.id.clone(),
+        display_name: a.display_name.clone(),
+        sip_address: a.sip_address.clone(),
+        auth_user: a.auth_user.clone(),
+        registrar: a.registrar.clone(),
+        transport: a.transport,
+        password_storage: storage.unwrap_or(if a.password.is_some() {
+            PasswordStorage::Config
+        } else {
+            PasswordStorage::None
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Transport;
+    use crate::secrets::MemoryKeyring;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn phone_is_send_sync() {
+        assert_send_sync::<Phone>();
+    }
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        keyring: MemoryKeyring,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self {
+                dir: tempfile::tempdir().unwrap(),
+                keyring: MemoryKeyring::default(),
+            }
+        }
+        fn config_path(&self) -> PathBuf {
+            self.dir.path().join("homeline.toml")
+        }
+        fn open(&self) -> Phone {
+            self.open_with(SecretBackendChoice::Memory(self.keyring.clone()))
+        }
+        fn open_with(&self, backend: SecretBackendChoice) -> Phone {
+            Phone::open(PhoneOptions {
+                config_path: Some(self.config_path()),
+                log_dir: Some(self.dir.path().join("logs")),
+                secret_backend: backend,
+            })
+            .unwrap()
+        }
+        fn config_text(&self) -> String {
+            std::fs::read_to_string(self.config_path()).unwrap()
+        }
+    }
+
+    fn input(password: Option<&str>) -> AccountInput {
+        AccountInput {
+            id: None,
+            display_name: "Alice".into(),
+            sip_address: "sip:alice@example.com".into(),
+            auth_user: String::new(),
+            registrar: "sip:pbx.example.com:5060".into(),
+            transport: Transport::Tcp,
+            password: password.map(Secret::new),
+        }
+    }
+
+    #[test]
+    fn add_edit_remove_with_keyring() {
+        let f = Fixture::new();
+        let phone = f.open();
+        assert!(phone.list_accounts().is_empty());
+        let acc = phone.save_account(input(Some("Pw-In-Keyring-1"))).unwrap();
+        assert!(acc.id.starts_with("acc-"));
+        assert_eq!(acc.password_storage, PasswordStorage::Keyring);
+        assert!(f.keyring.contains(&acc.id));
+        assert!(!f.config_text().contains("Pw-In-Keyring-1"));
+
+        // Re-open: account and password are found again.
+        drop(phone);
+        let phone = f.open();
+        let list = phone.list_accounts();
+        assert_eq!(list, vec![acc.clone()]);
+        assert_eq!(
+            phone.password(&acc.id).unwrap().unwrap().expose(),
+            "Pw-In-Keyring-1"
+        );
+
+        // Edit without a password keeps it.
+        let edited = phone
+            .save_account(AccountInput {
+                id: Some(acc.id.clone()),
+                display_name: "Alice B".into(),
+                ..input(None)
+            })
+            .unwrap();
+        assert_eq!(edited.display_name, "Alice B");
+        assert_eq!(edited.password_storage, PasswordStorage::Keyring);
+        assert!(f.keyring.contains(&acc.id));
+
+        // Empty password removes it.
+        let cleared = phone
+            .save_account(AccountInput {
+                id: Some(acc.id.clone()),
+                ..input(Some(""))
+            })
+            .unwrap();
+        assert_eq!(cleared.password_storage, PasswordStorage::None);
+        assert!(!f.keyring.contains(&acc.id));
+
+        phone
+            .save_account(AccountInput {
+                id: Some(acc.id.clone()),
+                ..input(Some("again-1234"))
+            })
+            .unwrap();
+        phone.remove_account(&acc.id).unwrap();
+        assert!(phone.list_accounts().is_empty());
+        assert!(!f.keyring.contains(&acc.id));
+        let err = UiError::from(phone.remove_account(&acc.id).unwrap_err());
+        assert_eq!(err.code, "account_not_found");
+    }
+
+    #[test]
+    fn invalid_input_is_refused_and_nothing_written() {
+        let f = Fixture::new();
+        let phone = f.open();
+        let err = phone
+            .save_account(AccountInput {
+                sip_address: "alice@example.com".into(),
+                ..input(Some("pw-x-123"))
+            })
+            .unwrap_err();
+        let ui = UiError::from(&err);
+        assert_eq!(ui.code, "invalid_account");
+        assert!(ui.hint.contains("SIP address"));
+        assert!(!f.config_path().exists());
+        let err = phone
+            .save_account(AccountInput {
+                id: Some("acc-nope00".into()),
+                ..input(None)
+            })
+            .unwrap_err();
+        assert_eq!(UiError::from(&err).code, "account_not_found");
+    }
+
+    #[test]
+    fn config_password_moves_to_keyring() {
+        let f = Fixture::new();
+        std::fs::write(
+            f.config_path(),
+            "version = 1\n[network]\nkeepalive_secs = 40\n\n[[accounts]]\nid = \"bot\"\n\
+             display_name = \"Bot\"\nsip_address = \"sip:bot@example.com\"\n\
+             password = \"Scripted-Pw-1\"\n",
+        )
+        .unwrap();
+        let phone = f.open();
+        let list = phone.list_accounts();
+        assert_eq!(list[0].password_storage, PasswordStorage::Config);
+        assert_eq!(
+            phone.password("bot").unwrap().unwrap().expose(),
+            "Scripted-Pw-1"
+        );
+        // Editing without a password keeps the scripted one in the file.
+        phone
+            .save_account(AccountInput {
+                id: Some("bot".into()),
+                ..input(None)
+            })
+            .unwrap();
+        assert!(f.config_text().contains("Scripted-Pw-1"));
+        // Setting one in the app moves it to the keyring and out of the file.
+        let acc = phone
+            .save_account(AccountInput {
+                id: Some("bot".into()),
+                ..input(Some("App-Pw-2"))
+            })
+            .unwrap();
+        assert_eq!(acc.password_storage, PasswordStorage::Keyring);
+        let text = f.config_text();
+        assert!(
+            !text.contains("Scripted-Pw-1") && !text.contains("App-Pw-2"),
+            "{text}"
+        );
+        assert!(text.contains("keepalive_secs = 40"), "{text}");
+        assert_eq!(phone.password("bot").unwrap().unwrap().expose(), "App-Pw-2");
+    }
+
+    #[test]
+    fn session_only_keeps_password_out_of_file() {
+        let f = Fixture::new();
+        let phone = f.open_with(SecretBackendChoice::SessionOnly);
+        let info = phone.app_info();
+        assert!(!info.keyring.available);
+        assert!(info.keyring.message.unwrap().contains("this session only"));
+        let acc = phone.save_account(input(Some("Session-Pw-9"))).unwrap();
+        assert_eq!(acc.password_storage, PasswordStorage::Session);
+        assert!(!f.config_text().contains("Session-Pw-9"));
+        drop(phone);
+        let phone = f.open_with(SecretBackendChoice::SessionOnly);
+        assert_eq!(
+            phone.list_accounts()[0].password_storage,
+            PasswordStorage::None
+        );
+    }
+
+    #[test]
+    fn broken_config_reported_and_kept() {
+        let f = Fixture::new();
+        std::fs::write(f.config_path(), "version = 1\n[network\n").unwrap();
+        let phone = f.open();
+        let info = phone.app_info();
+        let problem = info.config_problem.unwrap();
+        assert_eq!(problem.code, "config_broken");
+        assert!(problem.message.contains("line 2"), "{}", problem.message);
+        assert!(phone.list_accounts().is_empty());
+        // Saving works and does not touch the kept file.
+        phone.save_account(input(None)).unwrap();
+        let kept = phone.config_problem().unwrap().kept_at.clone().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(kept).unwrap(),
+            "version = 1\n[network\n"
+        );
+    }
+
+    #[test]
+    fn newer_config_is_never_overwritten() {
+        let f = Fixture::new();
+        std::fs::write(f.config_path(), "version = 7\n").unwrap();
+        let phone = f.open();
+        let err = UiError::from(phone.save_account(input(None)).unwrap_err());
+        assert_eq!(err.code, "config_newer_version");
+        assert_eq!(f.config_text(), "version = 7\n");
+    }
+
+    #[test]
+    fn app_info_and_devices() {
+        let f = Fixture::new();
+        let phone = f.open();
+        let info = phone.app_info();
+        assert_eq!(info.version, crate::VERSION);
+        assert!(info.config_path.ends_with("homeline.toml"));
+        assert!(info.keyring.available);
+        assert!(info.config_problem.is_none());
+        let devices = phone.audio_devices();
+        assert!(!devices.host.is_empty());
+        assert!(matches!(
+            UiError::from(phone.export_logs_to(f.dir.path()).unwrap_err())
+                .code
+                .as_str(),
+            "logs_empty"
+        ));
+    }
+}
