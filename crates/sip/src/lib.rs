@@ -40,7 +40,7 @@ pub mod framing;
 pub mod message;
 pub mod normalize;
 // pub mod register;
-// pub mod transaction;
+pub mod transaction;
 pub mod validate;
 
 pub use framing::{StreamFramer, StreamItem, receive_datagram};
@@ -58,4 +58,7 @@ pub enum Error {
     /// A stream could not be framed.
     #[error(transparent)]
     Framing(#[from] framing::FramingError),
+    /// A transaction operation failed.
+    #[error(transparent)]
+    Transaction(#[from] transaction::TransactionError),
 }

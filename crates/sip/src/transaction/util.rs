@@ -1,0 +1,143 @@
+//! Helpers shared by the state machines: header access and message construction.
+
+use crate::message::header_param;
+use crate::validate::parse_cseq;
+use rsip::prelude::*;
+use std::collections::VecDeque;
+
+use super::{Peer, TransactionEvent, TransactionId, Transmit};
+
+/// Where a state machine puts what it wants sent and told.
+#[derive(Debug)]
+pub(crate) struct Outbox<'a> {
+    pub id: TransactionId,
+    pub peer: Peer,
+    pub transmits: &'a mut VecDeque<Transmit>,
+    pub events: &'a mut VecDeque<TransactionEvent>,
+}
+
+impl Outbox<'_> {
+    pub fn send(&mut self, message: impl Into<rsip::SipMessage>) {
+        self.transmits.push_back(Transmit {
+            peer: self.peer,
+            message: message.into(),
+            transaction: Some(self.id),
+        });
+    }
+
+    pub fn event(&mut self, event: TransactionEvent) {
+        self.events.push_back(event);
+    }
+
+    pub fn response(&mut self, response: rsip::Response) {
+        let id = self.id;
+        self.event(TransactionEvent::Response { id, response });
+    }
+}
+
+/// The top Via's value.
+pub(crate) fn top_via(headers: &rsip::Headers) -> Option<&str> {
+    headers.iter().find_map(|h| match h {
+        rsip::Header::Via(v) => Some(v.value()),
+        _ => None,
+    })
+}
+
+/// The branch of the top Via.
+pub(crate) fn branch(headers: &rsip::Headers) -> Option<String> {
+    top_via(headers)
+        .and_then(|v| header_param(v, "branch"))
+        .map(str::to_owned)
+}
+
+/// `sent-by` of the top Via, lowercased (host names compare case-insensitively).
+pub(crate) fn sent_by(headers: &rsip::Headers) -> Option<String> {
+    let via = top_via(headers)?;
+    let rest = via.split_once(' ')?.1;
+    Some(
+        rest.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
+/// (number, method) of the CSeq.
+pub(crate) fn cseq(headers: &rsip::Headers) -> Option<(u32, String)> {
+    headers.iter().find_map(|h| match h {
+        rsip::Header::CSeq(c) => parse_cseq(c.value()).ok().map(|(n, m)| (n, m.to_owned())),
+        _ => None,
+    })
+}
+
+/// The ACK for a non-2xx final response (§17.1.1.3): Request-URI, top Via, From, Call-ID,
+/// Route and CSeq number of the INVITE; To of the response; method ACK.
+pub(crate) fn ack_for(invite: &rsip::Request, response: &rsip::Response) -> rsip::Request {
+    let mut headers = rsip::Headers::default();
+    if let Some(via) = invite
+        .headers
+        .iter()
+        .find(|h| matches!(h, rsip::Header::Via(_)))
+    {
+        headers.push(via.clone());
+    }
+    for h in invite.headers.iter() {
+        if matches!(h, rsip::Header::Route(_)) {
+            headers.push(h.clone());
+        }
+    }
+    for h in invite.headers.iter() {
+        if matches!(h, rsip::Header::From(_) | rsip::Header::CallId(_)) {
+            headers.push(h.clone());
+        }
+    }
+    if let Some(to) = response
+        .headers
+        .iter()
+        .find(|h| matches!(h, rsip::Header::To(_)))
+    {
+        headers.push(to.clone());
+    }
+    let num = cseq(&invite.headers).map_or(1, |(n, _)| n);
+    headers.push(rsip::headers::CSeq::new(format!("{num} ACK")).into());
+    headers.push(rsip::headers::MaxForwards::new("70").into());
+    headers.push(rsip::headers::ContentLength::new("0").into());
+    rsip::Request {
+        method: rsip::Method::Ack,
+        uri: invite.uri.clone(),
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+/// A response built from a request (§8.2.6.2): Via, From, To, Call-ID and CSeq copied.
+pub fn response_for(request: &rsip::Request, code: u16, reason: &str) -> rsip::Response {
+    let mut headers = rsip::Headers::default();
+    for h in request.headers.iter() {
+        if matches!(
+            h,
+            rsip::Header::Via(_)
+                | rsip::Header::From(_)
+                | rsip::Header::To(_)
+                | rsip::Header::CallId(_)
+                | rsip::Header::CSeq(_)
+        ) {
+            headers.push(h.clone());
+        }
+    }
+    headers.push(rsip::headers::ContentLength::new("0").into());
+    rsip::Response {
+        // `Other` keeps our reason phrase (rsip prints known codes with their enum name).
+        status_code: rsip::StatusCode::Other(code, reason.to_owned()),
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+/// Status class helpers.
+pub(crate) fn code(response: &rsip::Response) -> u16 {
+    response.status_code.code()
+}
