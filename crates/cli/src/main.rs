@@ -1,1 +1,161 @@
-fn main() {}
+//! `homeline`: Homeline's headless command line, on the same `homeline-phone` API as the app.
+//!
+//! Exit status: 0 on success, 1 on failure (with one line `homeline: <reason>` on stderr),
+//! 2 on bad usage (clap's own). Logs go to stderr; `HOMELINE_LOG` sets their level.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use homeline_phone::config::{self, ConfigProblem};
+use homeline_phone::{AudioDevice, AudioDevices, logging};
+
+/// Homeline, the softphone for people who work from home: headless commands.
+#[derive(Debug, Parser)]
+#[command(name = "homeline", version, about, propagate_version = true)]
+struct Cli {
+    /// Configuration file to use instead of the default (also: HOMELINE_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// More log detail on stderr: -v for debug, -vv for trace (HOMELINE_LOG overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the sound devices (microphones and speakers).
+    Devices {
+        /// Print JSON (the app API's AudioDevices) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect the configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check the configuration file without changing it; exit status 1 if it is broken.
+    Check,
+    /// Print the path of the configuration file in use.
+    Path,
+}
+
+/// A failure to report as `homeline: <reason>` with exit status 1.
+struct Failure(String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = logging::init_cli_logging(cli.verbose) {
+        eprintln!("homeline: warning: {e}");
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(reason)) => {
+            // One line, whatever the reason holds.
+            eprintln!("homeline: {}", reason.replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Devices { json } => devices(json),
+        Command::Config { command } => {
+            let path = config_path(cli.config)?;
+            match command {
+                ConfigCommand::Check => check(&path),
+                ConfigCommand::Path => {
+                    println!("{}", path.display());
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+fn config_path(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    match given {
+        Some(p) => Ok(p),
+        None => config::default_config_path().map_err(|e| Failure(e.to_string())),
+    }
+}
+
+fn check(path: &Path) -> Result<(), Failure> {
+    match config::check(path) {
+        Ok(checked) if !checked.exists => {
+            println!(
+                "OK: there is no configuration file at {}; the defaults apply",
+                path.display()
+            );
+            Ok(())
+        }
+        Ok(checked) => {
+            let n = checked.config.accounts.len();
+            println!(
+                "OK: {} is valid ({n} account{})",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(())
+        }
+        Err(problem) => Err(Failure(describe(&problem))),
+    }
+}
+
+fn describe(problem: &ConfigProblem) -> String {
+    problem.to_string()
+}
+
+fn devices(json: bool) -> Result<(), Failure> {
+    let devices = homeline_phone::list_audio_devices();
+    if json {
+        let text = serde_json::to_string_pretty(&devices)
+            .map_err(|e| Failure(format!("could not encode the device list: {e}")))?;
+        println!("{text}");
+    } else {
+        print_devices(&devices);
+    }
+    match devices.error {
+        Some(e) => Err(Failure(format!("{} {}", e.message, e.hint))),
+        None => Ok(()),
+    }
+}
+
+fn print_devices(devices: &AudioDevices) {
+    println!("Audio system: {}", devices.host);
+    for (title, list) in [("Inputs", &devices.inputs), ("Outputs", &devices.outputs)] {
+        println!("{title}:");
+        if list.is_empty() {
+            println!("  (none found)");
+        }
+        for d in list {
+            println!("  {}", device_line(d));
+        }
+    }
+}
+
+fn device_line(d: &AudioDevice) -> String {
+    let rates: Vec<String> = d.sample_rates.iter().map(u32::to_string).collect();
+    format!(
+        "{}{} ({} ch; {} Hz)",
+        if d.is_default { "* " } else { "  " },
+        d.name,
+        d.channels,
+        if rates.is_empty() {
+            "?".to_string()
+        } else {
+            rates.join(", ")
+        }
+    )
+}

@@ -44,7 +44,7 @@ pub use api::{
 };
 pub use config::{Config, ConfigProblem};
 pub use error::Error;
-pub use phone::{Phone, PhoneOptions};
+pub use phone::{Phone, PhoneOptions, list_audio_devices};
 pub use secrets::{MemoryKeyring, Secret, SecretBackendChoice, SecretStore};
 
 /// This Homeline's version.

@@ -294,28 +294,9 @@ impl Phone {
         }
     }
 
-    /// The sound devices (never hangs; see `homeline_audio::list_devices`).
+    /// The sound devices (never hangs; see [`list_audio_devices`]).
     pub fn audio_devices(&self) -> AudioDevices {
-        let list = homeline_audio::list_devices();
-        let convert = |d: homeline_audio::DeviceInfo| AudioDevice {
-            name: d.name,
-            is_default: d.is_default,
-            channels: d.channels,
-            sample_rates: d.sample_rates,
-        };
-        AudioDevices {
-            host: list.host,
-            inputs: list.inputs.into_iter().map(convert).collect(),
-            outputs: list.outputs.into_iter().map(convert).collect(),
-            error: list.error.map(|e| {
-                UiError::new(
-                    "audio_unavailable",
-                    format!("Sound devices could not be listed: {e}."),
-                    "Check that a headset or sound card is connected and that no other program \
-                     holds it, then look again.",
-                )
-            }),
-        }
+        list_audio_devices()
     }
 
     /// The folder of the log files.
@@ -351,6 +332,31 @@ impl Phone {
         };
         std::fs::create_dir_all(&self.log_dir).map_err(|e| open_err(e.to_string()))?;
         opener::open(&self.log_dir).map_err(|e| open_err(e.to_string()))
+    }
+}
+
+/// The sound devices of the default audio host. Never panics, returns within a few seconds;
+/// with no sound card the lists are empty (and `error` says why when the host failed).
+pub fn list_audio_devices() -> AudioDevices {
+    let list = homeline_audio::list_devices();
+    let convert = |d: homeline_audio::DeviceInfo| AudioDevice {
+        name: d.name,
+        is_default: d.is_default,
+        channels: d.channels,
+        sample_rates: d.sample_rates,
+    };
+    AudioDevices {
+        host: list.host,
+        inputs: list.inputs.into_iter().map(convert).collect(),
+        outputs: list.outputs.into_iter().map(convert).collect(),
+        error: list.error.map(|e| {
+            UiError::new(
+                "audio_unavailable",
+                format!("Sound devices could not be listed: {e}."),
+                "Check that a headset or sound card is connected and that no other program \
+                 holds it, then look again.",
+            )
+        }),
     }
 }
 
