@@ -35,7 +35,7 @@
 //! RFC timer is checked to the millisecond.
 #![forbid(unsafe_code)]
 
-// pub mod auth;
+pub mod auth;
 pub mod framing;
 pub mod message;
 pub mod normalize;
@@ -61,4 +61,7 @@ pub enum Error {
     /// A transaction operation failed.
     #[error(transparent)]
     Transaction(#[from] transaction::TransactionError),
+    /// Digest authentication failed.
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
 }
