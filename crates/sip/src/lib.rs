@@ -39,7 +39,8 @@ pub mod auth;
 pub mod framing;
 pub mod message;
 pub mod normalize;
-// pub mod register;
+pub mod register;
+pub mod rng;
 pub mod transaction;
 pub mod validate;
 
@@ -64,4 +65,7 @@ pub enum Error {
     /// Digest authentication failed.
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    /// Registration could not be set up.
+    #[error(transparent)]
+    Register(#[from] register::RegisterError),
 }

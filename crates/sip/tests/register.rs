@@ -1,0 +1,549 @@
+//! The registration client against a scripted fake registrar, on simulated time.
+#![allow(clippy::unwrap_used)] // test code: a panic is a test failure
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use homeline_sip::auth::{Challenge, Credentials, DigestSession};
+use homeline_sip::register::{
+    FailureReason, Registration, RegistrationConfig, RegistrationEvent, RegistrationState,
+};
+use homeline_sip::transaction::{TransportKind, response_for};
+use homeline_sip::{Inbound, receive_datagram};
+use rsip::prelude::*;
+
+const LOCAL: &str = "192.168.1.20:5060";
+const REALM: &str = "example.com";
+
+fn config(password: &str) -> RegistrationConfig {
+    let mut c = RegistrationConfig::new(
+        "sip:example.com",
+        "sip:alice@example.com",
+        LOCAL.parse().unwrap(),
+        TransportKind::Udp,
+    );
+    c.credentials = Some(Credentials {
+        username: "alice".into(),
+        password: password.into(),
+    });
+    c
+}
+
+fn header(req: &rsip::Request, name: &str) -> Option<String> {
+    let text = String::from_utf8(homeline_sip::message::serialize(&req.clone().into())).unwrap();
+    text.lines()
+        .find(|l| {
+            l.split_once(':')
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
+        })
+        .map(|l| l.split_once(':').unwrap().1.trim().to_owned())
+}
+
+/// One scripted answer: status code and extra headers; `None` = behave like a registrar.
+type Step = Option<(u16, Vec<(&'static str, String)>)>;
+
+/// The fake registrar: checks digest credentials against the real password.
+struct Registrar {
+    password: &'static str,
+    nonce_no: u32,
+    current_nonce: String,
+    /// Per call, what to answer; `None` = verify credentials and answer 200/401.
+    script: Vec<Step>,
+    received: Vec<rsip::Request>,
+    via_received: Option<(&'static str, u16)>,
+}
+
+impl Registrar {
+    fn new(password: &'static str) -> Self {
+        Self {
+            password,
+            nonce_no: 0,
+            current_nonce: String::new(),
+            script: Vec::new(),
+            received: Vec::new(),
+            via_received: None,
+        }
+    }
+
+    fn challenge(&mut self, stale: bool) -> rsip::Header {
+        self.nonce_no += 1;
+        self.current_nonce = format!("nonce{}", self.nonce_no);
+        let stale = if stale { ", stale=true" } else { "" };
+        rsip::headers::WwwAuthenticate::new(format!(
+            "Digest realm=\"{REALM}\", nonce=\"{}\", algorithm=MD5, qop=\"auth\"{stale}",
+            self.current_nonce
+        ))
+        .into()
+    }
+
+    fn verify(&self, req: &rsip::Request) -> bool {
+        let Some(auth) = header(req, "Authorization") else {
+            return false;
+        };
+        let get = |k: &str| {
+            auth.split(", ")
+                .find_map(|p| {
+                    p.trim_start_matches("Digest ")
+                        .strip_prefix(&format!("{k}="))
+                })
+                .map(|v| v.trim_matches('"').to_owned())
+                .unwrap()
+        };
+        if get("nonce") != self.current_nonce {
+            return false;
+        }
+        let ch = Challenge::parse(
+            &format!(
+                "Digest realm=\"{REALM}\", nonce=\"{}\", qop=\"auth\"",
+                self.current_nonce
+            ),
+            false,
+        )
+        .unwrap();
+        let mut s = DigestSession::new(ch);
+        let nc = u32::from_str_radix(&get("nc"), 16).unwrap();
+        let mut expected = None;
+        for _ in 0..nc {
+            expected = Some(s.authorize(
+                &Credentials {
+                    username: "alice".into(),
+                    password: self.password.into(),
+                },
+                "REGISTER",
+                &get("uri"),
+                &get("cnonce"),
+                b"",
+            ));
+        }
+        expected.unwrap().response == get("response")
+    }
+
+    /// Answers one REGISTER, going through the wire format both ways.
+    fn answer(&mut self, req: rsip::Request) -> rsip::Response {
+        let wire = homeline_sip::message::serialize(&req.clone().into());
+        let Inbound::Request(req) = receive_datagram(&wire) else {
+            panic!("our REGISTER does not pass our own validation")
+        };
+        self.received.push(req.clone());
+        let step = if self.script.is_empty() {
+            None
+        } else {
+            self.script.remove(0)
+        };
+        let mut resp = match step {
+            Some((code, extra)) => {
+                let mut r = response_for(&req, code, "Scripted");
+                for (name, value) in extra {
+                    let h: rsip::Header = match name {
+                        "Min-Expires" => rsip::headers::MinExpires::new(value).into(),
+                        "Retry-After" => rsip::headers::RetryAfter::new(value).into(),
+                        "WWW-Authenticate" => {
+                            let stale = value == "stale";
+                            self.challenge(stale)
+                        }
+                        _ => rsip::Header::Other(name.into(), value),
+                    };
+                    r.headers.push(h);
+                }
+                r
+            }
+            None if self.verify(&req) => {
+                let mut r = response_for(&req, 200, "OK");
+                for h in req.headers.iter() {
+                    if matches!(h, rsip::Header::Contact(_)) {
+                        r.headers.push(h.clone());
+                    }
+                }
+                r
+            }
+            None => {
+                let mut r = response_for(&req, 401, "Unauthorized");
+                let ch = self.challenge(false);
+                r.headers.push(ch);
+                r
+            }
+        };
+        if let Some((ip, port)) = self.via_received {
+            for h in resp.headers.iter_mut() {
+                if let rsip::Header::Via(v) = h {
+                    let new = v
+                        .value()
+                        .replace(";rport", &format!(";rport={port};received={ip}"));
+                    v.replace(new);
+                    break;
+                }
+            }
+        }
+        let wire = homeline_sip::message::serialize(&resp.into());
+        match receive_datagram(&wire) {
+            Inbound::Response(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+struct Sim {
+    reg: Registration,
+    t0: Instant,
+    now: Instant,
+    events: Vec<(u64, RegistrationEvent)>,
+    sent_at: Vec<u64>,
+}
+
+impl Sim {
+    fn new(config: RegistrationConfig) -> Self {
+        let t0 = Instant::now();
+        Self {
+            reg: Registration::new(config, 42).unwrap(),
+            t0,
+            now: t0,
+            events: Vec::new(),
+            sent_at: Vec::new(),
+        }
+    }
+
+    fn secs(&self) -> u64 {
+        (self.now - self.t0).as_secs()
+    }
+
+    /// Exchanges requests with the registrar (zero latency) until quiet.
+    fn pump(&mut self, registrar: &mut Registrar) {
+        loop {
+            while let Some(e) = self.reg.poll_event() {
+                let s = self.secs();
+                self.events.push((s, e));
+            }
+            let Some(req) = self.reg.poll_request() else {
+                break;
+            };
+            self.sent_at.push(self.secs());
+            let resp = registrar.answer(req);
+            self.reg.handle_response(self.now, &resp);
+        }
+    }
+
+    /// Advances to `until_s`, firing timers and pumping.
+    fn run(&mut self, registrar: &mut Registrar, until_s: u64) {
+        let until = self.t0 + Duration::from_secs(until_s);
+        self.pump(registrar);
+        while let Some(t) = self.reg.poll_timeout() {
+            if t > until {
+                break;
+            }
+            self.now = t;
+            self.reg.handle_timeout(t);
+            self.pump(registrar);
+        }
+        self.now = until;
+    }
+}
+
+#[test]
+fn register_with_challenge_then_refresh_with_margin() {
+    let mut registrar = Registrar::new("secret");
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 0);
+    assert_eq!(registrar.received.len(), 2, "REGISTER, 401, REGISTER+auth");
+    let first = &registrar.received[0];
+    assert!(
+        header(first, "Via").unwrap().ends_with(";rport"),
+        "rport always"
+    );
+    assert_eq!(header(first, "Expires").unwrap(), "600");
+    assert!(header(first, "Authorization").is_none());
+    assert!(
+        header(&registrar.received[1], "Authorization")
+            .unwrap()
+            .contains("nc=00000001")
+    );
+    assert!(matches!(
+        sim.events[0].1,
+        RegistrationEvent::Registered { expires, .. } if expires == Duration::from_secs(600)
+    ));
+    // Refresh 40 s before expiry, reusing the nonce with nc=2; the server accepts it.
+    sim.run(&mut registrar, 1200);
+    assert_eq!(sim.sent_at, vec![0, 0, 560, 1120]);
+    assert!(
+        header(&registrar.received[2], "Authorization")
+            .unwrap()
+            .contains("nc=00000002")
+    );
+    // Same Call-ID, increasing CSeq (§10.2.4).
+    let cseqs: Vec<String> = registrar
+        .received
+        .iter()
+        .map(|r| header(r, "CSeq").unwrap())
+        .collect();
+    assert_eq!(
+        cseqs,
+        vec!["1 REGISTER", "2 REGISTER", "3 REGISTER", "4 REGISTER"]
+    );
+}
+
+#[test]
+fn wrong_password_stops_after_second_challenge() {
+    let mut registrar = Registrar::new("the-real-one");
+    let mut sim = Sim::new(config("typo"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 3600);
+    assert_eq!(registrar.received.len(), 2, "no hammering");
+    assert_eq!(sim.reg.state(), RegistrationState::Stopped);
+    assert_eq!(sim.reg.poll_timeout(), None);
+    match &sim.events[..] {
+        [
+            (
+                0,
+                RegistrationEvent::Failed {
+                    reason: FailureReason::WrongCredentials { realm },
+                    message,
+                    retry_in: None,
+                },
+            ),
+        ] => {
+            assert_eq!(realm, REALM);
+            assert!(message.contains("wrong user name or password"), "{message}");
+            assert!(message.contains("sip:example.com over UDP"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn stale_nonce_is_retried_not_reported() {
+    let mut registrar = Registrar::new("secret");
+    // First REGISTER: normal challenge. Second (with credentials): stale challenge.
+    registrar.script = vec![
+        None,
+        Some((401, vec![("WWW-Authenticate", "stale".into())])),
+        None,
+    ];
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 0);
+    assert_eq!(registrar.received.len(), 3);
+    assert!(matches!(
+        sim.events[0].1,
+        RegistrationEvent::Registered { .. }
+    ));
+}
+
+#[test]
+fn interval_too_brief_raises_expires() {
+    let mut registrar = Registrar::new("secret");
+    registrar.script = vec![Some((423, vec![("Min-Expires", "1800".into())]))];
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 0);
+    assert_eq!(sim.reg.requested_expires(), 1800);
+    let expires: Vec<String> = registrar
+        .received
+        .iter()
+        .map(|r| header(r, "Expires").unwrap())
+        .collect();
+    assert_eq!(expires, vec!["600", "1800", "1800"]);
+    assert!(matches!(
+        sim.events[0].1,
+        RegistrationEvent::Registered { expires, .. } if expires == Duration::from_secs(1800)
+    ));
+}
+
+#[test]
+fn expires_never_below_sixty() {
+    let mut c = config("secret");
+    c.expires = 20;
+    let mut registrar = Registrar::new("secret");
+    let mut sim = Sim::new(c);
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 0);
+    assert_eq!(header(&registrar.received[0], "Expires").unwrap(), "60");
+    // Granted 60 s: refresh at 30 s (margin capped at half).
+    assert_eq!(
+        sim.reg.poll_timeout(),
+        Some(sim.t0 + Duration::from_secs(30))
+    );
+}
+
+#[test]
+fn failures_back_off_exponentially_with_jitter_capped_at_30_minutes() {
+    let mut registrar = Registrar::new("secret");
+    // Fifteen 503s in a row, then success.
+    registrar.script = (0..15).map(|_| Some((503, vec![]))).collect();
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 6 * 3600);
+    let delays: Vec<Duration> = sim
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            RegistrationEvent::Failed { retry_in, .. } => *retry_in,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delays.len(), 15);
+    for (i, d) in delays.iter().enumerate() {
+        let full = Duration::from_secs(30 * (1u64 << i.min(20))).min(Duration::from_secs(1800));
+        assert!(
+            *d >= full / 2 && *d <= full,
+            "attempt {i}: {d:?} vs {full:?}"
+        );
+    }
+    assert!(delays.iter().all(|d| *d <= Duration::from_secs(1800)));
+    // Jitter really varies (deterministically, from the seed).
+    assert_ne!(delays[10], delays[11]);
+    assert!(matches!(
+        sim.events.last().unwrap().1,
+        RegistrationEvent::Registered { .. }
+    ));
+    // And the same seed gives the same schedule.
+    let mut again = Sim::new(config("secret"));
+    let mut registrar2 = Registrar::new("secret");
+    registrar2.script = (0..15).map(|_| Some((503, vec![]))).collect();
+    again.reg.register(again.now);
+    again.run(&mut registrar2, 6 * 3600);
+    assert_eq!(again.sent_at, sim.sent_at);
+}
+
+#[test]
+fn timeout_and_forbidden_are_reported_plainly_and_retried() {
+    let mut registrar = Registrar::new("secret");
+    registrar.script = vec![Some((403, vec![]))];
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 0);
+    let RegistrationEvent::Failed {
+        reason,
+        message,
+        retry_in,
+    } = &sim.events[0].1
+    else {
+        panic!()
+    };
+    assert_eq!(*reason, FailureReason::Forbidden);
+    assert!(message.contains("refused"), "{message}");
+    let retry = retry_in.unwrap();
+    assert!(retry >= Duration::from_secs(15) && retry <= Duration::from_secs(30));
+
+    // A transaction timeout during the retry.
+    sim.now = sim.reg.poll_timeout().unwrap();
+    sim.reg.handle_timeout(sim.now);
+    assert!(sim.reg.poll_request().is_some());
+    sim.now += Duration::from_secs(32);
+    sim.reg.handle_transaction_timeout(sim.now);
+    let e = sim.reg.poll_event().unwrap();
+    match e {
+        RegistrationEvent::Failed {
+            reason: FailureReason::Timeout,
+            message,
+            retry_in: Some(d),
+        } => {
+            assert!(message.contains("did not answer"), "{message}");
+            assert!(d >= Duration::from_secs(30) && d <= Duration::from_secs(60));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let mut registrar = Registrar::new("secret");
+    registrar.script = vec![Some((503, vec![("Retry-After", "300".into())]))];
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 0);
+    assert!(matches!(
+        sim.events[0].1,
+        RegistrationEvent::Failed { retry_in: Some(d), .. } if d == Duration::from_secs(300)
+    ));
+}
+
+#[test]
+fn learns_public_address_and_reregisters_with_corrected_contact() {
+    let mut registrar = Registrar::new("secret");
+    registrar.via_received = Some(("203.0.113.9", 62000));
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 0);
+    let public: SocketAddr = "203.0.113.9:62000".parse().unwrap();
+    assert_eq!(
+        sim.events[0].1,
+        RegistrationEvent::PublicAddressChanged { public }
+    );
+    assert!(
+        matches!(sim.events[1].1, RegistrationEvent::Registered { ref contact, .. } if contact.contains("203.0.113.9:62000"))
+    );
+    assert_eq!(sim.events.len(), 2, "no loop once the contact is right");
+    let last = registrar.received.last().unwrap();
+    let contacts: Vec<String> = last
+        .headers
+        .iter()
+        .filter_map(|h| match h {
+            rsip::Header::Contact(c) => Some(c.value().to_owned()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        contacts,
+        vec![
+            "<sip:alice@203.0.113.9:62000>;expires=600",
+            "<sip:alice@192.168.1.20:5060>;expires=0"
+        ]
+    );
+    assert_eq!(sim.reg.contact_addr(), public);
+}
+
+#[test]
+fn unregister_sends_expires_zero() {
+    let mut registrar = Registrar::new("secret");
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 100);
+    sim.reg.unregister(sim.now);
+    sim.pump(&mut registrar);
+    let last = registrar.received.last().unwrap();
+    assert_eq!(header(last, "Expires").unwrap(), "0");
+    assert!(header(last, "Contact").unwrap().ends_with(";expires=0"));
+    assert_eq!(
+        sim.events.last().unwrap().1,
+        RegistrationEvent::Unregistered
+    );
+    assert_eq!(sim.reg.state(), RegistrationState::Idle);
+    assert_eq!(sim.reg.poll_timeout(), None);
+}
+
+#[test]
+fn proxy_challenge_gets_proxy_authorization() {
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    let req = sim.reg.poll_request().unwrap();
+    let mut resp = response_for(&req, 407, "Proxy Authentication Required");
+    resp.headers.push(
+        rsip::headers::ProxyAuthenticate::new(
+            "Digest realm=\"proxy.example.com\", nonce=\"p1\", algorithm=SHA-256, qop=\"auth\"",
+        )
+        .into(),
+    );
+    sim.reg.handle_response(sim.now, &resp);
+    let retry = sim.reg.poll_request().unwrap();
+    let pa = header(&retry, "Proxy-Authorization").unwrap();
+    assert!(pa.contains("algorithm=SHA-256") && pa.contains("realm=\"proxy.example.com\""));
+}
+
+#[test]
+fn responses_to_old_requests_are_ignored() {
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    let req = sim.reg.poll_request().unwrap();
+    sim.reg.register(sim.now); // restart, e.g. a network change
+    let _ = sim.reg.poll_request().unwrap();
+    sim.reg
+        .handle_response(sim.now, &response_for(&req, 200, "OK"));
+    assert_eq!(sim.reg.state(), RegistrationState::Registering);
+}
+
+#[test]
+fn invalid_settings_are_refused() {
+    let mut c = config("x");
+    c.aor = "not a uri".into();
+    assert!(Registration::new(c, 1).is_err());
+}
