@@ -13,6 +13,7 @@
 //! | [`session`] | the RTP session: sender, receiver stats, RTCP, latching, DTMF, dead air | RFC 3550, 4961, 4733 |
 //! | [`dtmf`] | telephone-event payloads, sender and deduplicating receiver | RFC 4733 |
 //! | [`codec`], [`g711`] | the codec trait; G.711 µ-law/A-law with PLC | ITU-T G.711 |
+//! | `opus` (feature `opus`) | Opus via libopus: FEC, PLC, DTX | RFC 6716, 7587 |
 //! | [`jitter`] | adaptive jitter buffer | — |
 //! | [`emodel`], [`stats`] | E-model MOS, call quality summary | ITU-T G.107 |
 //!
@@ -57,6 +58,8 @@ pub mod dtmf;
 pub mod emodel;
 pub mod g711;
 pub mod jitter;
+#[cfg(feature = "opus")]
+pub mod opus;
 pub mod rng;
 pub mod rtcp;
 pub mod rtp;
