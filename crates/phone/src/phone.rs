@@ -89,7 +89,7 @@ impl Phone {
             version: crate::VERSION.to_string(),
             config_path: self.config_path.display().to_string(),
             log_dir: self.log_dir.display().to_string(),
-            keyring: self.secrets.status().clone(),
+            keyring: self.secrets.status(),
             config_problem: self.problem.as_ref().map(ConfigProblem::to_ui_error),
         }
     }
@@ -105,7 +105,7 @@ impl Phone {
     }
 
     /// Whether passwords go to the system keyring.
-    pub fn keyring_status(&self) -> &KeyringStatus {
+    pub fn keyring_status(&self) -> KeyringStatus {
         self.secrets.status()
     }
 

@@ -129,22 +129,35 @@ pub enum SecretBackendChoice {
     Memory(MemoryKeyring),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
     Keyring,
-    Session(Mutex<HashMap<String, Secret>>),
-    Memory(MemoryKeyring),
+    Session,
+    Memory,
 }
 
 /// Where passwords go: the OS keyring, or memory for the session.
+///
+/// A keyring that answered the start-up probe can still refuse to store (no default
+/// collection, a locked keyring without a prompt). Then the store degrades to session-only
+/// memory for the rest of the run, as if no keyring had been found, and says so in
+/// [`status`](Self::status): the password the user typed is not lost.
 pub struct SecretStore {
     backend: Backend,
+    /// Session-only passwords: the whole store for `Session`, the fallback after a keyring
+    /// refusal for `Keyring`.
+    session: Mutex<HashMap<String, Secret>>,
+    /// The test keyring for `Memory`.
+    memory: MemoryKeyring,
+    /// Set (with the user-facing status) when the keyring refused and we fell back.
+    degraded: Mutex<Option<KeyringStatus>>,
     status: KeyringStatus,
 }
 
 impl fmt::Debug for SecretStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretStore")
-            .field("status", &self.status)
+            .field("status", &self.status())
             .finish_non_exhaustive()
     }
 }
@@ -168,68 +181,91 @@ impl SecretStore {
                 .map(|()| Self::keyring())
                 .map_err(SecretError::Unavailable),
             SecretBackendChoice::SessionOnly => Ok(Self::session()),
-            SecretBackendChoice::Memory(mem) => Ok(Self {
-                backend: Backend::Memory(mem),
-                status: KeyringStatus {
+            SecretBackendChoice::Memory(mem) => Ok(Self::with(
+                Backend::Memory,
+                mem,
+                KeyringStatus {
                     available: true,
                     backend: "memory (tests)".into(),
                     message: None,
                 },
-            }),
+            )),
+        }
+    }
+
+    fn with(backend: Backend, memory: MemoryKeyring, status: KeyringStatus) -> Self {
+        Self {
+            backend,
+            session: Mutex::new(HashMap::new()),
+            memory,
+            degraded: Mutex::new(None),
+            status,
         }
     }
 
     fn keyring() -> Self {
-        Self {
-            backend: Backend::Keyring,
-            status: KeyringStatus {
+        Self::with(
+            Backend::Keyring,
+            MemoryKeyring::default(),
+            KeyringStatus {
                 available: true,
                 backend: keyring_backend_name().into(),
                 message: None,
             },
-        }
+        )
     }
 
     fn session() -> Self {
-        Self {
-            backend: Backend::Session(Mutex::new(HashMap::new())),
-            status: KeyringStatus {
+        Self::with(
+            Backend::Session,
+            MemoryKeyring::default(),
+            KeyringStatus {
                 available: false,
                 backend: "session only".into(),
                 message: Some(SESSION_MESSAGE.into()),
             },
-        }
+        )
     }
 
     /// Whether passwords survive a restart, and what to tell the user if not.
-    pub fn status(&self) -> &KeyringStatus {
-        &self.status
+    pub fn status(&self) -> KeyringStatus {
+        lock(&self.degraded)
+            .clone()
+            .unwrap_or_else(|| self.status.clone())
     }
 
-    /// Where a password put in this store ends up.
+    fn is_degraded(&self) -> bool {
+        lock(&self.degraded).is_some()
+    }
+
+    /// Where a password put in this store ends up now.
     pub fn storage(&self) -> PasswordStorage {
         match self.backend {
-            Backend::Keyring | Backend::Memory(_) => PasswordStorage::Keyring,
-            Backend::Session(_) => PasswordStorage::Session,
+            Backend::Keyring if self.is_degraded() => PasswordStorage::Session,
+            Backend::Keyring | Backend::Memory => PasswordStorage::Keyring,
+            Backend::Session => PasswordStorage::Session,
         }
     }
 
     /// The password of account `id`, if one is stored.
     pub fn get(&self, id: &str) -> Result<Option<Secret>, SecretError> {
-        let found = match &self.backend {
-            Backend::Keyring => {
-                let user = id.to_string();
-                with_timeout(OP_TIMEOUT, move || {
-                    match keyring::Entry::new(KEYRING_SERVICE, &user)?.get_password() {
-                        Ok(p) => Ok(Some(Secret::new(p))),
-                        Err(keyring::Error::NoEntry) => Ok(None),
-                        Err(e) => Err(e),
-                    }
-                })?
-                .map_err(keyring_error)?
-            }
-            Backend::Session(map) => lock(map).get(id).cloned(),
-            Backend::Memory(mem) => lock(&mem.0).get(id).cloned(),
+        let found = match self.backend {
+            Backend::Keyring => match lock(&self.session).get(id).cloned() {
+                Some(s) => Some(s),
+                None => {
+                    let user = id.to_string();
+                    with_timeout(OP_TIMEOUT, move || {
+                        match keyring::Entry::new(KEYRING_SERVICE, &user)?.get_password() {
+                            Ok(p) => Ok(Some(Secret::new(p))),
+                            Err(keyring::Error::NoEntry) => Ok(None),
+                            Err(e) => Err(e),
+                        }
+                    })?
+                    .map_err(keyring_error)?
+                }
+            },
+            Backend::Session => lock(&self.session).get(id).cloned(),
+            Backend::Memory => lock(&self.memory.0).get(id).cloned(),
         };
         if let Some(secret) = &found {
             redact::register(secret);
@@ -240,44 +276,72 @@ impl SecretStore {
     /// Stores the password of account `id`, replacing any previous one.
     pub fn set(&self, id: &str, secret: &Secret) -> Result<(), SecretError> {
         redact::register(secret);
-        match &self.backend {
-            Backend::Keyring => {
+        match self.backend {
+            Backend::Keyring if !self.is_degraded() => {
                 let user = id.to_string();
-                let secret = secret.clone();
-                with_timeout(OP_TIMEOUT, move || {
-                    keyring::Entry::new(KEYRING_SERVICE, &user)?.set_password(secret.expose())
+                let value = secret.clone();
+                let result = with_timeout(OP_TIMEOUT, move || {
+                    keyring::Entry::new(KEYRING_SERVICE, &user)?.set_password(value.expose())
                 })?
-                .map_err(keyring_error)?;
+                .map_err(keyring_error);
+                match result {
+                    Ok(()) => {}
+                    Err(SecretError::Unavailable(reason)) => {
+                        self.degrade(&reason);
+                        lock(&self.session).insert(id.to_string(), secret.clone());
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            Backend::Session(map) => {
-                lock(map).insert(id.to_string(), secret.clone());
+            Backend::Keyring | Backend::Session => {
+                lock(&self.session).insert(id.to_string(), secret.clone());
             }
-            Backend::Memory(mem) => {
-                lock(&mem.0).insert(id.to_string(), secret.clone());
+            Backend::Memory => {
+                lock(&self.memory.0).insert(id.to_string(), secret.clone());
             }
         }
-        tracing::debug!(account = id, backend = %self.status.backend, "password stored");
+        tracing::debug!(account = id, storage = ?self.storage(), "password stored");
         Ok(())
+    }
+
+    fn degrade(&self, reason: &str) {
+        tracing::warn!(%reason, "the system keyring refused a password; keeping passwords for this session only");
+        *lock(&self.degraded) = Some(KeyringStatus {
+            available: false,
+            backend: "session only".into(),
+            message: Some(format!(
+                "The system keyring ({}) did not accept the password ({reason}). Passwords \
+                 are kept for this session only and must be entered again after Homeline \
+                 restarts.",
+                keyring_backend_name()
+            )),
+        });
     }
 
     /// Deletes the password of account `id`; deleting a missing password is not an error.
     pub fn delete(&self, id: &str) -> Result<(), SecretError> {
-        match &self.backend {
+        match self.backend {
             Backend::Keyring => {
+                lock(&self.session).remove(id);
                 let user = id.to_string();
-                with_timeout(OP_TIMEOUT, move || {
+                let result = with_timeout(OP_TIMEOUT, move || {
                     match keyring::Entry::new(KEYRING_SERVICE, &user)?.delete_credential() {
                         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
                         Err(e) => Err(e),
                     }
                 })?
-                .map_err(keyring_error)?;
+                .map_err(keyring_error);
+                match result {
+                    // A keyring that cannot be reached holds nothing we could delete.
+                    Err(SecretError::Unavailable(_)) if self.is_degraded() => {}
+                    other => other?,
+                }
             }
-            Backend::Session(map) => {
-                lock(map).remove(id);
+            Backend::Session => {
+                lock(&self.session).remove(id);
             }
-            Backend::Memory(mem) => {
-                lock(&mem.0).remove(id);
+            Backend::Memory => {
+                lock(&self.memory.0).remove(id);
             }
         }
         Ok(())
@@ -394,6 +458,7 @@ mod tests {
     fn session_backend_says_so() {
         let store = SecretStore::open(SecretBackendChoice::SessionOnly).unwrap();
         assert!(!store.status().available);
+        assert_eq!(store.status().backend, "session only");
         assert!(
             store
                 .status()
@@ -418,6 +483,16 @@ mod tests {
             store.status().available,
             store.storage() == PasswordStorage::Keyring
         );
+    }
+
+    #[test]
+    fn degraded_keyring_falls_back_to_session() {
+        let store = SecretStore::keyring();
+        store.degrade("no default collection");
+        assert_eq!(store.storage(), PasswordStorage::Session);
+        let status = store.status();
+        assert!(!status.available);
+        assert!(status.message.unwrap().contains("this session only"));
     }
 
     #[test]
