@@ -132,7 +132,7 @@ impl Phone {
                 .collect()
         };
         // Ask the store without holding the lock: the keyring may take its time.
-        let found: Vec<(String, PasswordStorage)> = unknown
+        let found: Vec<(String, Option<PasswordStorage>)> = unknown
             .into_iter()
             .map(|(id, in_config)| {
                 let storage = self.lookup_storage(&id, in_config);
@@ -140,7 +140,13 @@ impl Phone {
             })
             .collect();
         let mut state = self.state();
-        state.storage.extend(found);
+        // Remember only real answers; after a keyring error, ask again next time (and show
+        // what the config file alone says meanwhile).
+        for (id, storage) in found {
+            if let Some(s) = storage {
+                state.storage.insert(id, s);
+            }
+        }
         let state = &*state;
         state
             .config
@@ -150,18 +156,15 @@ impl Phone {
             .collect()
     }
 
-    fn lookup_storage(&self, id: &str, in_config: bool) -> PasswordStorage {
+    /// Where the password of an account is; `None` when the keyring could not be asked.
+    fn lookup_storage(&self, id: &str, in_config: bool) -> Option<PasswordStorage> {
         match self.secrets.get(id) {
-            Ok(Some(_)) => self.secrets.storage(),
-            Ok(None) if in_config => PasswordStorage::Config,
-            Ok(None) => PasswordStorage::None,
+            Ok(Some(_)) => Some(self.secrets.storage()),
+            Ok(None) if in_config => Some(PasswordStorage::Config),
+            Ok(None) => Some(PasswordStorage::None),
             Err(e) => {
                 tracing::warn!(account = id, error = %e, "could not ask the keyring");
-                if in_config {
-                    PasswordStorage::Config
-                } else {
-                    PasswordStorage::None
-                }
+                None
             }
         }
     }
@@ -222,10 +225,15 @@ impl Phone {
                 Some(self.secrets.storage())
             }
         };
-        let saved = to_account(
-            entry,
-            new_storage.or_else(|| state.storage.get(&id).copied()),
-        );
+        let known = match new_storage {
+            Some(s) => Some(s),
+            None if is_new => Some(PasswordStorage::None),
+            None => match state.storage.get(&id) {
+                Some(s) => Some(*s),
+                None => self.lookup_storage(&id, entry.password.is_some()),
+            },
+        };
+        let saved = to_account(entry, known);
 
         if let Err(e) = config::save(&self.config_path, &config) {
             if is_new && input.password.is_some() {
@@ -235,14 +243,8 @@ impl Phone {
             return Err(e.into());
         }
         state.config = config;
-        match new_storage {
-            Some(s) => {
-                state.storage.insert(id.clone(), s);
-            }
-            None if is_new => {
-                state.storage.insert(id.clone(), PasswordStorage::None);
-            }
-            None => {}
+        if let Some(s) = known {
+            state.storage.insert(id.clone(), s);
         }
         tracing::info!(account = %id, new = is_new, "account saved");
         Ok(saved)
@@ -453,7 +455,9 @@ mod tests {
             "Pw-In-Keyring-1"
         );
 
-        // Edit without a password keeps it.
+        // Edit without a password keeps it, also right after opening (nothing cached yet).
+        drop(phone);
+        let phone = f.open();
         let edited = phone
             .save_account(AccountInput {
                 id: Some(acc.id.clone()),
