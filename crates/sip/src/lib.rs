@@ -12,8 +12,9 @@
 //! - **Transactions** ([`transaction`]): the four RFC 3261 §17 state machines with RFC 6026's
 //!   Accepted state, behind a [`transaction::TransactionLayer`] that matches messages to them.
 //! - **Digest authentication** ([`auth`]): RFC 2617/7616/8760, MD5 and SHA-256, qop=auth.
+//! - **Dialogs** ([`dialog`]): RFC 3261 §12 identity, route sets, target refresh, CSeq rules.
 //! - **Registration** ([`register`]): REGISTER with challenges, refresh, back-off and NAT
-//!   address learning.
+//!   address learning; [`keepalive`] keeps the flow's NAT binding open (RFC 5626 §4.4).
 //!
 //! ## The run loop
 //! Every core follows the same discipline: **mutate, then drain until Timeout**.
@@ -36,7 +37,9 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod dialog;
 pub mod framing;
+pub mod keepalive;
 pub mod message;
 pub mod normalize;
 pub mod register;
@@ -65,6 +68,9 @@ pub enum Error {
     /// Digest authentication failed.
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    /// A dialog operation failed.
+    #[error(transparent)]
+    Dialog(#[from] dialog::DialogError),
     /// Registration could not be set up.
     #[error(transparent)]
     Register(#[from] register::RegisterError),

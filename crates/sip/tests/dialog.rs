@@ -1,0 +1,212 @@
+//! Dialog rules of RFC 3261 §12 on messages that went through the receive path.
+#![allow(clippy::unwrap_used)] // test code: a panic is a test failure
+
+use homeline_sip::dialog::{Dialog, DialogError, DialogState};
+use homeline_sip::transaction::TransportKind;
+use homeline_sip::{Inbound, receive_datagram};
+use rsip::prelude::*;
+
+fn req(text: &str) -> rsip::Request {
+    match receive_datagram(text.replace('\n', "\r\n").as_bytes()) {
+        Inbound::Request(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn resp(text: &str) -> rsip::Response {
+    match receive_datagram(text.replace('\n', "\r\n").as_bytes()) {
+        Inbound::Response(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+const INVITE: &str = "INVITE sip:bob@biloxi.example.com SIP/2.0
+Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds
+Max-Forwards: 70
+To: Bob <sip:bob@biloxi.example.com>
+From: Alice <sip:alice@atlanta.example.com>;tag=1928301774
+Call-ID: a84b4c76e66710@pc33.atlanta.example.com
+CSeq: 314159 INVITE
+Contact: <sip:alice@pc33.atlanta.example.com>
+Record-Route: <sip:p1.example.com;lr>
+Record-Route: <sip:p2.example.com;lr>
+Content-Length: 0
+
+";
+
+fn ok_200(rr: &str) -> String {
+    format!(
+        "SIP/2.0 200 OK
+Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds
+To: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf
+From: Alice <sip:alice@atlanta.example.com>;tag=1928301774
+Call-ID: a84b4c76e66710@pc33.atlanta.example.com
+CSeq: 314159 INVITE
+Contact: <sip:bob@192.0.2.4>
+{rr}Content-Length: 0
+
+"
+    )
+}
+
+fn headers(r: &rsip::Request, name: &str) -> Vec<String> {
+    let text = String::from_utf8(homeline_sip::message::serialize(&r.clone().into())).unwrap();
+    text.lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.to_owned())
+        .collect()
+}
+
+#[test]
+fn uac_dialog_reverses_record_route_and_builds_bye() {
+    let invite = req(INVITE);
+    let ok = resp(&ok_200(
+        "Record-Route: <sip:p2.example.com;lr>, <sip:p1.example.com;lr>\n",
+    ));
+    let mut d = Dialog::new_uac(&invite, &ok).unwrap();
+    assert_eq!(d.state, DialogState::Confirmed);
+    assert_eq!(d.id.local_tag, "1928301774");
+    assert_eq!(d.id.remote_tag, "a6c85cf");
+    assert_eq!(d.remote_target, "sip:bob@192.0.2.4");
+    assert_eq!(
+        d.route_set,
+        vec!["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+    );
+    let bye = d
+        .create_request(
+            rsip::Method::Bye,
+            TransportKind::Udp,
+            "pc33.atlanta.example.com",
+            "z9hG4bKbye1",
+        )
+        .unwrap();
+    assert_eq!(bye.uri.to_string(), "sip:bob@192.0.2.4", "loose routing");
+    assert_eq!(
+        headers(&bye, "Route"),
+        vec!["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+    );
+    assert_eq!(headers(&bye, "CSeq"), vec!["314160 BYE"]);
+    assert_eq!(
+        headers(&bye, "To"),
+        vec!["Bob <sip:bob@biloxi.example.com>;tag=a6c85cf"]
+    );
+    assert_eq!(
+        headers(&bye, "From"),
+        vec!["Alice <sip:alice@atlanta.example.com>;tag=1928301774"]
+    );
+    let ack = d
+        .ack(
+            314159,
+            TransportKind::Udp,
+            "pc33.atlanta.example.com",
+            "z9hG4bKack1",
+        )
+        .unwrap();
+    assert_eq!(headers(&ack, "CSeq"), vec!["314159 ACK"]);
+}
+
+#[test]
+fn strict_route_puts_first_route_in_request_uri() {
+    let invite = req(INVITE);
+    let ok = resp(&ok_200("Record-Route: <sip:strict.example.com>\n"));
+    let mut d = Dialog::new_uac(&invite, &ok).unwrap();
+    let bye = d
+        .create_request(rsip::Method::Bye, TransportKind::Udp, "h", "z9hG4bKs")
+        .unwrap();
+    assert_eq!(bye.uri.to_string(), "sip:strict.example.com");
+    assert_eq!(headers(&bye, "Route"), vec!["<sip:bob@192.0.2.4>"]);
+}
+
+#[test]
+fn early_dialog_is_confirmed_by_2xx_and_target_refreshed() {
+    let invite = req(INVITE);
+    let ringing = resp(
+        &ok_200("Record-Route: <sip:p1.example.com;lr>\n")
+            .replace("200 OK", "180 Ringing")
+            .replace("sip:bob@192.0.2.4", "sip:bob@early.example.com"),
+    );
+    let mut d = Dialog::new_uac(&invite, &ringing).unwrap();
+    assert_eq!(d.state, DialogState::Early);
+    assert_eq!(d.remote_target, "sip:bob@early.example.com");
+    d.handle_response(&resp(&ok_200("")));
+    assert_eq!(d.state, DialogState::Confirmed);
+    assert_eq!(d.remote_target, "sip:bob@192.0.2.4");
+    assert!(d.route_set.is_empty(), "2xx fixes the route set");
+}
+
+#[test]
+fn response_without_to_tag_does_not_form_a_dialog() {
+    let invite = req(INVITE);
+    let trying = resp(
+        &ok_200("")
+            .replace("200 OK", "100 Trying")
+            .replace(";tag=a6c85cf", ""),
+    );
+    assert_eq!(
+        Dialog::new_uac(&invite, &trying),
+        Err(DialogError::NotDialogForming(100))
+    );
+}
+
+#[test]
+fn uas_dialog_checks_cseq_order_and_refreshes_target() {
+    let invite = req(INVITE);
+    let mut d = Dialog::new_uas(&invite, "uas-tag", true).unwrap();
+    assert_eq!(d.remote_seq, Some(314159));
+    assert_eq!(
+        d.route_set,
+        vec!["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"],
+        "UAS keeps Record-Route order"
+    );
+    let in_dialog = |method: &str, seq: u32, contact: &str| {
+        req(&format!(
+            "{method} sip:bob@192.0.2.4 SIP/2.0
+Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK{seq}
+Max-Forwards: 70
+To: Bob <sip:bob@biloxi.example.com>;tag=uas-tag
+From: Alice <sip:alice@atlanta.example.com>;tag=1928301774
+Call-ID: a84b4c76e66710@pc33.atlanta.example.com
+CSeq: {seq} {method}
+Contact: <{contact}>
+Content-Length: 0
+
+"
+        ))
+    };
+    d.handle_request(&in_dialog("INVITE", 314160, "sip:alice@new.example.com"))
+        .unwrap();
+    assert_eq!(d.remote_target, "sip:alice@new.example.com");
+    assert_eq!(
+        d.handle_request(&in_dialog("INFO", 314100, "sip:x@y")),
+        Err(DialogError::CSeqOutOfOrder {
+            got: 314100,
+            last: 314160
+        })
+    );
+    // ACK carries the INVITE's number and is exempt.
+    d.handle_request(&in_dialog("ACK", 314160, "sip:alice@new.example.com"))
+        .unwrap();
+    let mut foreign = in_dialog("BYE", 314161, "sip:x@y");
+    foreign.headers.iter_mut().for_each(|h| {
+        if let rsip::Header::CallId(c) = h {
+            c.replace("other");
+        }
+    });
+    assert_eq!(d.handle_request(&foreign), Err(DialogError::Mismatch));
+    // Our own requests start at CSeq 1 in this dialog.
+    let bye = d
+        .create_request(
+            rsip::Method::Bye,
+            TransportKind::Tcp,
+            "biloxi.example.com",
+            "z9hG4bKu",
+        )
+        .unwrap();
+    assert_eq!(headers(&bye, "CSeq"), vec!["1 BYE"]);
+    assert_eq!(
+        headers(&bye, "Route"),
+        vec!["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+    );
+    assert!(headers(&bye, "Via")[0].starts_with("SIP/2.0/TCP biloxi.example.com"));
+}
