@@ -127,6 +127,18 @@ pub fn init_app_logging(log_dir: &Path, level: LogLevel) -> Result<LogGuard, Log
     Ok(LogGuard { _worker: worker })
 }
 
+/// Sets up the app's logging before [`Phone::open`](crate::Phone::open), so that what opening
+/// reports (a broken configuration, a password in the file) reaches the log file too: the
+/// default log folder, and the level of the default configuration file, read without changing
+/// it (`info` when it cannot be read).
+pub fn init_app_logging_default() -> Result<LogGuard, LogError> {
+    let level = crate::config::default_config_path()
+        .ok()
+        .and_then(|p| crate::config::check(&p).ok())
+        .map_or(LogLevel::Info, |c| c.config.logging.level);
+    init_app_logging(&default_log_dir()?, level)
+}
+
 /// The rotating file appender of the app's log.
 pub fn file_appender(log_dir: &Path) -> Result<RollingFileAppender, LogError> {
     let file_err = |reason: String| LogError::File {
