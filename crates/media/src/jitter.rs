@@ -137,6 +137,7 @@ pub struct JitterBuffer {
     start_at: Option<Instant>,
     play_ts: i64,
     frame_ts: u32,
+    frame_candidate: Option<(u32, u32)>,
     last_seq_ts: Option<(u16, i64)>,
     seen: VecDeque<i64>,
     transits: VecDeque<i64>,
@@ -167,6 +168,7 @@ impl JitterBuffer {
             started: false,
             start_at: None,
             play_ts: 0,
+            frame_candidate: None,
             last_seq_ts: None,
             seen: VecDeque::new(),
             transits: VecDeque::new(),
@@ -259,13 +261,25 @@ impl JitterBuffer {
         }
         self.stats.pushed += 1;
 
-        // Learn the frame duration from consecutive packets (peers may use 10-60 ms).
+        // Learn the frame duration from consecutive packets (peers may use 10-60 ms), only
+        // when three pairs in a row agree: a single skipped frame (DTX, a sender hiccup)
+        // must not double it.
         if let Some((s, t)) = self.last_seq_ts
             && sequence == s.wrapping_add(1)
         {
             let d = ts - t;
-            if d > 0 && d <= self.units(Duration::from_millis(120)) {
-                self.frame_ts = d as u32;
+            if d > 0 && d <= self.units(Duration::from_millis(120)) && d as u32 != self.frame_ts {
+                let n = match self.frame_candidate {
+                    Some((c, n)) if c == d as u32 => n + 1,
+                    _ => 1,
+                };
+                self.frame_candidate = Some((d as u32, n));
+                if n >= 3 {
+                    self.frame_ts = d as u32;
+                    self.frame_candidate = None;
+                }
+            } else if d as u32 == self.frame_ts {
+                self.frame_candidate = None;
             }
         }
         self.last_seq_ts = Some((sequence, ts));
@@ -371,44 +385,56 @@ impl JitterBuffer {
             self.stats.stretches += 1;
             return Playout::Missing { duration: frame };
         }
+        let frame = frame as i64;
+        // Anything older than the play position can no longer be played.
+        self.drop_before(self.play_ts);
         // Too much delay: skip one frame.
-        if delay >= target + frame as i64 && self.pops_since_adjust >= self.cfg.shrink_interval {
+        if delay >= target + frame && self.pops_since_adjust >= self.cfg.shrink_interval {
             self.pops_since_adjust = 0;
             self.stats.shrinks += 1;
-            self.slots.remove(&self.play_ts);
-            self.play_ts += frame as i64;
+            self.play_ts += frame;
+            self.drop_before(self.play_ts);
         }
-        // Anything older than the play position can no longer be played.
-        while let Some((&t, _)) = self.slots.first_key_value() {
-            if t >= self.play_ts {
-                break;
-            }
-            self.slots.pop_first();
-        }
-
-        if let Some(slot) = self.slots.remove(&self.play_ts) {
-            self.play_ts += frame as i64;
+        // The frame due now is the first packet starting within this frame's span: matching
+        // by span rather than exact timestamp keeps the grid aligned with the packets even
+        // when the frame size was learned late or the sender's grid shifted.
+        if let Some((&t, _)) = self.slots.first_key_value()
+            && t < self.play_ts + frame
+            && let Some(slot) = self.slots.remove(&t)
+        {
+            self.play_ts = t + frame;
             self.stats.played += 1;
             return Playout::Frame {
                 payload: slot.payload,
                 timestamp: slot.timestamp,
-                duration: frame,
+                duration: frame as u32,
             };
         }
-        let next = self.play_ts + frame as i64;
-        self.play_ts = next;
+        self.play_ts += frame;
         self.stats.missing += 1;
         self.loss_recent += 1.0;
         if self.cfg.fec
-            && let Some(s) = self.slots.get(&next)
+            && let Some((&t, s)) = self.slots.first_key_value()
+            && t < self.play_ts + frame
         {
             self.stats.fec += 1;
             return Playout::Fec {
                 next_payload: s.payload.clone(),
-                duration: frame,
+                duration: frame as u32,
             };
         }
-        Playout::Missing { duration: frame }
+        Playout::Missing {
+            duration: frame as u32,
+        }
+    }
+
+    fn drop_before(&mut self, ts: i64) {
+        while let Some((&t, _)) = self.slots.first_key_value() {
+            if t >= ts {
+                break;
+            }
+            self.slots.pop_first();
+        }
     }
 
     /// The playout position must follow a codec change (new clock rate, frame size).
@@ -556,6 +582,29 @@ mod tests {
         assert_eq!(jb.stats().resets, 1);
         jb.push(now, 2, 601, 161, &[3]);
         assert_eq!(jb.stats().resets, 2);
+    }
+
+    #[test]
+    fn frame_duration_is_learned_but_not_from_one_gap() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(JitterConfig::new(8000));
+        // A 30 ms peer: learned after three packets.
+        let mut got = Vec::new();
+        for k in 0..60u32 {
+            let now = t0 + 30 * MS * k;
+            jb.push(now, 1, k as u16, k * 240, &[k as u8]);
+            got.extend(payload_of(&jb.pop(now)));
+        }
+        assert_eq!(jb.frame_ts, 240);
+        check_order(&got, &jb, &[]);
+        assert!(got.len() >= 55, "{got:?}");
+        // A 20 ms peer skipping one frame (consecutive sequence numbers, 40 ms apart).
+        let mut jb = JitterBuffer::new(JitterConfig::new(8000));
+        for k in 0..20u32 {
+            let ts = if k < 10 { k * 160 } else { (k + 1) * 160 };
+            jb.push(t0 + 20 * MS * k, 1, k as u16, ts, &[0]);
+        }
+        assert_eq!(jb.frame_ts, 160);
     }
 
     #[test]
