@@ -499,3 +499,42 @@ fn bye_and_garbage() {
     }
     assert!(b.stats().malformed > 0);
 }
+
+#[test]
+fn codec_change_keeps_ssrc_and_sequence() {
+    let t0 = Instant::now();
+    let mut c = cfg(50, "10.0.0.2:4000");
+    c.payload_type = 111;
+    c.clock_rate = 48_000;
+    let mut s = RtpSession::new(t0, c);
+    s.send_audio(t0, &[1; 80], 960);
+    s.send_audio(t0 + 20 * MS, &[1; 80], 960);
+    // A re-INVITE switches to PCMU.
+    s.set_codec(0, 8000, 20 * MS);
+    s.send_audio(t0 + 40 * MS, &[0xff; 160], 160);
+    s.send_audio(t0 + 60 * MS, &[0xff; 160], 160);
+    let p = rtp_of(&drain(&mut s).0);
+    assert_eq!(
+        p.iter().map(|p| p.payload_type).collect::<Vec<_>>(),
+        vec![111, 111, 0, 0]
+    );
+    assert!(p.iter().all(|q| q.ssrc == s.ssrc()));
+    assert!(
+        p.windows(2)
+            .all(|w| w[1].sequence == w[0].sequence.wrapping_add(1))
+    );
+    assert_eq!(
+        p.iter().map(|p| p.marker).collect::<Vec<_>>(),
+        vec![true, false, true, false]
+    );
+    assert_eq!(p[3].timestamp.wrapping_sub(p[2].timestamp), 160);
+    // The receiving side drops packets of the old payload type with a clear error.
+    let mut r = RtpSession::new(t0, cfg(51, "10.0.0.1:4000"));
+    let old = RtpPacket::new(111, 1, 0, 9, vec![0; 10])
+        .to_bytes()
+        .unwrap();
+    assert!(matches!(
+        r.handle_datagram(t0, addr("10.0.0.1:4000"), &old),
+        Err(homeline_media::session::SessionError::UnexpectedPayloadType(111))
+    ));
+}
