@@ -1,0 +1,20 @@
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_accounts",
+    "save_account",
+    "remove_account",
+    "audio_devices",
+    "open_log_folder",
+    "export_logs",
+    "ui_ready",
+];
+
+fn main() {
+    // Declaring the app's commands makes them subject to the capability ACL: the webview may
+    // call only what capabilities/default.json grants, and nothing else.
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("failed to generate the Tauri build context");
+}
