@@ -17,23 +17,66 @@
 //!   address learning; [`keepalive`] keeps the flow's NAT binding open (RFC 5626 §4.4).
 //!
 //! ## The run loop
-//! Every core follows the same discipline: **mutate, then drain until Timeout**.
+//! Every core follows the same discipline: **mutate, then drain until Timeout**. Feed one
+//! input with the time it happened (`handle_*`), then drain `poll_transmit()` and
+//! `poll_event()` until both return `None`, then sleep until `poll_timeout()` (or the next
+//! input). Time is an [`std::time::Instant`] passed in by the caller; tests advance it by hand,
+//! so every RFC timer is checked to the millisecond.
 //!
-//! ```text
-//! loop {
-//!     // 1. Mutate: exactly one input, with the time it happened.
-//!     match wait_for(socket, core.poll_timeout()) {
-//!         Input::Datagram(bytes, from) => core.handle_message(now, receive_datagram(&bytes), from),
-//!         Input::Timer                => core.handle_timeout(now),
-//!     }
-//!     // 2. Drain: send everything, process every event, in any order.
-//!     while let Some(t) = core.poll_transmit() { socket.send_to(&t.bytes(), t.peer) }
-//!     while let Some(e) = core.poll_event()    { tu.on_event(e) }
-//!     // 3. Sleep until core.poll_timeout() (None: until the next input).
-//! }
+//! A complete exchange between two user agents, with the network played by a `Vec`:
+//!
 //! ```
-//! Time is a [`std::time::Instant`] passed in by the caller; tests advance it by hand, so every
-//! RFC timer is checked to the millisecond.
+//! use std::time::{Duration, Instant};
+//! use homeline_sip::transaction::{
+//!     Peer, TimerConfig, TransactionEvent, TransactionLayer, TransportKind, response_for,
+//! };
+//! use homeline_sip::{Inbound, receive_datagram};
+//!
+//! let alice_addr = Peer { transport: TransportKind::Udp, addr: "192.0.2.1:5060".parse().unwrap() };
+//! let bob_addr = Peer { transport: TransportKind::Udp, addr: "192.0.2.2:5060".parse().unwrap() };
+//! let mut alice = TransactionLayer::new(TimerConfig::default());
+//! let mut bob = TransactionLayer::new(TimerConfig::default());
+//! let mut now = Instant::now();
+//!
+//! let options = b"OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\n\
+//!     Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;rport\r\n\
+//!     Max-Forwards: 70\r\nFrom: <sip:alice@192.0.2.1>;tag=a\r\nTo: <sip:bob@192.0.2.2>\r\n\
+//!     Call-ID: doc-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+//! let Inbound::Request(request) = receive_datagram(options) else { unreachable!() };
+//! let id = alice.send_request(now, request, bob_addr).unwrap();
+//!
+//! let mut answered = false;
+//! for _ in 0..10 {
+//!     // Drain both cores: what they send goes on the "wire" to the other side.
+//!     let mut wire = Vec::new();
+//!     while let Some(t) = alice.poll_transmit() { wire.push((true, t.bytes())); }
+//!     while let Some(t) = bob.poll_transmit() { wire.push((false, t.bytes())); }
+//!     while let Some(e) = bob.poll_event() {
+//!         if let TransactionEvent::Request { id, request, .. } = e {
+//!             bob.send_response(now, id, response_for(&request, 200, "OK")).unwrap();
+//!         }
+//!     }
+//!     while let Some(e) = alice.poll_event() {
+//!         if let TransactionEvent::Response { id: rid, response } = e {
+//!             assert_eq!((rid, response.status_code.code()), (id, 200));
+//!             answered = true;
+//!         }
+//!     }
+//!     // Mutate: deliver, then fire whatever timer is due next.
+//!     now += Duration::from_millis(20);
+//!     for (to_bob, bytes) in wire {
+//!         let msg = match receive_datagram(&bytes) {
+//!             Inbound::Request(r) => r.into(),
+//!             Inbound::Response(r) => r.into(),
+//!             _ => continue,
+//!         };
+//!         if to_bob { bob.handle_message(now, msg, alice_addr) } else { alice.handle_message(now, msg, bob_addr) }
+//!     }
+//!     alice.handle_timeout(now);
+//!     bob.handle_timeout(now);
+//! }
+//! assert!(answered);
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod auth;

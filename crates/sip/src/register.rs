@@ -71,6 +71,11 @@ pub struct RegistrationConfig {
     pub backoff_cap: Duration,
     /// `User-Agent` value.
     pub user_agent: String,
+    /// RFC 5626 outbound: the instance URN (`urn:uuid:…`, stable per installation) and
+    /// `reg-id`. When set, the Contact carries `+sip.instance`/`reg-id` and `;ob`, and we
+    /// announce `Supported: path, outbound`; the registrar's support is reported in
+    /// [`RegistrationEvent::Registered`].
+    pub outbound: Option<(String, u32)>,
 }
 
 /// The shortest binding we ask for (issue 3: never re-register faster than every 60 s).
@@ -91,6 +96,7 @@ impl RegistrationConfig {
             backoff_base: Duration::from_secs(30),
             backoff_cap: Duration::from_secs(30 * 60),
             user_agent: "Homeline".into(),
+            outbound: None,
         }
     }
 }
@@ -172,6 +178,9 @@ pub enum RegistrationEvent {
         expires: Duration,
         /// The Contact that is registered.
         contact: String,
+        /// The registrar supports RFC 5626 outbound for this flow (`Require: outbound` in
+        /// the 2xx, §6): keep-alives on this flow are then meaningful to it.
+        outbound: bool,
     },
     /// An attempt failed. `retry_in` is `None` when we stopped (wrong credentials …).
     Failed {
@@ -430,11 +439,24 @@ impl Registration {
             IpAddr::V6(ip) => format!("[{ip}]"),
         };
         let user = user.map(|u| format!("{u}@")).unwrap_or_default();
+        let ob = if self.config.outbound.is_some() {
+            ";ob"
+        } else {
+            ""
+        };
         format!(
-            "<sip:{user}{host}:{}{}>",
+            "<sip:{user}{host}:{}{}{ob}>",
             addr.port(),
             self.transport_param()
         )
+    }
+
+    /// Contact header parameters for RFC 5626 §4.2.
+    fn outbound_params(&self) -> String {
+        match &self.config.outbound {
+            Some((instance, reg_id)) => format!(";+sip.instance=\"<{instance}>\";reg-id={reg_id}"),
+            None => String::new(),
+        }
     }
 
     fn build(&mut self, expires: u32) -> Result<rsip::Request, RegisterError> {
@@ -446,8 +468,9 @@ impl Registration {
             IpAddr::V6(ip) => format!("[{ip}]:{}", local.port()),
         };
         let mut contacts = vec![format!(
-            "{};expires={expires}",
-            self.contact_uri(self.contact_addr)
+            "{}{};expires={expires}",
+            self.contact_uri(self.contact_addr),
+            self.outbound_params()
         )];
         if let Some(old) = self.stale_contact
             && expires > 0
@@ -464,7 +487,7 @@ impl Registration {
              CSeq: {cseq} REGISTER\r\n\
              Contact: {contacts}\r\n\
              Expires: {expires}\r\n\
-             User-Agent: {ua}\r\n",
+             User-Agent: {ua}\r\n{supported}",
             registrar = self.config.registrar,
             transport = self.config.transport.via_token(),
             aor = self.config.aor,
@@ -473,6 +496,11 @@ impl Registration {
             cseq = self.cseq,
             contacts = contacts.join(", "),
             ua = self.config.user_agent,
+            supported = if self.config.outbound.is_some() {
+                "Supported: path, outbound\r\n"
+            } else {
+                ""
+            },
         );
         if let (Some(session), Some(creds)) = (&mut self.digest, &self.config.credentials) {
             let cnonce = self.rng.token();
@@ -525,9 +553,18 @@ impl Registration {
         self.state = RegistrationState::Registered {
             refresh_at: now + granted - margin,
         };
+        let outbound = self.config.outbound.is_some()
+            && response.headers.iter().any(|h| match h {
+                rsip::Header::Require(r) => r
+                    .value()
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("outbound")),
+                _ => false,
+            });
         self.events.push_back(RegistrationEvent::Registered {
             expires: granted,
             contact: self.contact_uri(self.contact_addr),
+            outbound,
         });
     }
 

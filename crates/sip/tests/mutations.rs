@@ -115,10 +115,19 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
 #[test]
 fn mutated_corpus_never_panics() {
     let corpus: Vec<Vec<u8>> = NAMES.iter().map(|n| common::load(n)).collect();
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut framer = StreamFramer::new();
     let mut outcomes = [0usize; 5];
-    for i in 0..5000 {
+    // HOMELINE_SIP_MUTATIONS raises the count for a longer local soak.
+    let count: usize = std::env::var("HOMELINE_SIP_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let seed: u64 = std::env::var("HOMELINE_SIP_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed_1234_abcd_0001);
+    let mut rng = Rng(seed.max(1));
+    for i in 0..count {
         let mut msg = corpus[i % corpus.len()].clone();
         mutate(&mut rng, &mut msg);
         let idx = match receive_datagram(&msg) {

@@ -547,3 +547,30 @@ fn invalid_settings_are_refused() {
     c.aor = "not a uri".into();
     assert!(Registration::new(c, 1).is_err());
 }
+
+#[test]
+fn outbound_contact_and_support_detection() {
+    let mut c = config("secret");
+    c.outbound = Some(("urn:uuid:00000000-0000-1000-8000-000a95a0e128".into(), 1));
+    let mut sim = Sim::new(c);
+    sim.reg.register(sim.now);
+    let req = sim.reg.poll_request().unwrap();
+    assert_eq!(
+        header(&req, "Contact").unwrap(),
+        "<sip:alice@192.168.1.20:5060;ob>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\";reg-id=1;expires=600"
+    );
+    assert_eq!(header(&req, "Supported").unwrap(), "path, outbound");
+    let mut ok = response_for(&req, 200, "OK");
+    ok.headers
+        .push(rsip::headers::Require::new("outbound").into());
+    for h in req.headers.iter() {
+        if matches!(h, rsip::Header::Contact(_)) {
+            ok.headers.push(h.clone());
+        }
+    }
+    sim.reg.handle_response(sim.now, &ok);
+    assert!(matches!(
+        sim.reg.poll_event(),
+        Some(RegistrationEvent::Registered { outbound: true, expires, .. }) if expires == Duration::from_secs(600)
+    ));
+}
