@@ -20,8 +20,9 @@ deps:
 deps-test:
 	scripts/install-deps.sh test
 
+# npm install --no-save rather than npm ci: see scripts/test-all.sh.
 ui-deps:
-	cd ui && npm ci --no-audit --no-fund
+	cd ui && npm install --no-save --no-audit --no-fund
 
 ui: ui-deps
 	cd ui && npm run build
