@@ -74,6 +74,14 @@ pub enum ValidateError {
     /// The Request-URI scheme is not sip, sips or tel (§8.2.2.1 … answered with 416).
     #[error("unsupported URI scheme '{0}'")]
     UriScheme(String),
+    /// A From, To or Contact value is not a valid `name-addr` / `addr-spec` (§20.10, §25.1).
+    #[error("malformed {header} header: {detail}")]
+    NameAddr {
+        /// Which header.
+        header: &'static str,
+        /// What is wrong.
+        detail: &'static str,
+    },
     /// The top Via is malformed (§18.2.1 needs sent-protocol and sent-by).
     #[error("malformed Via '{0}'")]
     Via(String),
@@ -254,6 +262,14 @@ fn check(raw: &mut RawMessage) -> Result<(), ValidateError> {
     for via in raw.header_values("Via") {
         check_via(via)?;
     }
+    for header in ["From", "To", "Contact"] {
+        for value in raw.header_values(header) {
+            if header == "Contact" && value == "*" {
+                continue;
+            }
+            check_name_addr(value).map_err(|detail| ValidateError::NameAddr { header, detail })?;
+        }
+    }
     let cseq = raw.header("CSeq").unwrap_or_default();
     let cseq_method = parse_cseq(cseq)?.1.to_owned();
     if let Some(mf) = raw.header("Max-Forwards") {
@@ -349,6 +365,59 @@ pub fn unsupported_requirements(request: &rsip::Request, supported: &[&str]) -> 
         .collect()
 }
 
+/// `(name-addr / addr-spec) *(SEMI param)` (§20.10, §25.1), checked as far as parsing
+/// needs: a display name is a quoted string or tokens; a URI in `<>` has no whitespace; an
+/// addr-spec without `<>` may not contain `?` or `,` (they would be ambiguous, §20.10).
+fn check_name_addr(value: &str) -> Result<(), &'static str> {
+    let v = value.trim();
+    let uri_part = if let Some(rest) = v.strip_prefix('"') {
+        // Quoted display name with quoted-pairs.
+        let mut escaped = false;
+        let mut end = None;
+        for (i, c) in rest.char_indices() {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                end = Some(i);
+                break;
+            }
+        }
+        let end = end.ok_or("unterminated quoted string")?;
+        let after = rest[end + 1..].trim_start();
+        if !after.starts_with('<') {
+            return Err("quoted display name must be followed by <URI>");
+        }
+        after
+    } else if let Some(lt) = v.find('<') {
+        let display = &v[..lt];
+        if !display
+            .split_whitespace()
+            .all(|t| t.bytes().all(is_token_char))
+        {
+            return Err("display name has characters that must be quoted");
+        }
+        &v[lt..]
+    } else {
+        let uri = v.split(';').next().unwrap_or_default();
+        if uri.is_empty() || !uri.contains(':') || uri.contains(char::is_whitespace) {
+            return Err("malformed URI");
+        }
+        if uri.contains(['?', ',']) {
+            return Err("a URI with '?' or ',' must be enclosed in <>");
+        }
+        return Ok(());
+    };
+    // uri_part starts with '<'.
+    let close = uri_part.find('>').ok_or("missing '>'")?;
+    let uri = &uri_part[1..close];
+    if uri.is_empty() || uri.contains(char::is_whitespace) || !uri.contains(':') {
+        return Err("malformed URI in <>");
+    }
+    Ok(())
+}
+
 fn check_request_uri(uri: &str) -> Result<(), ValidateError> {
     let bad = || ValidateError::RequestUri(truncate(uri));
     let (scheme, rest) = uri.split_once(':').ok_or_else(bad)?;
@@ -374,6 +443,18 @@ fn check_request_uri(uri: &str) -> Result<(), ValidateError> {
         .any(|b| b.is_ascii_control() || b == b'<' || b == b'>' || b == b'"')
     {
         return Err(bad());
+    }
+    if scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips") {
+        // §19.1.1 (Table 1): URI headers are not allowed in a Request-URI (RFC 4475
+        // §3.1.2.11 escruri). The user part may contain '?' (user-unreserved), so look
+        // after the host starts.
+        let hostport_and_params = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+        if hostport_and_params.contains('?') {
+            return Err(ValidateError::RequestUri(format!(
+                "{}: headers are not allowed in a Request-URI",
+                truncate(uri)
+            )));
+        }
     }
     Ok(())
 }

@@ -278,6 +278,82 @@ fn ncl_negative_content_length() {
     assert!(matches!(error, ValidateError::ContentLength(_)));
 }
 
+#[test]
+fn escruri_headers_in_request_uri() {
+    // §3.1.2.11: URI headers are not allowed in a Request-URI (RFC 3261 §19.1.1).
+    let (error, _) = rejected("escruri", 400);
+    assert!(
+        error.to_string().contains("headers are not allowed"),
+        "{error}"
+    );
+}
+
+#[test]
+fn quotbal_unterminated_quoted_display_name() {
+    // §3.1.2.12
+    let (error, _) = rejected("quotbal", 400);
+    assert_eq!(
+        error,
+        ValidateError::NameAddr {
+            header: "To",
+            detail: "unterminated quoted string"
+        }
+    );
+}
+
+#[test]
+fn baddn_unquoted_display_name_with_comma() {
+    // §3.1.2.18: "Bell, Alexander" must be quoted. (Our list splitting does not apply to
+    // From/To, so the comma is seen as part of the display name.)
+    let (error, _) = rejected("baddn", 400);
+    assert!(
+        matches!(error, ValidateError::NameAddr { header: "From", .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn badaspec_spaces_inside_angle_brackets() {
+    // §3.1.2.17
+    let (error, _) = rejected("badaspec", 400);
+    assert!(
+        matches!(error, ValidateError::NameAddr { header: "To", .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn regbadct_uri_with_headers_not_in_angle_brackets() {
+    // §3.1.2.16: the '?' makes the unbracketed Contact ambiguous.
+    let (error, _) = rejected("regbadct", 400);
+    assert!(
+        matches!(
+            error,
+            ValidateError::NameAddr {
+                header: "Contact",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn baddate_is_accepted_and_date_ignored() {
+    // §3.1.2.15: the Date has a non-GMT zone. RFC 4475 lets an element ignore such a Date;
+    // we never interpret Date, so the request is accepted.
+    request("baddate");
+}
+
+#[test]
+fn scalarlg_overlarge_response_values_are_dropped() {
+    // §3.1.2.5: a response with an overflowing CSeq cannot be matched; dropped, not answered.
+    match receive_datagram(&load("scalarlg")) {
+        Inbound::Drop(ValidateError::CSeq(_)) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
 // ---- RFC 4475 §3.3: application-layer semantics ----
 
 #[test]
