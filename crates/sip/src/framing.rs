@@ -9,7 +9,9 @@
 //!   "pong", and a lone CRLF is a pong.
 //!
 //! Errors that leave the stream in sync (a missing Content-Length: we assume 0, as the head is
-//! fully delimited; an over-long body: we skip it) are reported and framing continues. Errors
+//! fully delimited; an over-long body: we skip it) are reported and framing continues. Lines
+//! that cannot begin a SIP message (say, the body of a message sent without Content-Length)
+//! are skipped up to the next plausible start line, so one broken message costs one message. Errors
 //! that make the next message boundary unknowable (an over-long head, an unparsable
 //! Content-Length) are [`StreamItem::Fatal`]: close the connection.
 
@@ -137,6 +139,15 @@ impl StreamFramer {
         if self.buf.is_empty() {
             return None;
         }
+        // Resynchronise: if the first line cannot start a SIP message (a body sent without
+        // Content-Length, line noise), skip to the next line that can.
+        if let Some(skipped) = self.skip_non_sip_lines() {
+            return Some(StreamItem::Message(Inbound::Drop(
+                ValidateError::Normalize(NormalizeError::StartLine(format!(
+                    "skipped {skipped} bytes of non-SIP data on the stream"
+                ))),
+            )));
+        }
         let Some((head_len, body_start)) = find_head_end(&self.buf) else {
             if self.buf.len() > MAX_MESSAGE_SIZE {
                 return Some(self.fail(FramingError::HeadTooLarge));
@@ -189,11 +200,44 @@ impl StreamFramer {
         Some(StreamItem::Message(inbound))
     }
 
+    /// Drops complete leading lines that cannot be a start line; returns how many bytes were
+    /// dropped, or `None` if the buffer starts plausibly (or the first line is incomplete).
+    fn skip_non_sip_lines(&mut self) -> Option<usize> {
+        let mut skipped = 0;
+        loop {
+            let rest = &self.buf[skipped..];
+            let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
+                break;
+            };
+            if plausible_start_line(&rest[..nl]) {
+                break;
+            }
+            skipped += nl + 1;
+        }
+        if skipped == 0 {
+            return None;
+        }
+        self.buf.drain(..skipped);
+        Some(skipped)
+    }
+
     fn fail(&mut self, error: FramingError) -> StreamItem {
         self.fatal = true;
         self.buf.clear();
         StreamItem::Fatal(error)
     }
+}
+
+/// Lenient on purpose: a malformed start line of a real message (extra spaces, a bad
+/// version) must still reach validation and get its 400/505; only lines that cannot be SIP at
+/// all are skipped. Empty lines are handled by the keep-alive logic before this.
+fn plausible_start_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        return true;
+    }
+    let has_sip = line.windows(4).any(|w| w.eq_ignore_ascii_case(b"SIP/"));
+    has_sip && line.first().is_some_and(|b| b.is_ascii_graphic())
 }
 
 /// Content-Length values in a raw head, by long or compact name (`l`), before normalisation.

@@ -88,6 +88,7 @@ fn oversized_body_is_skipped_and_the_stream_continues() {
 #[test]
 fn endless_head_is_fatal() {
     let mut f = StreamFramer::new();
+    f.push(b"OPTIONS sip:bob@example.com SIP/2.0\r\n");
     for _ in 0..100 {
         f.push(b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
     }
@@ -172,4 +173,40 @@ fn serialise_round_trip() {
     };
     let wire = homeline_sip::message::serialize(&r.clone().into());
     assert_eq!(receive_datagram(&wire), Inbound::Request(r));
+}
+
+#[test]
+fn body_without_content_length_does_not_swallow_the_next_message() {
+    // The sender forgot Content-Length but sent a body: we assume 0 (as §18.3 leaves us no
+    // other way to frame), answer 400, skip the orphaned body lines and find the next message.
+    let mut f = StreamFramer::new();
+    let body = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\n";
+    f.push(format!("{OPTIONS}\r\n{body}{OPTIONS}Content-Length: 0\r\n\r\n").as_bytes());
+    let items = drain(&mut f);
+    assert!(
+        matches!(&items[0], StreamItem::Message(Inbound::Reject(r)) if r.status == 400),
+        "{items:?}"
+    );
+    assert!(
+        matches!(&items[1], StreamItem::Message(Inbound::Drop(e)) if e.to_string().contains("non-SIP"))
+    );
+    assert!(matches!(items[2], StreamItem::Message(Inbound::Request(_))));
+    assert_eq!(items.len(), 3);
+}
+
+#[test]
+fn leading_garbage_on_a_stream_is_skipped() {
+    let mut f = StreamFramer::new();
+    f.push(format!("GET / HTTP/1.1\r\nHost: x\r\n{OPTIONS}Content-Length: 0\r\n\r\n").as_bytes());
+    let items = drain(&mut f);
+    assert!(
+        matches!(
+            &items[..],
+            [
+                StreamItem::Message(Inbound::Drop(_)),
+                StreamItem::Message(Inbound::Request(_))
+            ]
+        ),
+        "{items:?}"
+    );
 }
