@@ -210,3 +210,59 @@ Content-Length: 0
     );
     assert!(headers(&bye, "Via")[0].starts_with("SIP/2.0/TCP biloxi.example.com"));
 }
+
+#[test]
+fn forking_gives_one_dialog_per_to_tag_and_extra_2xx_can_be_acked_and_ended() {
+    // §13.2.2.4: each 2xx from a different fork forms its own dialog; the UAC keeps the first
+    // and ends the others with ACK then BYE.
+    let invite = req(INVITE);
+    let fork = |tag: &str, code: &str, contact: &str| {
+        resp(
+            &ok_200("")
+                .replace("200 OK", code)
+                .replace("a6c85cf", tag)
+                .replace("sip:bob@192.0.2.4", contact),
+        )
+    };
+    let early_a = Dialog::new_uac(
+        &invite,
+        &fork("forkA", "180 Ringing", "sip:bob@a.example.com"),
+    )
+    .unwrap();
+    let early_b = Dialog::new_uac(
+        &invite,
+        &fork("forkB", "183 Session Progress", "sip:bob@b.example.com"),
+    )
+    .unwrap();
+    assert_ne!(early_a.id, early_b.id);
+    assert_eq!(early_a.state, DialogState::Early);
+
+    let mut winner = early_a.clone();
+    winner.handle_response(&fork("forkA", "200 OK", "sip:bob@a.example.com"));
+    assert_eq!(winner.state, DialogState::Confirmed);
+
+    let mut loser =
+        Dialog::new_uac(&invite, &fork("forkB", "200 OK", "sip:bob@b.example.com")).unwrap();
+    let ack = loser
+        .ack(
+            314159,
+            TransportKind::Udp,
+            "pc33.atlanta.example.com",
+            "z9hG4bKackB",
+        )
+        .unwrap();
+    let bye = loser
+        .create_request(
+            rsip::Method::Bye,
+            TransportKind::Udp,
+            "pc33.atlanta.example.com",
+            "z9hG4bKbyeB",
+        )
+        .unwrap();
+    assert_eq!(ack.uri.to_string(), "sip:bob@b.example.com");
+    assert_eq!(bye.uri.to_string(), "sip:bob@b.example.com");
+    assert_eq!(
+        headers(&bye, "To"),
+        vec!["Bob <sip:bob@biloxi.example.com>;tag=forkB"]
+    );
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use homeline_sip::transaction::states;
 use homeline_sip::transaction::{
     Peer, TimerConfig, TransactionEvent, TransactionId, TransactionLayer, TransactionState,
-    TransportKind, response_for,
+    TransportKind, cancel_for, response_for,
 };
 use homeline_sip::{Inbound, receive_datagram};
 use rsip::prelude::*;
@@ -807,4 +807,73 @@ fn lossy_non_invite_survives_random_loss() {
     let finals = net.run(200, Duration::ZERO, &|n| pattern[n]);
     assert_eq!(finals, vec![200]);
     assert!(net.uac.is_empty() && net.uas.is_empty());
+}
+
+#[test]
+fn cancel_a_ringing_call_end_to_end() {
+    // UAC sends INVITE, UAS rings, UAC cancels: the UAS finds the INVITE from the CANCEL,
+    // answers 200 to the CANCEL and 487 to the INVITE, the UAC ACKs the 487.
+    let t0 = Instant::now();
+    let mut uac = TransactionLayer::new(TimerConfig::default());
+    let mut uas = TransactionLayer::new(TimerConfig::default());
+    let (a, b) = (udp(), peer(TransportKind::Udp, "192.0.2.1:5060"));
+    let inv = request("INVITE", "z9hG4bKcancel");
+    let inv_id = uac.send_request(t0, inv.clone(), a).unwrap();
+    let deliver = |from: &mut TransactionLayer, to: &mut TransactionLayer, src: Peer| {
+        while let Some(t) = from.poll_transmit() {
+            let msg = match receive_datagram(&t.bytes()) {
+                Inbound::Request(r) => rsip::SipMessage::Request(r),
+                Inbound::Response(r) => rsip::SipMessage::Response(r),
+                other => panic!("{other:?}"),
+            };
+            to.handle_message(t0, msg, src);
+        }
+    };
+    deliver(&mut uac, &mut uas, b);
+    let Some(TransactionEvent::Request { id: server_inv, .. }) = uas.poll_event() else {
+        panic!()
+    };
+    uas.send_response(t0, server_inv, response(&inv, 180))
+        .unwrap();
+    deliver(&mut uas, &mut uac, a);
+    let cancel = cancel_for(&inv);
+    assert_eq!(
+        homeline_sip::message::serialize(&cancel.clone().into())
+            .windows(16)
+            .filter(|w| w == b"z9hG4bKcancel;rp")
+            .count(),
+        1,
+        "same branch as the INVITE"
+    );
+    let cancel_id = uac.send_request(t0, cancel, a).unwrap();
+    deliver(&mut uac, &mut uas, b);
+    let Some(TransactionEvent::Request {
+        id: server_cancel,
+        request,
+        ..
+    }) = uas.poll_event()
+    else {
+        panic!()
+    };
+    assert_eq!(uas.find_invite_for_cancel(&request), Some(server_inv));
+    uas.send_response(t0, server_cancel, response(&request, 200))
+        .unwrap();
+    uas.send_response(t0, server_inv, response(&inv, 487))
+        .unwrap();
+    deliver(&mut uas, &mut uac, a);
+    let mut got = Vec::new();
+    while let Some(e) = uac.poll_event() {
+        if let TransactionEvent::Response { id, response } = e {
+            got.push((id, response.status_code.code()));
+        }
+    }
+    assert_eq!(got, vec![(inv_id, 180), (cancel_id, 200), (inv_id, 487)]);
+    // The ACK for the 487 reaches the UAS and confirms its transaction.
+    deliver(&mut uac, &mut uas, b);
+    assert_eq!(
+        uas.state(server_inv),
+        Some(TransactionState::ServerInvite(
+            states::ServerInvite::Confirmed
+        ))
+    );
 }

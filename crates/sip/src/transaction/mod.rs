@@ -39,7 +39,7 @@ mod server_non_invite;
 mod util;
 
 pub use layer::{TransactionLayer, TransactionState};
-pub use util::response_for;
+pub use util::{cancel_for, response_for};
 
 /// States of the four machines (RFC 3261 Figures 5–8, RFC 6026 Figures 3 and 5).
 pub mod states {

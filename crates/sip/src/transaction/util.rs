@@ -112,6 +112,43 @@ pub(crate) fn ack_for(invite: &rsip::Request, response: &rsip::Response) -> rsip
     }
 }
 
+/// The CANCEL for a pending INVITE (§9.1): same Request-URI, Call-ID, From, To, Route and
+/// CSeq number, and only the INVITE's top Via (so it has the INVITE's branch: the server
+/// matches it to the INVITE transaction, §9.2). Send it with
+/// [`super::TransactionLayer::send_request`] once a provisional response has arrived.
+pub fn cancel_for(invite: &rsip::Request) -> rsip::Request {
+    let mut headers = rsip::Headers::default();
+    if let Some(via) = invite
+        .headers
+        .iter()
+        .find(|h| matches!(h, rsip::Header::Via(_)))
+    {
+        headers.push(via.clone());
+    }
+    for h in invite.headers.iter() {
+        if matches!(
+            h,
+            rsip::Header::Route(_)
+                | rsip::Header::From(_)
+                | rsip::Header::To(_)
+                | rsip::Header::CallId(_)
+        ) {
+            headers.push(h.clone());
+        }
+    }
+    let num = cseq(&invite.headers).map_or(1, |(n, _)| n);
+    headers.push(rsip::headers::CSeq::new(format!("{num} CANCEL")).into());
+    headers.push(rsip::headers::MaxForwards::new("70").into());
+    headers.push(rsip::headers::ContentLength::new("0").into());
+    rsip::Request {
+        method: rsip::Method::Cancel,
+        uri: invite.uri.clone(),
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
+    }
+}
+
 /// A response built from a request (§8.2.6.2): Via, From, To, Call-ID and CSeq copied.
 pub fn response_for(request: &rsip::Request, code: u16, reason: &str) -> rsip::Response {
     let mut headers = rsip::Headers::default();
