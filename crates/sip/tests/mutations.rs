@@ -117,6 +117,13 @@ fn mutated_corpus_never_panics() {
     let corpus: Vec<Vec<u8>> = NAMES.iter().map(|n| common::load(n)).collect();
     let mut framer = StreamFramer::new();
     let mut outcomes = [0usize; 5];
+    // Whatever the receive path accepts also goes into a transaction layer and a dialog.
+    let t0 = std::time::Instant::now();
+    let mut layer = homeline_sip::transaction::TransactionLayer::new(Default::default());
+    let from = homeline_sip::transaction::Peer {
+        transport: homeline_sip::transaction::TransportKind::Udp,
+        addr: "192.0.2.9:5060".parse().unwrap(),
+    };
     // HOMELINE_SIP_MUTATIONS raises the count for a longer local soak.
     let count: usize = std::env::var("HOMELINE_SIP_MUTATIONS")
         .ok()
@@ -130,14 +137,37 @@ fn mutated_corpus_never_panics() {
     for i in 0..count {
         let mut msg = corpus[i % corpus.len()].clone();
         mutate(&mut rng, &mut msg);
+        let now = t0 + std::time::Duration::from_millis(i as u64 * 10);
         let idx = match receive_datagram(&msg) {
-            homeline_sip::Inbound::Request(_) => 0,
-            homeline_sip::Inbound::Response(_) => 1,
+            homeline_sip::Inbound::Request(r) => {
+                let _ = homeline_sip::dialog::Dialog::new_uas(&r, "t", true);
+                layer.handle_message(now, r.into(), from);
+                0
+            }
+            homeline_sip::Inbound::Response(r) => {
+                let _ = homeline_sip::auth::Challenge::from_response(&r);
+                layer.handle_message(now, r.into(), from);
+                1
+            }
             homeline_sip::Inbound::Reject(_) => 2,
             homeline_sip::Inbound::Drop(_) => 3,
             homeline_sip::Inbound::KeepAlive => 4,
         };
         outcomes[idx] += 1;
+        layer.handle_timeout(now);
+        while layer.poll_transmit().is_some() {}
+        while let Some(e) = layer.poll_event() {
+            if let homeline_sip::transaction::TransactionEvent::Request { id, request, .. } = e {
+                let resp = homeline_sip::transaction::response_for(&request, 486, "Busy");
+                let _ = layer.send_response(now, id, resp);
+            }
+        }
+        // Digest challenge parsing on mutated text.
+        let mut challenge = b"Digest realm=\"example.com\", nonce=\"abc\", qop=\"auth,auth-int\", algorithm=SHA-256, opaque=\"x\\\"y\", stale=true".to_vec();
+        mutate(&mut rng, &mut challenge);
+        if let Ok(text) = std::str::from_utf8(&challenge) {
+            let _ = homeline_sip::auth::Challenge::parse(text, false);
+        }
         // The same bytes through one long-lived stream, in random chunks; after a fatal
         // framing error the connection would be closed, so start a new one.
         let mut rest = msg.as_slice();
