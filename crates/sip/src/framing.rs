@@ -2,6 +2,9 @@
 //!
 //! - Datagrams (UDP) carry one message each ([`receive_datagram`]); a datagram of nothing but
 //!   CRLFs is a keep-alive (RFC 5626 §3.5.1 / §4.4.1).
+//! - WebSocket (RFC 7118 §5) carries one message per WebSocket message and Content-Length is
+//!   optional there, exactly datagram semantics: pass each text/binary WebSocket message to
+//!   [`receive_datagram`].
 //! - Streams (TCP, TLS) delimit messages by Content-Length (RFC 3261 §18.3), which is therefore
 //!   mandatory there. [`StreamFramer`] takes bytes as they arrive ([`StreamFramer::push`]) and
 //!   yields complete messages ([`StreamFramer::next_item`]). It also recognises the RFC 5626

@@ -877,3 +877,14 @@ fn cancel_a_ringing_call_end_to_end() {
         ))
     );
 }
+
+#[test]
+fn non_invite_server_gives_up_when_the_tu_never_answers() {
+    let mut sim = Sim::new(TimerConfig::default());
+    let req = request("MESSAGE", "z9hG4bKmute");
+    let id = server_request(&mut sim, &req, udp());
+    sim.at(100_000);
+    let timeout = sim.events.iter().find(|(_, e)| is_timeout(e)).unwrap();
+    assert_eq!(timeout.0, 32_000);
+    assert!(sim.layer.state(id).is_none());
+}

@@ -74,7 +74,7 @@ impl Tx {
             Tx::ClientInvite(t) => t.on_timeout(now, out),
             Tx::ClientNonInvite(t) => t.on_timeout(now, out),
             Tx::ServerInvite(t) => t.on_timeout(now, out),
-            Tx::ServerNonInvite(t) => t.on_timeout(now),
+            Tx::ServerNonInvite(t) => t.on_timeout(now, out),
         }
     }
 
@@ -335,7 +335,12 @@ impl TransactionLayer {
                 self.timers,
             ))
         } else {
-            Tx::ServerNonInvite(ServerNonInvite::new(request.clone(), reliable, self.timers))
+            Tx::ServerNonInvite(ServerNonInvite::new(
+                now,
+                request.clone(),
+                reliable,
+                self.timers,
+            ))
         };
         self.index.insert(key.clone(), id);
         self.txs.insert(

@@ -182,8 +182,9 @@ pub enum TransactionEvent {
         /// The response.
         response: rsip::Response,
     },
-    /// Timer B or F fired (client: no final response; the TU treats it as 408, §8.1.3.1), or
-    /// Timer H fired (INVITE server: no ACK arrived for a non-2xx final response).
+    /// Timer B or F fired (client: no final response; the TU treats it as 408, §8.1.3.1),
+    /// Timer H fired (INVITE server: no ACK arrived for a non-2xx final response), or a
+    /// non-INVITE server transaction got no final response from the TU within 64·T1.
     Timeout {
         /// The transaction.
         id: TransactionId,

@@ -37,10 +37,13 @@ pub(crate) struct ServerNonInvite {
     timers: TimerConfig,
     last_response: Option<rsip::Response>,
     timer_j: Option<Instant>,
+    /// Not in RFC 3261: if the TU never sends a final response, the client gave up at Timer
+    /// F (64·T1) anyway, so we do too rather than keep the transaction forever.
+    give_up: Option<Instant>,
 }
 
 impl ServerNonInvite {
-    pub fn new(request: rsip::Request, reliable: bool, timers: TimerConfig) -> Self {
+    pub fn new(now: Instant, request: rsip::Request, reliable: bool, timers: TimerConfig) -> Self {
         Self {
             state: State::Trying,
             request,
@@ -48,6 +51,7 @@ impl ServerNonInvite {
             timers,
             last_response: None,
             timer_j: None,
+            give_up: Some(now + timers.t1x64()),
         }
     }
 
@@ -76,6 +80,9 @@ impl ServerNonInvite {
         out.send(response.clone());
         let provisional = code(&response) < 200;
         self.last_response = Some(response);
+        if !provisional {
+            self.give_up = None;
+        }
         if provisional {
             self.state = State::Proceeding;
         } else if self.reliable {
@@ -87,7 +94,11 @@ impl ServerNonInvite {
         Ok(())
     }
 
-    pub fn on_timeout(&mut self, now: Instant) {
+    pub fn on_timeout(&mut self, now: Instant, out: &mut Outbox<'_>) {
+        if self.give_up.is_some_and(|g| g <= now) {
+            out.event(TransactionEvent::Timeout { id: out.id });
+            self.terminate();
+        }
         if self.timer_j.is_some_and(|j| j <= now) {
             self.terminate();
         }
@@ -99,11 +110,12 @@ impl ServerNonInvite {
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.timer_j
+        [self.timer_j, self.give_up].into_iter().flatten().min()
     }
 
     fn terminate(&mut self) {
         self.state = State::Terminated;
         self.timer_j = None;
+        self.give_up = None;
     }
 }
