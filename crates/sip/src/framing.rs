@@ -19,7 +19,8 @@
 //! Content-Length) are [`StreamItem::Fatal`]: close the connection.
 
 use crate::normalize::{
-    MAX_MESSAGE_SIZE, NormalizeError, find_head_end, normalize, normalize_head, salvage_head,
+    MAX_MESSAGE_SIZE, NormalizeError, find_head_end, find_head_end_from, normalize, normalize_head,
+    salvage_head,
 };
 use crate::validate::{Inbound, ValidateError, decide, parse_content_length, validate};
 
@@ -90,6 +91,13 @@ pub struct StreamFramer {
     /// Bytes of an over-long body still to discard.
     skip: usize,
     fatal: bool,
+    /// Bytes already searched for the end of the head, so a head arriving in many small
+    /// pieces costs O(n), not O(n²).
+    head_scanned: usize,
+    /// Bytes already searched for the end of the first line.
+    line_scanned: usize,
+    /// The first line was found plausible.
+    line_ok: bool,
 }
 
 impl StreamFramer {
@@ -125,7 +133,7 @@ impl StreamFramer {
         }
         // Keep-alives sit between messages (RFC 5626 §3.5.1).
         if self.buf.starts_with(b"\r\n\r\n") {
-            self.buf.drain(..4);
+            self.consume(4);
             return Some(StreamItem::Ping);
         }
         if self.buf.starts_with(b"\r\n") {
@@ -136,7 +144,7 @@ impl StreamFramer {
             // A lone CRLF is a pong. A ping split after its first CRLF would read as two
             // pongs; acceptable, as a UA sends pings and receives pongs (§3.5.1), and the
             // alternative—waiting—would delay every pong until more bytes arrive.
-            self.buf.drain(..2);
+            self.consume(2);
             return Some(StreamItem::Pong);
         }
         if self.buf.is_empty() {
@@ -151,7 +159,10 @@ impl StreamFramer {
                 ))),
             )));
         }
-        let Some((head_len, body_start)) = find_head_end(&self.buf) else {
+        let Some((head_len, body_start)) =
+            find_head_end_from(&self.buf, self.head_scanned.saturating_sub(3))
+        else {
+            self.head_scanned = self.buf.len();
             if self.buf.len() > MAX_MESSAGE_SIZE {
                 return Some(self.fail(FramingError::HeadTooLarge));
             }
@@ -178,10 +189,10 @@ impl StreamFramer {
             let head = self.buf[..head_len].to_vec();
             let total = body_start + body_len;
             if available >= body_len {
-                self.buf.drain(..total);
+                self.consume(total);
             } else {
                 self.skip = body_len - available;
-                self.buf.clear();
+                self.consume(self.buf.len());
             }
             let error = NormalizeError::TooLarge(total);
             return Some(StreamItem::Message(reject_unnormalizable(&head, error)));
@@ -189,7 +200,8 @@ impl StreamFramer {
         if self.buf.len() < body_start + body_len {
             return None;
         }
-        let message: Vec<u8> = self.buf.drain(..body_start + body_len).collect();
+        let message: Vec<u8> = self.buf[..body_start + body_len].to_vec();
+        self.consume(body_start + body_len);
         let head = &message[..head_len];
         let body = &message[body_start..];
         let inbound = match normalize_head(head, body) {
@@ -206,6 +218,13 @@ impl StreamFramer {
     /// Drops complete leading lines that cannot be a start line; returns how many bytes were
     /// dropped, or `None` if the buffer starts plausibly (or the first line is incomplete).
     fn skip_non_sip_lines(&mut self) -> Option<usize> {
+        if self.line_ok {
+            return None;
+        }
+        if !self.buf[self.line_scanned..].contains(&b'\n') {
+            self.line_scanned = self.buf.len();
+            return None;
+        }
         let mut skipped = 0;
         loop {
             let rest = &self.buf[skipped..];
@@ -213,6 +232,9 @@ impl StreamFramer {
                 break;
             };
             if plausible_start_line(&rest[..nl]) {
+                if skipped == 0 {
+                    self.line_ok = true;
+                }
                 break;
             }
             skipped += nl + 1;
@@ -220,13 +242,21 @@ impl StreamFramer {
         if skipped == 0 {
             return None;
         }
-        self.buf.drain(..skipped);
+        self.consume(skipped);
         Some(skipped)
+    }
+
+    /// Removes `n` bytes from the front and forgets what was scanned.
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.head_scanned = 0;
+        self.line_scanned = 0;
+        self.line_ok = false;
     }
 
     fn fail(&mut self, error: FramingError) -> StreamItem {
         self.fatal = true;
-        self.buf.clear();
+        self.consume(self.buf.len());
         StreamItem::Fatal(error)
     }
 }

@@ -128,7 +128,13 @@ pub(crate) fn is_token_char(b: u8) -> bool {
 /// Finds the end of the head: returns (head_len, body_start) where the head excludes the
 /// terminating empty line. Accepts CRLFCRLF and bare-LF variants.
 pub(crate) fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let mut i = 0;
+    find_head_end_from(buf, 0)
+}
+
+/// [`find_head_end`] resuming at `from` (a stream framer rescans only new bytes; callers pass
+/// a few bytes before the old end so a terminator split across pushes is still found).
+pub(crate) fn find_head_end_from(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut i = from;
     while i < buf.len() {
         if buf[i] == b'\n' {
             // A line ended at i; is the next line empty?

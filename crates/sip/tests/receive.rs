@@ -210,3 +210,29 @@ fn leading_garbage_on_a_stream_is_skipped() {
         "{items:?}"
     );
 }
+
+#[test]
+fn a_head_trickling_in_byte_by_byte_is_linear() {
+    // 60 KiB of headers pushed one byte at a time: rescanning from the start on every push
+    // would be ~2·10⁹ comparisons; this must finish quickly even in a debug build.
+    let mut msg = OPTIONS.to_owned();
+    while msg.len() < 60 * 1024 {
+        msg.push_str("X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    }
+    msg.push_str("Content-Length: 0\r\n\r\n");
+    let started = std::time::Instant::now();
+    let mut f = StreamFramer::new();
+    let mut items = Vec::new();
+    for b in msg.as_bytes() {
+        f.push(std::slice::from_ref(b));
+        items.extend(std::iter::from_fn(|| f.next_item()));
+    }
+    assert_eq!(items.len(), 1);
+    // Too many headers, but framed and answered; the point is the time.
+    assert!(matches!(&items[0], StreamItem::Message(Inbound::Reject(_))));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
