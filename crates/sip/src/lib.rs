@@ -86,6 +86,7 @@ pub mod keepalive;
 pub mod message;
 pub mod normalize;
 pub mod register;
+pub mod responses;
 pub mod rng;
 pub mod transaction;
 pub mod validate;

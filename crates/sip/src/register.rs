@@ -305,6 +305,19 @@ impl Registration {
         self.start_attempt();
     }
 
+    /// The local address changed (interface added or removed, VPN up or down): register at
+    /// once from `local`, removing the binding of the old Contact in the same REGISTER.
+    /// Any public address learned from `received`/`rport` is forgotten: the new path may see
+    /// a different one, and the next 2xx will tell.
+    pub fn network_changed(&mut self, now: Instant, local: SocketAddr) {
+        if self.contact_addr != local {
+            self.stale_contact = Some(self.contact_addr);
+        }
+        self.config.local = local;
+        self.contact_addr = local;
+        self.register(now);
+    }
+
     /// Removes the binding (expires=0, §10.2.2).
     pub fn unregister(&mut self, _now: Instant) {
         if matches!(

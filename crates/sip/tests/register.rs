@@ -574,3 +574,56 @@ fn outbound_contact_and_support_detection() {
         Some(RegistrationEvent::Registered { outbound: true, expires, .. }) if expires == Duration::from_secs(600)
     ));
 }
+
+#[test]
+fn network_change_reregisters_at_once_from_the_new_address() {
+    let mut registrar = Registrar::new("secret");
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 100);
+    let before = registrar.received.len();
+    let new_local: SocketAddr = "10.8.0.5:5060".parse().unwrap();
+    sim.reg.network_changed(sim.now, new_local);
+    sim.pump(&mut registrar);
+    assert!(registrar.received.len() > before, "re-registered at once");
+    let last = registrar.received.last().unwrap();
+    assert!(header(last, "Via").unwrap().contains("10.8.0.5:5060"));
+    let contacts: Vec<String> = last
+        .headers
+        .iter()
+        .filter_map(|h| match h {
+            rsip::Header::Contact(c) => Some(c.value().to_owned()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        contacts,
+        vec![
+            "<sip:alice@10.8.0.5:5060>;expires=600",
+            "<sip:alice@192.168.1.20:5060>;expires=0"
+        ]
+    );
+    assert!(matches!(
+        sim.events.last().unwrap().1,
+        RegistrationEvent::Registered { .. }
+    ));
+}
+
+#[test]
+fn two_accounts_keep_separate_state() {
+    let mut good = Registrar::new("secret");
+    let mut bad = Registrar::new("other");
+    let mut a = Sim::new(config("secret"));
+    let mut b_cfg = config("secret");
+    b_cfg.aor = "sip:bob@example.com".into();
+    let mut b = Sim::new(b_cfg);
+    a.reg.register(a.now);
+    b.reg.register(b.now);
+    a.run(&mut good, 0);
+    b.run(&mut bad, 0);
+    assert!(matches!(
+        a.reg.state(),
+        RegistrationState::Registered { .. }
+    ));
+    assert_eq!(b.reg.state(), RegistrationState::Stopped);
+}
