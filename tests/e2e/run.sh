@@ -4,6 +4,7 @@
 # Starts Xvfb and tauri-driver (which drives WebKitWebDriver), gives the app a throw-away home,
 # and runs with Node's test runner:
 #   app.test.mjs         inside a private D-Bus session with an unlocked gnome-keyring;
+#   broken-config.test.mjs  the same, starting on a broken configuration file;
 #   no-keyring.test.mjs  with a D-Bus address that leads nowhere (no Secret Service).
 # Screenshots and the app's files land in $HOMELINE_TEST_OUT/e2e.
 set -euo pipefail
@@ -71,5 +72,6 @@ drive() {
 
 status=0
 drive app "$root/scripts/with-keyring.sh" || status=1
+drive broken-config "$root/scripts/with-keyring.sh" || status=1
 drive no-keyring env DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/homeline-no-bus || status=1
 exit "$status"
