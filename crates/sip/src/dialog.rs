@@ -184,7 +184,10 @@ impl Dialog {
             remote_seq: None,
             local_uri: without_tag(from),
             remote_uri: without_tag(to),
-            remote_target: contact_uri(&response.headers).ok_or(DialogError::Missing("Contact"))?,
+            // §12.1.2 requires a Contact in dialog-forming responses, but some servers omit
+            // it in 1xx; fall back to the Request-URI until a later response refreshes it.
+            remote_target: contact_uri(&response.headers)
+                .unwrap_or_else(|| request.uri.to_string()),
             route_set,
             secure: request
                 .uri
@@ -386,6 +389,83 @@ impl Dialog {
             crate::Inbound::Request(r) => Ok(r),
             crate::Inbound::Reject(r) => Err(DialogError::Build(r.error.to_string())),
             other => Err(DialogError::Build(format!("{other:?}"))),
+        }
+    }
+}
+
+/// What [`AckWait`] wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckWaitAction {
+    /// Send the 2xx again (through the INVITE server transaction while it is Accepted, or
+    /// statelessly to the same peer after).
+    Retransmit(rsip::Response),
+    /// No ACK within 64·T1: the dialog is confirmed but the session should be ended with a
+    /// BYE (§13.3.1.4).
+    GiveUp,
+}
+
+/// The UAS core's 2xx retransmission until the ACK arrives (RFC 3261 §13.3.1.4; RFC 6026
+/// leaves it to the TU). Intervals start at T1 and double up to T2; after 64·T1 without ACK
+/// we give up. On reliable transports nothing is retransmitted (the transport does it), but
+/// the 64·T1 limit still applies.
+#[derive(Debug, Clone)]
+pub struct AckWait {
+    response: rsip::Response,
+    reliable: bool,
+    t2: std::time::Duration,
+    next: Option<(std::time::Instant, std::time::Duration)>,
+    deadline: Option<std::time::Instant>,
+}
+
+impl AckWait {
+    /// Starts waiting after `response` (a 2xx to an INVITE) was first sent at `now`.
+    pub fn new(
+        now: std::time::Instant,
+        response: rsip::Response,
+        reliable: bool,
+        timers: crate::transaction::TimerConfig,
+    ) -> Self {
+        Self {
+            response,
+            reliable,
+            t2: timers.t2,
+            next: (!reliable).then_some((now + timers.t1, timers.t1)),
+            deadline: Some(now + timers.t1x64()),
+        }
+    }
+
+    /// The ACK arrived: stop.
+    pub fn handle_ack(&mut self) {
+        self.next = None;
+        self.deadline = None;
+    }
+
+    /// True until the ACK arrived or we gave up.
+    pub fn is_waiting(&self) -> bool {
+        self.deadline.is_some()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is next due.
+    pub fn poll_timeout(&self) -> Option<std::time::Instant> {
+        [self.next.map(|(t, _)| t), self.deadline]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Runs the timers due at `now`.
+    pub fn handle_timeout(&mut self, now: std::time::Instant) -> Option<AckWaitAction> {
+        if self.deadline.is_some_and(|d| d <= now) {
+            self.handle_ack();
+            return Some(AckWaitAction::GiveUp);
+        }
+        match self.next {
+            Some((at, interval)) if at <= now && !self.reliable => {
+                let next = (interval * 2).min(self.t2);
+                self.next = Some((at + next, next));
+                Some(AckWaitAction::Retransmit(self.response.clone()))
+            }
+            _ => None,
         }
     }
 }
