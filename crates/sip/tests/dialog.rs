@@ -266,3 +266,39 @@ fn forking_gives_one_dialog_per_to_tag_and_extra_2xx_can_be_acked_and_ended() {
         vec!["Bob <sip:bob@biloxi.example.com>;tag=forkB"]
     );
 }
+
+#[test]
+fn ack_wait_retransmits_t1_doubling_to_t2_and_gives_up_at_64_t1() {
+    use homeline_sip::dialog::{AckWait, AckWaitAction};
+    use homeline_sip::transaction::{TimerConfig, response_for};
+    use std::time::Instant;
+    let t0 = Instant::now();
+    let ok = response_for(&req(INVITE), 200, "OK");
+    let mut w = AckWait::new(t0, ok.clone(), false, TimerConfig::default());
+    let mut sends = Vec::new();
+    let mut gave_up = None;
+    while let Some(t) = w.poll_timeout() {
+        match w.handle_timeout(t) {
+            Some(AckWaitAction::Retransmit(_)) => sends.push((t - t0).as_millis()),
+            Some(AckWaitAction::GiveUp) => gave_up = Some((t - t0).as_millis()),
+            None => {}
+        }
+    }
+    assert_eq!(
+        sends,
+        vec![
+            500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500
+        ]
+    );
+    assert_eq!(gave_up, Some(32_000));
+    // Reliable: no retransmissions, same deadline.
+    let mut w = AckWait::new(t0, ok, true, TimerConfig::default());
+    assert_eq!(
+        w.poll_timeout(),
+        Some(t0 + std::time::Duration::from_secs(32))
+    );
+    assert_eq!(
+        w.handle_timeout(t0 + std::time::Duration::from_secs(32)),
+        Some(AckWaitAction::GiveUp)
+    );
+}
