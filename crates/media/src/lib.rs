@@ -14,6 +14,7 @@
 //! | [`dtmf`] | telephone-event payloads, sender and deduplicating receiver | RFC 4733 |
 //! | [`codec`], [`g711`] | the codec trait; G.711 µ-law/A-law with PLC | ITU-T G.711 |
 //! | `opus` (feature `opus`) | Opus via libopus: FEC, PLC, DTX | RFC 6716, 7587 |
+//! | `srtp` (feature `srtp`, default) | SDES-SRTP via webrtc-rs `rtc-srtp` | RFC 3711, 4568 |
 //! | [`jitter`] | adaptive jitter buffer | — |
 //! | [`emodel`], [`stats`] | E-model MOS, call quality summary | ITU-T G.107 |
 //!
@@ -65,6 +66,8 @@ pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
 pub mod session;
+#[cfg(feature = "srtp")]
+pub mod srtp;
 pub mod stats;
 
 /// Every error of this crate, one variant per module.
@@ -86,4 +89,7 @@ pub enum Error {
     Session(#[from] session::SessionError),
     #[error(transparent)]
     Codec(#[from] codec::CodecError),
+    #[cfg(feature = "srtp")]
+    #[error(transparent)]
+    Srtp(#[from] srtp::SrtpError),
 }

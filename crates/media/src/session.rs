@@ -60,6 +60,9 @@ pub enum SessionError {
     UnexpectedPayloadType(u8),
     #[error("no telephone-event payload type was negotiated")]
     NoDtmf,
+    #[cfg(feature = "srtp")]
+    #[error(transparent)]
+    Srtp(#[from] crate::srtp::SrtpError),
 }
 
 /// How a session is set up. [`SessionConfig::from_negotiated`] fills it from SDP.
@@ -377,6 +380,8 @@ pub struct RtpSession {
     stalled_reported: bool,
     timeout_reported: bool,
     closed: bool,
+    #[cfg(feature = "srtp")]
+    srtp: Option<crate::srtp::Srtp>,
     stats: SessionStats,
     transmits: VecDeque<Transmit>,
     events: VecDeque<SessionEvent>,
@@ -415,6 +420,8 @@ impl RtpSession {
             stalled_reported: false,
             timeout_reported: false,
             closed: false,
+            #[cfg(feature = "srtp")]
+            srtp: None,
             stats: SessionStats {
                 ssrc,
                 ..SessionStats::default()
@@ -487,6 +494,14 @@ impl RtpSession {
         // Our own packet has no CSRC/extension and a 7-bit payload type: it always serializes.
         if pkt.write_to(&mut contents).is_err() {
             return;
+        }
+        #[cfg(feature = "srtp")]
+        if let Some(s) = self.srtp.as_mut() {
+            match s.protect_rtp(&contents) {
+                Ok(c) => contents = c,
+                // Only fails on a packet it cannot parse, which ours never are.
+                Err(_) => return,
+            }
         }
         self.packets_sent = self.packets_sent.wrapping_add(1);
         self.octets_sent = self.octets_sent.wrapping_add(pkt.payload.len() as u32);
@@ -610,7 +625,23 @@ impl RtpSession {
         from: SocketAddr,
         data: &[u8],
     ) -> Result<(), SessionError> {
-        match classify(data) {
+        let kind = classify(data);
+        // With SRTP, nothing is looked at (not even for latching) before it authenticates.
+        #[cfg(feature = "srtp")]
+        if let Some(s) = self.srtp.as_mut()
+            && matches!(kind, PacketKind::Rtp | PacketKind::Rtcp)
+        {
+            let clear = match kind {
+                PacketKind::Rtp => s.unprotect_rtp(data),
+                _ => s.unprotect_rtcp(data),
+            }
+            .inspect_err(|_| self.stats.malformed += 1)?;
+            return match kind {
+                PacketKind::Rtp => self.handle_rtp(now, from, &clear),
+                _ => self.handle_rtcp(now, from, &clear),
+            };
+        }
+        match kind {
             PacketKind::Rtp => self.handle_rtp(now, from, data),
             PacketKind::Rtcp => self.handle_rtcp(now, from, data),
             _ => {
@@ -833,6 +864,14 @@ impl RtpSession {
         };
         // Our packets are built within every field limit, so serialization cannot fail.
         if let Ok(contents) = rtcp::serialize_compound(&pkts) {
+            #[cfg(feature = "srtp")]
+            let contents = match self.srtp.as_mut() {
+                Some(s) => match s.protect_rtcp(&contents) {
+                    Ok(c) => c,
+                    Err(_) => return,
+                },
+                None => contents,
+            };
             self.transmits.push_back(Transmit {
                 destination: dst,
                 contents,
@@ -962,6 +1001,14 @@ impl RtpSession {
         }
         self.emit_rtcp(now, Some(reason));
         self.closed = true;
+    }
+
+    /// Turns on SDES-SRTP (from [`crate::srtp::Srtp::new`] with the negotiated `a=crypto`
+    /// lines): from now on everything sent is protected and everything received must
+    /// authenticate.
+    #[cfg(feature = "srtp")]
+    pub fn set_srtp(&mut self, srtp: crate::srtp::Srtp) {
+        self.srtp = Some(srtp);
     }
 
     /// Current statistics.

@@ -538,3 +538,75 @@ fn codec_change_keeps_ssrc_and_sequence() {
         Err(homeline_media::session::SessionError::UnexpectedPayloadType(111))
     ));
 }
+
+/// SDES-SRTP end to end: keys from offer/answer, protected on the wire, and a spoofed
+/// plain-RTP packet neither plays nor steals the latch.
+#[cfg(feature = "srtp")]
+#[test]
+fn sdes_srtp_between_two_sessions() {
+    use homeline_media::sdp::{self, LocalMedia, SrtpPolicy};
+    use homeline_media::srtp::{Srtp, random_key};
+
+    let t0 = Instant::now();
+    let mut la = LocalMedia::new("10.0.0.1".parse().unwrap(), 4000, 1);
+    la.srtp = SrtpPolicy::Required;
+    la.srtp_key = Some(random_key().unwrap());
+    let mut lb = LocalMedia::new("10.0.0.2".parse().unwrap(), 4000, 2);
+    lb.srtp_key = Some(random_key().unwrap());
+    let offer = sdp::build_offer(&la);
+    let (answer, nb) = sdp::answer_offer(&lb, &offer).unwrap();
+    let na = sdp::process_answer(&la, &offer, &answer).unwrap();
+    assert!(answer.to_string().contains("RTP/SAVP"));
+
+    let mut a = RtpSession::new(t0, SessionConfig::from_negotiated(&na, 1, 0, "a"));
+    let mut b = RtpSession::new(t0, SessionConfig::from_negotiated(&nb, 2, 0, "b"));
+    let srtp = |n: &sdp::NegotiatedSession| {
+        Srtp::new(
+            n.local_crypto.as_ref().unwrap(),
+            n.remote_crypto.as_ref().unwrap(),
+        )
+        .unwrap()
+    };
+    a.set_srtp(srtp(&na));
+    b.set_srtp(srtp(&nb));
+
+    let spoof = RtpPacket::new(na.payload_type, 1, 0, 666, vec![0; 80])
+        .to_bytes()
+        .unwrap();
+    assert!(
+        b.handle_datagram(t0, addr("203.0.113.66:9"), &spoof)
+            .is_err()
+    );
+    assert!(
+        drain(&mut b).1.is_empty(),
+        "a plain packet must not latch or play"
+    );
+
+    let clear = vec![0x55; 80];
+    for k in 0..10u32 {
+        a.send_audio(t0 + 20 * MS * k, &clear, 960);
+    }
+    a.handle_timeout(t0 + Duration::from_secs(10));
+    let (t, _) = drain(&mut a);
+    let mut media = 0;
+    for x in &t {
+        assert!(
+            !x.contents.windows(8).any(|w| w == [0x55; 8]),
+            "payload is encrypted"
+        );
+        b.handle_datagram(
+            t0 + Duration::from_secs(10),
+            addr("10.0.0.1:4000"),
+            &x.contents,
+        )
+        .unwrap();
+    }
+    for e in drain(&mut b).1 {
+        if let SessionEvent::Media { packet, .. } = e {
+            assert_eq!(packet.payload, clear);
+            media += 1;
+        }
+    }
+    assert_eq!(media, 10);
+    assert_eq!(b.stats().latched, Some(addr("10.0.0.1:4000")));
+}
