@@ -12,6 +12,8 @@
 //! - **Transactions** ([`transaction`]): the four RFC 3261 §17 state machines with RFC 6026's
 //!   Accepted state, behind a [`transaction::TransactionLayer`] that matches messages to them.
 //! - **Digest authentication** ([`auth`]): RFC 2617/7616/8760, MD5 and SHA-256, qop=auth.
+//! - **Server location** ([`locate`]): RFC 3263 lookup plan, NAPTR/SRV ordering (RFC 2782)
+//!   and failover, with DNS left to the driver.
 //! - **Dialogs** ([`dialog`]): RFC 3261 §12 identity, route sets, target refresh, CSeq rules.
 //! - **Registration** ([`register`]): REGISTER with challenges, refresh, back-off and NAT
 //!   address learning; [`keepalive`] keeps the flow's NAT binding open (RFC 5626 §4.4).
@@ -83,6 +85,7 @@ pub mod auth;
 pub mod dialog;
 pub mod framing;
 pub mod keepalive;
+pub mod locate;
 pub mod message;
 pub mod normalize;
 pub mod register;
@@ -115,6 +118,9 @@ pub enum Error {
     /// A dialog operation failed.
     #[error(transparent)]
     Dialog(#[from] dialog::DialogError),
+    /// A server could not be located.
+    #[error(transparent)]
+    Locate(#[from] locate::LocateError),
     /// Registration could not be set up.
     #[error(transparent)]
     Register(#[from] register::RegisterError),
