@@ -156,7 +156,21 @@ const JUMP: Duration = Duration::from_secs(2);
 const MAX_SLOTS: usize = 1000;
 
 impl JitterBuffer {
-    pub fn new(cfg: JitterConfig) -> Self {
+    pub fn new(mut cfg: JitterConfig) -> Self {
+        // Durations are added to `Instant`s (which panics on overflow) and converted to
+        // timestamp units: keep them sane.
+        let cap = Duration::from_secs(10);
+        cfg.clock_rate = cfg.clock_rate.clamp(1, 192_000);
+        cfg.max_delay = cfg.max_delay.min(cap);
+        cfg.min_delay = cfg.min_delay.min(cfg.max_delay);
+        cfg.initial_delay = cfg.initial_delay.min(cap);
+        cfg.margin = cfg.margin.min(cap);
+        cfg.hysteresis = cfg.hysteresis.min(cap);
+        cfg.quantile = if cfg.quantile.is_finite() {
+            cfg.quantile.clamp(0.0, 1.0)
+        } else {
+            0.97
+        };
         let target = dur_units(cfg.initial_delay, cfg.clock_rate);
         JitterBuffer {
             frame_ts: cfg.frame_ts.max(1),

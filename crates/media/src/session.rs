@@ -388,7 +388,21 @@ pub struct RtpSession {
 }
 
 impl RtpSession {
-    pub fn new(now: Instant, cfg: SessionConfig) -> Self {
+    pub fn new(now: Instant, mut cfg: SessionConfig) -> Self {
+        // Durations are added to `Instant`s, which panics on overflow: keep them sane.
+        let day = Duration::from_secs(86_400);
+        for d in [
+            &mut cfg.rtcp_interval,
+            &mut cfg.no_media_after_start,
+            &mut cfg.media_stall,
+            &mut cfg.rtp_timeout,
+        ] {
+            *d = (*d).clamp(Duration::from_millis(1), day);
+        }
+        cfg.ptime = cfg
+            .ptime
+            .clamp(Duration::from_millis(1), Duration::from_millis(200));
+        cfg.clock_rate = cfg.clock_rate.clamp(1, 192_000);
         let mut rng = SplitMix64::new(cfg.seed);
         let ssrc = rng.next_u32();
         let seq = rng.next_u32() as u16;
@@ -979,6 +993,8 @@ impl RtpSession {
     /// A codec change from a re-INVITE: same SSRC and sequence, timestamp continuing by wall
     /// clock at the new rate (RFC 7160 §4.1 tolerates the rate change within a source).
     pub fn set_codec(&mut self, payload_type: u8, clock_rate: u32, ptime: Duration) {
+        let clock_rate = clock_rate.clamp(1, 192_000);
+        let ptime = ptime.clamp(Duration::from_millis(1), Duration::from_millis(200));
         if clock_rate != self.cfg.clock_rate
             && let Some((ts, at, _)) = self.last_ts
         {

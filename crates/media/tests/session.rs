@@ -610,3 +610,31 @@ fn sdes_srtp_between_two_sessions() {
     assert_eq!(media, 10);
     assert_eq!(b.stats().latched, Some(addr("10.0.0.1:4000")));
 }
+
+#[test]
+fn absurd_configuration_does_not_panic() {
+    use homeline_media::jitter::{JitterBuffer, JitterConfig};
+    let t0 = Instant::now();
+    let mut c = cfg(60, "10.0.0.2:4000");
+    c.clock_rate = 0;
+    c.ptime = Duration::ZERO;
+    c.rtcp_interval = Duration::MAX;
+    c.no_media_after_start = Duration::MAX;
+    c.media_stall = Duration::ZERO;
+    c.rtp_timeout = Duration::MAX;
+    let mut s = RtpSession::new(t0, c);
+    s.send_audio(t0, &[0; 10], 0);
+    s.send_dtmf(t0, '1', Duration::MAX).unwrap();
+    s.handle_timeout(t0 + Duration::from_secs(3600));
+    s.set_codec(0, u32::MAX, Duration::MAX);
+    let _ = s.poll_timeout();
+    drain(&mut s);
+    let mut j = JitterConfig::new(0);
+    j.max_delay = Duration::MAX;
+    j.initial_delay = Duration::MAX;
+    j.quantile = f64::NAN;
+    let mut jb = JitterBuffer::new(j);
+    jb.push(t0, 1, 1, 0, &[0]);
+    let _ = jb.pop(t0 + Duration::from_secs(1));
+    let _ = jb.target_delay();
+}
