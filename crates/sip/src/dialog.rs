@@ -434,7 +434,21 @@ impl AckWait {
         }
     }
 
-    /// The ACK arrived: stop.
+    /// Retransmission of a reliable provisional response until its PRACK (RFC 3262 §3): the
+    /// interval starts at T1 and doubles without the T2 cap; after 64·T1 the UAS should
+    /// reject the request with a 5xx. Call [`handle_ack`](Self::handle_ack) on the PRACK.
+    pub fn for_reliable_provisional(
+        now: std::time::Instant,
+        response: rsip::Response,
+        reliable: bool,
+        timers: crate::transaction::TimerConfig,
+    ) -> Self {
+        let mut w = Self::new(now, response, reliable, timers);
+        w.t2 = std::time::Duration::MAX;
+        w
+    }
+
+    /// The ACK (or, for a reliable provisional, the PRACK) arrived: stop.
     pub fn handle_ack(&mut self) {
         self.next = None;
         self.deadline = None;
@@ -461,7 +475,7 @@ impl AckWait {
         }
         match self.next {
             Some((at, interval)) if at <= now && !self.reliable => {
-                let next = (interval * 2).min(self.t2);
+                let next = interval.saturating_mul(2).min(self.t2);
                 self.next = Some((at + next, next));
                 Some(AckWaitAction::Retransmit(self.response.clone()))
             }

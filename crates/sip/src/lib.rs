@@ -14,7 +14,8 @@
 //! - **Digest authentication** ([`auth`]): RFC 2617/7616/8760, MD5 and SHA-256, qop=auth.
 //! - **Server location** ([`locate`]): RFC 3263 lookup plan, NAPTR/SRV ordering (RFC 2782)
 //!   and failover, with DNS left to the driver.
-//! - **Dialogs** ([`dialog`]): RFC 3261 §12 identity, route sets, target refresh, CSeq rules.
+//! - **Dialogs** ([`dialog`]): RFC 3261 §12 identity, route sets, target refresh, CSeq rules,
+//!   the UAS's 2xx retransmission until ACK; [`prack`] adds RFC 3262 reliable provisionals.
 //! - **Registration** ([`register`]): REGISTER with challenges, refresh, back-off and NAT
 //!   address learning; [`keepalive`] keeps the flow's NAT binding open (RFC 5626 §4.4).
 //!
@@ -88,6 +89,7 @@ pub mod keepalive;
 pub mod locate;
 pub mod message;
 pub mod normalize;
+pub mod prack;
 pub mod register;
 pub mod responses;
 pub mod rng;

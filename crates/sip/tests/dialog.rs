@@ -302,3 +302,68 @@ fn ack_wait_retransmits_t1_doubling_to_t2_and_gives_up_at_64_t1() {
         Some(AckWaitAction::GiveUp)
     );
 }
+
+#[test]
+fn reliable_provisional_prack_flow() {
+    use homeline_sip::dialog::{AckWait, AckWaitAction};
+    use homeline_sip::prack::{
+        RseqDecision, RseqTracker, make_reliable, prack_for, requires_100rel, rseq,
+    };
+    use homeline_sip::transaction::TimerConfig;
+    use std::time::Instant;
+
+    // UAS: a reliable 183 with RSeq 1.
+    let invite = req(INVITE);
+    let mut uas_dialog = Dialog::new_uas(&invite, "uas1", false).unwrap();
+    let progress = homeline_sip::responses::with_to_tag(
+        homeline_sip::transaction::response_for(&invite, 183, "Session Progress"),
+        "uas1",
+    );
+    let mut progress = make_reliable(progress, 1);
+    progress
+        .headers
+        .push(rsip::headers::Contact::new("<sip:bob@192.0.2.4>").into());
+    // Through the wire and back, as the UAC sees it.
+    let wire = homeline_sip::message::serialize(&progress.clone().into());
+    let Inbound::Response(seen) = receive_datagram(&wire) else {
+        panic!()
+    };
+    assert!(requires_100rel(&seen.headers));
+    assert_eq!(rseq(&seen), Some(1));
+
+    // UAC: accept once, PRACK with RAck.
+    let mut uac_dialog = Dialog::new_uac(&invite, &seen).unwrap();
+    let mut tracker = RseqTracker::default();
+    assert_eq!(tracker.check(1), RseqDecision::Accept);
+    assert_eq!(tracker.check(1), RseqDecision::Duplicate);
+    assert_eq!(tracker.check(3), RseqDecision::OutOfOrder);
+    assert_eq!(tracker.check(2), RseqDecision::Accept);
+    let prack = prack_for(
+        &mut uac_dialog,
+        &seen,
+        TransportKind::Udp,
+        "pc33.atlanta.example.com",
+        "z9hG4bKpr1",
+    )
+    .unwrap();
+    assert_eq!(prack.method, rsip::Method::PRack);
+    assert_eq!(headers(&prack, "RAck"), vec!["1 314159 INVITE"]);
+    assert_eq!(headers(&prack, "CSeq"), vec!["314160 PRACK"]);
+    // The UAS accepts the PRACK in the dialog.
+    let wire = homeline_sip::message::serialize(&prack.into());
+    let Inbound::Request(prack) = receive_datagram(&wire) else {
+        panic!()
+    };
+    uas_dialog.handle_request(&prack).unwrap();
+
+    // UAS retransmission of the reliable 1xx: T1 doubling without the T2 cap.
+    let t0 = Instant::now();
+    let mut w = AckWait::for_reliable_provisional(t0, progress, false, TimerConfig::default());
+    let mut sends = Vec::new();
+    while let Some(t) = w.poll_timeout() {
+        if let Some(AckWaitAction::Retransmit(_)) = w.handle_timeout(t) {
+            sends.push((t - t0).as_millis());
+        }
+    }
+    assert_eq!(sends, vec![500, 1500, 3500, 7500, 15500, 31500]);
+}
