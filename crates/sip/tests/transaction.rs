@@ -888,3 +888,27 @@ fn non_invite_server_gives_up_when_the_tu_never_answers() {
     assert_eq!(timeout.0, 32_000);
     assert!(sim.layer.state(id).is_none());
 }
+
+#[test]
+fn merged_request_from_a_second_path_gets_482() {
+    let mut sim = Sim::new(TimerConfig::default());
+    let inv = request("INVITE", "z9hG4bKpath1");
+    let first = server_request(&mut sim, &inv, udp());
+    // The same INVITE (same From tag, Call-ID, CSeq) via another proxy: a different branch.
+    let mut copy = inv.clone();
+    for h in copy.headers.iter_mut() {
+        if let rsip::Header::Via(v) = h {
+            v.replace("SIP/2.0/UDP 192.0.2.77:5060;branch=z9hG4bKpath2");
+        }
+    }
+    sim.layer.handle_message(sim.now, copy.into(), udp());
+    sim.drain();
+    let requests = sim
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, TransactionEvent::Request { .. }))
+        .count();
+    assert_eq!(requests, 1, "the copy is not passed up");
+    assert_eq!(sim.sent_times("482"), vec![0]);
+    assert!(sim.layer.state(first).is_some());
+}

@@ -351,11 +351,49 @@ impl TransactionLayer {
                 key,
             },
         );
+        if self.is_merged(id, &request) {
+            // §8.2.2.2: the same request reached us twice by different paths (a forking
+            // proxy); answer the copy with 482 inside its own transaction and keep it from
+            // the TU.
+            tracing::debug!("merged request, answering 482");
+            let resp = super::util::response_for(&request, 482, "Loop Detected");
+            if let Err(e) = self.send_response(now, id, resp) {
+                tracing::debug!("cannot answer merged request: {e}");
+            }
+            return;
+        }
         self.events.push_back(TransactionEvent::Request {
             id,
             request,
             peer: from,
         });
+    }
+
+    /// A request without To tag whose From tag, Call-ID and CSeq match another live server
+    /// transaction's request is a merged copy (§8.2.2.2).
+    fn is_merged(&self, id: TransactionId, request: &rsip::Request) -> bool {
+        let tag = |h: Result<&str, ()>| {
+            h.ok()
+                .and_then(|v| header_param(v, "tag"))
+                .map(str::to_owned)
+        };
+        if tag(request.to_header().map(|t| t.value()).map_err(|_| ())).is_some() {
+            return false;
+        }
+        let ident = |r: &rsip::Request| {
+            (
+                tag(r.from_header().map(|f| f.value()).map_err(|_| ())),
+                r.call_id_header().map(|c| c.value().to_owned()).ok(),
+                cseq(&r.headers),
+            )
+        };
+        let mine = ident(request);
+        if mine.0.is_none() || mine.1.is_none() || mine.2.is_none() {
+            return false;
+        }
+        self.txs.iter().any(|(other, e)| {
+            *other != id && matches!(e.key, Key::Server { .. }) && ident(e.tx.request()) == mine
+        })
     }
 
     /// The INVITE server transaction a CANCEL refers to (§9.2: same branch, sent-by and
