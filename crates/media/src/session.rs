@@ -165,6 +165,28 @@ pub enum SessionEvent {
     RtpTimeout,
 }
 
+impl SessionEvent {
+    /// The plain-language explanation and next step for the events a user should see
+    /// (the dead-air banner); `None` for the others.
+    pub fn advice(&self) -> Option<&'static str> {
+        Some(match self {
+            SessionEvent::NoMediaReceived => {
+                "We send audio but receive none: a firewall or NAT is probably blocking incoming \
+                 UDP. Try the connectivity test, or switch the account to the TCP/TLS relay."
+            }
+            SessionEvent::MediaStalled => {
+                "The other side's audio stopped arriving. If it does not come back, the network \
+                 path changed (Wi-Fi roaming, VPN) or the other side lost its connection."
+            }
+            SessionEvent::RtpTimeout => {
+                "No audio has arrived for a minute: the call is considered lost and will be \
+                 ended."
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// Live statistics.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionStats {

@@ -638,3 +638,16 @@ fn absurd_configuration_does_not_panic() {
     let _ = jb.pop(t0 + Duration::from_secs(1));
     let _ = jb.target_delay();
 }
+
+#[test]
+fn dead_air_events_carry_advice() {
+    assert!(
+        SessionEvent::NoMediaReceived
+            .advice()
+            .unwrap()
+            .contains("incoming UDP")
+    );
+    assert!(SessionEvent::MediaStalled.advice().is_some());
+    assert!(SessionEvent::RtpTimeout.advice().is_some());
+    assert_eq!(SessionEvent::MediaResumed.advice(), None);
+}
