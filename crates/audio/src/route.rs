@@ -1,0 +1,714 @@
+//! Device choice and hot-plug: a microphone, a speaker and a ring device, each chosen
+//! separately, each following the system default when that is the choice, and each moving to
+//! the default device within a second when its device disappears.
+//!
+//! Every [`DeviceInput`] / [`DeviceOutput`] has a supervisor thread that owns the cpal stream.
+//! The supervisor re-scans every [`RESCAN_INTERVAL`] (off the audio thread) and also watches the
+//! stream's error flag. When the device is gone it opens the default device, hands the new ring
+//! to the call side through a channel (so the call side never locks), and sends a
+//! [`DeviceEvent`] whose message says what happened in plain words. When the chosen device
+//! comes back, audio moves back to it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rtrb::{Consumer, Producer};
+
+use crate::devices::{self, DeviceChoice, Direction};
+use crate::frame::{FrameError, FrameSink, FrameSource, FrameStatus, check_len};
+use crate::level::Levels;
+use crate::resample::Resampler;
+use crate::ring::{CounterSnapshot, StreamCounters};
+use crate::stream::{OpenStream, StreamError, open_capture, open_playback};
+
+/// How often a supervisor looks for its device. Short enough that an unplugged headset is
+/// noticed well within a second; a re-scan is one round trip to the sound server.
+pub const RESCAN_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What a device is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Call audio in.
+    Microphone,
+    /// Call audio out.
+    Speaker,
+    /// Ringtone out (often the loud speakers while calls go to the headset).
+    Ring,
+}
+
+impl Role {
+    fn direction(self) -> Direction {
+        match self {
+            Role::Microphone => Direction::Input,
+            Role::Speaker | Role::Ring => Direction::Output,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Role::Microphone => "Microphone",
+            Role::Speaker => "Speaker",
+            Role::Ring => "Ring device",
+        }
+    }
+
+    fn moved(self) -> &'static str {
+        match self {
+            Role::Microphone => "the microphone is now",
+            Role::Speaker => "audio moved to",
+            Role::Ring => "ringing moved to",
+        }
+    }
+}
+
+/// What happened to a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceEventKind {
+    /// The device in use disappeared (or failed) and audio moved to the default device.
+    Unplugged,
+    /// The chosen device came back and audio moved back to it.
+    Returned,
+    /// The system default changed and a "default" choice followed it.
+    DefaultChanged,
+    /// The chosen device was not there when the stream opened; the default is used instead.
+    Missing,
+    /// No device at all could be opened; audio is silent until one appears.
+    NoDevice,
+}
+
+/// A change of device, for the UI and the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceEvent {
+    /// Which use of a device changed.
+    pub role: Role,
+    /// What happened.
+    pub kind: DeviceEventKind,
+    /// The device used before, if any.
+    pub from: Option<String>,
+    /// The device used now, if any.
+    pub to: Option<String>,
+    /// The same in one plain sentence, e.g. "Speaker 'Jabra Evolve' was unplugged; audio moved
+    /// to 'Built-in speakers'."
+    pub message: String,
+}
+
+/// Why a device endpoint could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    /// The first stream could not be opened.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// The supervisor thread could not start.
+    #[error("the audio supervisor could not start: {0}")]
+    Thread(String),
+    /// The supervisor stopped before opening anything.
+    #[error("the audio supervisor stopped while opening the device")]
+    Stopped,
+}
+
+/// Devices for the three uses, as a person chose them in Settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AudioRoutes {
+    /// Where call audio is captured.
+    pub microphone: DeviceChoice,
+    /// Where call audio plays.
+    pub speaker: DeviceChoice,
+    /// Where the ringtone plays.
+    pub ring: DeviceChoice,
+}
+
+impl AudioRoutes {
+    /// Opens the microphone for frames of `rate` Hz.
+    pub fn open_microphone(
+        &self,
+        rate: u32,
+        events: Option<mpsc::Sender<DeviceEvent>>,
+    ) -> Result<DeviceInput, RouteError> {
+        DeviceInput::open(self.microphone.clone(), rate, events)
+    }
+
+    /// Opens the call speaker for frames of `rate` Hz.
+    pub fn open_speaker(
+        &self,
+        rate: u32,
+        events: Option<mpsc::Sender<DeviceEvent>>,
+    ) -> Result<DeviceOutput, RouteError> {
+        DeviceOutput::open(Role::Speaker, self.speaker.clone(), rate, events)
+    }
+
+    /// Opens the ring device for frames of `rate` Hz.
+    pub fn open_ring(
+        &self,
+        rate: u32,
+        events: Option<mpsc::Sender<DeviceEvent>>,
+    ) -> Result<DeviceOutput, RouteError> {
+        DeviceOutput::open(Role::Ring, self.ring.clone(), rate, events)
+    }
+}
+
+/// The ring end handed from the supervisor to the call side after each (re)open.
+enum Handoff {
+    Capture(Consumer<f32>, u32, String),
+    Playback(Producer<f32>, u32, String),
+}
+
+struct Supervisor {
+    role: Role,
+    choice: DeviceChoice,
+    counters: Arc<StreamCounters>,
+    stop: Arc<AtomicBool>,
+    handoff: mpsc::Sender<Handoff>,
+    events: Option<mpsc::Sender<DeviceEvent>>,
+    rescan: Duration,
+}
+
+impl Supervisor {
+    fn emit(&self, kind: DeviceEventKind, from: Option<String>, to: Option<String>) {
+        let noun = self.role.noun();
+        let moved = self.role.moved();
+        let to_text = to.as_deref().unwrap_or("nothing");
+        let from_text = from.as_deref().unwrap_or("the device");
+        let message = match kind {
+            DeviceEventKind::Unplugged => {
+                format!("{noun} '{from_text}' was unplugged; {moved} '{to_text}'.")
+            }
+            DeviceEventKind::Returned => match &from {
+                Some(f) => format!("{noun} '{to_text}' is back; {moved} it from '{f}'."),
+                None => format!("{noun} '{to_text}' is available again; {moved} it."),
+            },
+            DeviceEventKind::DefaultChanged => {
+                format!("The system's default changed; {moved} '{to_text}'.")
+            }
+            DeviceEventKind::Missing => {
+                let wanted = match &self.choice {
+                    DeviceChoice::Named(n) => n.as_str(),
+                    DeviceChoice::SystemDefault => "the default device",
+                };
+                format!("{noun} '{wanted}' is not connected; using '{to_text}' instead.")
+            }
+            DeviceEventKind::NoDevice => format!(
+                "{noun} '{from_text}' is gone and no other device is available; audio is silent \
+                 until one is connected."
+            ),
+        };
+        tracing::info!(role = ?self.role, ?kind, "{message}");
+        if let Some(tx) = &self.events {
+            // The listener may have gone away; the event is in the log anyway.
+            let _ = tx.send(DeviceEvent {
+                role: self.role,
+                kind,
+                from,
+                to,
+                message,
+            });
+        }
+    }
+
+    /// Opens `device` and hands its ring to the call side.
+    fn open(&self, device: &cpal::Device) -> Result<OpenStream, StreamError> {
+        match self.role.direction() {
+            Direction::Input => {
+                let (s, consumer) = open_capture(device, self.counters.clone())?;
+                let _ = self
+                    .handoff
+                    .send(Handoff::Capture(consumer, s.rate, s.device.clone()));
+                Ok(s)
+            }
+            Direction::Output => {
+                let (s, producer) = open_playback(device, self.counters.clone())?;
+                let _ = self
+                    .handoff
+                    .send(Handoff::Playback(producer, s.rate, s.device.clone()));
+                Ok(s)
+            }
+        }
+    }
+
+    /// Opens the chosen device, else the default. Returns the stream and whether it is the
+    /// fallback.
+    fn open_best(&self, host: &cpal::Host) -> Result<(OpenStream, bool), StreamError> {
+        let dir = self.role.direction();
+        if let Some(d) = devices::find(host, dir, &self.choice) {
+            match self.open(&d) {
+                Ok(s) => return Ok((s, false)),
+                Err(e) if matches!(self.choice, DeviceChoice::SystemDefault) => return Err(e),
+                Err(e) => tracing::warn!(error = %e, "chosen device failed to open"),
+            }
+        }
+        let d = devices::default_device(host, dir).ok_or(StreamError::NoDevice(match dir {
+            Direction::Input => "input",
+            Direction::Output => "output",
+        }))?;
+        let fallback = matches!(self.choice, DeviceChoice::Named(_));
+        Ok((self.open(&d)?, fallback))
+    }
+
+    fn run(self, ready: mpsc::Sender<Result<(), StreamError>>) {
+        let host = cpal::default_host();
+        let dir = self.role.direction();
+        let mut current = match self.open_best(&host) {
+            Ok((s, fallback)) => {
+                let _ = ready.send(Ok(()));
+                if fallback {
+                    self.emit(DeviceEventKind::Missing, None, Some(s.device.clone()));
+                }
+                Some((s, fallback))
+            }
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        drop(ready);
+        let mut next_scan = Instant::now() + self.rescan;
+        while !self.stop.load(Ordering::Relaxed) {
+            // Sleep in small steps so that a stream error or a stop is acted on quickly.
+            thread::sleep(Duration::from_millis(20));
+            let failed = current
+                .as_ref()
+                .is_some_and(|(s, _)| s.failed.load(Ordering::Relaxed));
+            if !failed && Instant::now() < next_scan {
+                continue;
+            }
+            next_scan = Instant::now() + self.rescan;
+            match current.take() {
+                Some((s, fallback)) => {
+                    let gone = failed || !devices::is_present(&host, dir, &s.device);
+                    if gone {
+                        let old = s.device.clone();
+                        // Stop the dead stream before opening another on the same server.
+                        drop(s);
+                        match self.open_best(&host) {
+                            Ok((n, fb)) => {
+                                self.emit(
+                                    DeviceEventKind::Unplugged,
+                                    Some(old),
+                                    Some(n.device.clone()),
+                                );
+                                current = Some((n, fb));
+                            }
+                            Err(_) => {
+                                self.emit(DeviceEventKind::NoDevice, Some(old), None);
+                                current = None;
+                            }
+                        }
+                        continue;
+                    }
+                    current = self.follow(&host, s, fallback);
+                }
+                None => {
+                    if let Ok((n, fb)) = self.open_best(&host) {
+                        self.emit(DeviceEventKind::Returned, None, Some(n.device.clone()));
+                        current = Some((n, fb));
+                    }
+                }
+            }
+        }
+    }
+
+    /// With a healthy stream: move back to the chosen device when it returns, or follow the
+    /// system default when that is the choice. `None` when the move found no device at all.
+    fn follow(
+        &self,
+        host: &cpal::Host,
+        s: OpenStream,
+        fallback: bool,
+    ) -> Option<(OpenStream, bool)> {
+        let dir = self.role.direction();
+        let (moves, kind) = match &self.choice {
+            DeviceChoice::Named(_) if fallback => (
+                devices::find(host, dir, &self.choice).is_some(),
+                DeviceEventKind::Returned,
+            ),
+            DeviceChoice::SystemDefault => (
+                devices::default_device(host, dir)
+                    .is_some_and(|d| devices::display_name(&d) != s.device),
+                DeviceEventKind::DefaultChanged,
+            ),
+            DeviceChoice::Named(_) => (false, DeviceEventKind::Returned),
+        };
+        if !moves {
+            return Some((s, fallback));
+        }
+        let old = s.device.clone();
+        drop(s);
+        match self.open_best(host) {
+            Ok((n, fb)) => {
+                self.emit(kind, Some(old), Some(n.device.clone()));
+                Some((n, fb))
+            }
+            Err(_) => {
+                self.emit(DeviceEventKind::NoDevice, Some(old), None);
+                None
+            }
+        }
+    }
+}
+
+fn spawn_supervisor(
+    role: Role,
+    choice: DeviceChoice,
+    events: Option<mpsc::Sender<DeviceEvent>>,
+    counters: Arc<StreamCounters>,
+    stop: Arc<AtomicBool>,
+    rescan: Duration,
+) -> Result<(mpsc::Receiver<Handoff>, thread::JoinHandle<()>), RouteError> {
+    let (handoff_tx, handoff_rx) = mpsc::channel();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let sup = Supervisor {
+        role,
+        choice,
+        counters,
+        stop,
+        handoff: handoff_tx,
+        events,
+        rescan,
+    };
+    let handle = thread::Builder::new()
+        .name(format!("homeline-audio-{role:?}").to_lowercase())
+        .spawn(move || sup.run(ready_tx))
+        .map_err(|e| RouteError::Thread(e.to_string()))?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok((handoff_rx, handle)),
+        Ok(Err(e)) => {
+            let _ = handle.join();
+            Err(e.into())
+        }
+        Err(_) => {
+            let _ = handle.join();
+            Err(RouteError::Stopped)
+        }
+    }
+}
+
+/// Stops a supervisor when its endpoint is dropped.
+struct SupervisorHandle {
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for SupervisorHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            // A panicked supervisor has nothing left to clean up.
+            let _ = t.join();
+        }
+    }
+}
+
+/// A microphone as a [`FrameSource`]: device audio resampled to the call's rate, following
+/// device changes without the caller noticing (but for a [`DeviceEvent`]).
+pub struct DeviceInput {
+    rate: u32,
+    handoff: mpsc::Receiver<Handoff>,
+    consumer: Option<Consumer<f32>>,
+    device: String,
+    resampler: Resampler,
+    scratch: Vec<f32>,
+    counters: Arc<StreamCounters>,
+    levels: Arc<Levels>,
+    _supervisor: SupervisorHandle,
+}
+
+impl std::fmt::Debug for DeviceInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceInput")
+            .field("rate", &self.rate)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+impl DeviceInput {
+    /// Opens the chosen microphone (or the default) for frames of `rate` Hz. Device changes
+    /// are reported on `events`.
+    pub fn open(
+        choice: DeviceChoice,
+        rate: u32,
+        events: Option<mpsc::Sender<DeviceEvent>>,
+    ) -> Result<Self, RouteError> {
+        Self::open_with(choice, rate, events, RESCAN_INTERVAL)
+    }
+
+    /// [`DeviceInput::open`] with a chosen re-scan interval.
+    pub fn open_with(
+        choice: DeviceChoice,
+        rate: u32,
+        events: Option<mpsc::Sender<DeviceEvent>>,
+        rescan: Duration,
+    ) -> Result<Self, RouteError> {
+        let counters = Arc::new(StreamCounters::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (handoff, thread) = spawn_supervisor(
+            Role::Microphone,
+            choice,
+            events,
+            counters.clone(),
+            stop.clone(),
+            rescan,
+        )?;
+        let mut me = Self {
+            rate,
+            handoff,
+            consumer: None,
+            device: String::new(),
+            resampler: Resampler::new(rate, rate).map_err(|e| StreamError::Open {
+                device: "microphone".into(),
+                reason: e.to_string(),
+            })?,
+            scratch: vec![0.0; 1024],
+            counters,
+            levels: Arc::new(Levels::default()),
+            _supervisor: SupervisorHandle {
+                stop,
+                thread: Some(thread),
+            },
+        };
+        me.take_handoff().map_err(|e| StreamError::Open {
+            device: "microphone".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(me)
+    }
+
+    fn take_handoff(&mut self) -> Result<(), FrameError> {
+        while let Ok(h) = self.handoff.try_recv() {
+            if let Handoff::Capture(consumer, device_rate, device) = h {
+                if device_rate != self.resampler.from_rate() {
+                    // A new device may run at another rate; a rare event, so allocating is fine.
+                    self.resampler = Resampler::new(device_rate, self.rate)?;
+                } else {
+                    self.resampler.reset();
+                }
+                self.consumer = Some(consumer);
+                self.device = device;
+            }
+        }
+        Ok(())
+    }
+
+    /// The device in use now.
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+
+    /// Stream counters (overruns: the caller read too slowly).
+    pub fn counters(&self) -> CounterSnapshot {
+        self.counters.snapshot()
+    }
+
+    /// The input level of the last frame read, shared with the UI.
+    pub fn levels(&self) -> Arc<Levels> {
+        self.levels.clone()
+    }
+
+    /// Drops everything captured so far, so that the next frame is fresh (call this when a
+    /// call starts, so that the far end does not hear what was said before).
+    pub fn discard(&mut self) -> Result<(), FrameError> {
+        self.take_handoff()?;
+        if let Some(c) = self.consumer.as_mut() {
+            let n = c.slots();
+            if let Ok(chunk) = c.read_chunk(n) {
+                chunk.commit_all();
+            }
+        }
+        self.resampler.reset();
+        Ok(())
+    }
+}
+
+impl FrameSource for DeviceInput {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn read_frame(&mut self, frame: &mut [f32]) -> Result<FrameStatus, FrameError> {
+        check_len(self.rate, frame.len())?;
+        self.take_handoff()?;
+        while self.resampler.available() < frame.len() {
+            let Some(c) = self.consumer.as_mut() else {
+                break;
+            };
+            let n = c.slots().min(self.scratch.len());
+            if n == 0 {
+                break;
+            }
+            if let Ok(chunk) = c.read_chunk(n) {
+                let (a, b) = chunk.as_slices();
+                self.scratch[..a.len()].copy_from_slice(a);
+                self.scratch[a.len()..n].copy_from_slice(b);
+                chunk.commit_all();
+            }
+            self.resampler.push(&self.scratch[..n])?;
+        }
+        if self.resampler.pop(frame) {
+            self.levels.update(frame);
+            Ok(FrameStatus::Ready)
+        } else {
+            Ok(FrameStatus::Pending)
+        }
+    }
+}
+
+/// A speaker (or ring device) as a [`FrameSink`]: frames at the call's rate, resampled to the
+/// device and queued for its callback, following device changes.
+pub struct DeviceOutput {
+    rate: u32,
+    role: Role,
+    handoff: mpsc::Receiver<Handoff>,
+    producer: Option<Producer<f32>>,
+    device: String,
+    device_rate: u32,
+    resampler: Resampler,
+    scratch: Vec<f32>,
+    counters: Arc<StreamCounters>,
+    levels: Arc<Levels>,
+    _supervisor: SupervisorHandle,
+}
+
+impl std::fmt::Debug for DeviceOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceOutput")
+            .field("role", &self.role)
+            .field("rate", &self.rate)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+impl DeviceOutput {
+    /// Opens the chosen output (or the default) for `role`, for frames of `rate` Hz. Device
+    /// changes are reported on `events`.
+    pub fn open(
+        role: Role,
+        choice: DeviceChoice,
+        rate: u32,
+        events: Option<mpsc::Sender<DeviceEvent>>,
+    ) -> Result<Self, RouteError> {
+        Self::open_with(role, choice, rate, events, RESCAN_INTERVAL)
+    }
+
+    /// [`DeviceOutput::open`] with a chosen re-scan interval.
+    pub fn open_with(
+        role: Role,
+        choice: DeviceChoice,
+        rate: u32,
+        events: Option<mpsc::Sender<DeviceEvent>>,
+        rescan: Duration,
+    ) -> Result<Self, RouteError> {
+        let role = if role == Role::Microphone {
+            Role::Speaker
+        } else {
+            role
+        };
+        let counters = Arc::new(StreamCounters::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (handoff, thread) =
+            spawn_supervisor(role, choice, events, counters.clone(), stop.clone(), rescan)?;
+        let open_err = |e: FrameError| StreamError::Open {
+            device: "speaker".into(),
+            reason: e.to_string(),
+        };
+        let mut me = Self {
+            rate,
+            role,
+            handoff,
+            producer: None,
+            device: String::new(),
+            device_rate: rate,
+            resampler: Resampler::new(rate, rate).map_err(|e| open_err(e.into()))?,
+            scratch: vec![0.0; 2048],
+            counters,
+            levels: Arc::new(Levels::default()),
+            _supervisor: SupervisorHandle {
+                stop,
+                thread: Some(thread),
+            },
+        };
+        me.take_handoff().map_err(open_err)?;
+        Ok(me)
+    }
+
+    fn take_handoff(&mut self) -> Result<(), FrameError> {
+        while let Ok(h) = self.handoff.try_recv() {
+            if let Handoff::Playback(producer, device_rate, device) = h {
+                if device_rate != self.device_rate {
+                    self.resampler = Resampler::new(self.rate, device_rate)?;
+                    self.device_rate = device_rate;
+                } else {
+                    self.resampler.reset();
+                }
+                self.producer = Some(producer);
+                self.device = device;
+            }
+        }
+        Ok(())
+    }
+
+    /// The device in use now.
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+
+    /// Stream counters (underruns: the device wanted audio that had not been written).
+    pub fn counters(&self) -> CounterSnapshot {
+        self.counters.snapshot()
+    }
+
+    /// The output level of the last frame written, shared with the UI.
+    pub fn levels(&self) -> Arc<Levels> {
+        self.levels.clone()
+    }
+
+    /// Audio queued for the device and not yet played, in milliseconds. A writer keeps this
+    /// around 40 ms: less risks underruns, more adds delay.
+    pub fn queued_ms(&mut self) -> u32 {
+        // A failed hand-off only means the rate is unknown for a moment; report what we have.
+        let _ = self.take_handoff();
+        let queued = self.producer.as_ref().map_or(0, |p| {
+            let capacity = p.buffer().capacity();
+            capacity - p.slots()
+        }) + self.resampler.available();
+        (queued as u64 * 1000 / u64::from(self.device_rate.max(1))) as u32
+    }
+}
+
+impl FrameSink for DeviceOutput {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn write_frame(&mut self, frame: &[f32]) -> Result<(), FrameError> {
+        check_len(self.rate, frame.len())?;
+        self.take_handoff()?;
+        self.levels.update(frame);
+        self.resampler.push(frame)?;
+        let n = self.resampler.available().min(self.scratch.len());
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if self.resampler.pop(&mut scratch[..n]) {
+            match self.producer.as_mut() {
+                Some(p) => {
+                    let room = p.slots().min(n);
+                    if room < n {
+                        self.counters.overrun(n - room);
+                    }
+                    if let Ok(mut chunk) = p.write_chunk(room) {
+                        let (a, b) = chunk.as_mut_slices();
+                        let split = a.len();
+                        a.copy_from_slice(&scratch[..split]);
+                        b.copy_from_slice(&scratch[split..room]);
+                        chunk.commit_all();
+                    }
+                }
+                // No device at the moment: the audio is lost, as it would be on a dead speaker.
+                None => self.counters.overrun(n),
+            }
+        }
+        self.scratch = scratch;
+        Ok(())
+    }
+}
