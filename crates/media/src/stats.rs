@@ -116,6 +116,19 @@ mod tests {
         // Ie,eff = 95·2/6.3 = 30.2, Idd(110 ms) ≈ 0: R ≈ 63, MOS ≈ 3.25.
         assert!((q.r_factor - 63.0).abs() < 0.2, "{}", q.r_factor);
         assert!((q.mos - 3.25).abs() < 0.03, "{}", q.mos);
+        // The field names the CLI's `--json` promises (issue 4).
+        let json = serde_json::to_value(&q).unwrap();
+        for key in [
+            "codec",
+            "packets_sent",
+            "packets_received",
+            "loss_pct",
+            "jitter_ms",
+            "rtt_ms",
+            "mos",
+        ] {
+            assert!(json.get(key).is_some(), "missing {key} in {json}");
+        }
         let perfect =
             CallQuality::compute(AudioCodec::Opus, 20.0, &SessionStats::default(), None, 0.0);
         assert!((perfect.mos - 4.41).abs() < 0.005);
