@@ -631,10 +631,13 @@ impl RtpSession {
                         self.cfg.ptime
                     };
                     let pt = self.cfg.dtmf_payload_type.unwrap_or(101);
-                    let mut p = RtpPacket::new(pt, self.seq, ts, self.ssrc, pkt.payload.to_vec());
-                    p.marker = pkt.marker;
-                    self.seq = self.seq.wrapping_add(1);
-                    if self.cfg.direction.sends() {
+                    // On hold or without a destination nothing goes out, and no sequence
+                    // number is used up (the receiver would count it as lost).
+                    if self.cfg.direction.sends() && self.rtp_destination().is_some() {
+                        let mut p =
+                            RtpPacket::new(pt, self.seq, ts, self.ssrc, pkt.payload.to_vec());
+                        p.marker = pkt.marker;
+                        self.seq = self.seq.wrapping_add(1);
                         self.emit_rtp(p);
                     }
                 }
