@@ -77,14 +77,25 @@ pub struct NetworkConfig {
     /// which avoids clashes with other softphones and with routers' SIP ALG on 5060.
     #[serde(default)]
     pub sip_local_port: u16,
-    /// Seconds between NAT keep-alives, 20 to 170 (default 25). Home routers forget UDP
-    /// mappings after 30 to 180 seconds; if incoming calls stop arriving after a few minutes,
-    /// lower this value.
+    /// Seconds between NAT keep-alives, 20 to 170 (default 25); `0` switches them off (for
+    /// troubleshooting only). Home routers forget UDP mappings after 30 to 180 seconds; if
+    /// incoming calls stop arriving after a few minutes, lower this value.
     #[serde(
         default = "default_keepalive",
         deserialize_with = "deserialize_keepalive"
     )]
     pub keepalive_secs: u16,
+    /// Seconds a registration should last before it is refreshed, 60 to 86400 (default 600).
+    /// The server may grant less (or ask for more); Homeline refreshes before it expires.
+    #[serde(
+        default = "default_registration_expires",
+        deserialize_with = "deserialize_registration_expires"
+    )]
+    pub registration_expires_secs: u32,
+    /// A file of PEM CA certificates trusted for TLS and WSS besides the built-in public
+    /// authorities: for a private PBX with its own certificate authority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for NetworkConfig {
@@ -92,7 +103,29 @@ impl Default for NetworkConfig {
         Self {
             sip_local_port: 0,
             keepalive_secs: default_keepalive(),
+            registration_expires_secs: default_registration_expires(),
+            tls_ca_file: None,
         }
+    }
+}
+
+/// The allowed registration lifetimes in seconds: never re-register faster than every
+/// minute (providers ban that), and at least once a day.
+pub const REGISTRATION_EXPIRES_RANGE: std::ops::RangeInclusive<u32> = 60..=86_400;
+
+fn default_registration_expires() -> u32 {
+    600
+}
+
+fn deserialize_registration_expires<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let v = i64::deserialize(d)?;
+    match u32::try_from(v) {
+        Ok(v) if REGISTRATION_EXPIRES_RANGE.contains(&v) => Ok(v),
+        _ => Err(serde::de::Error::custom(format!(
+            "registration_expires_secs must be between {} and {} seconds, not {v}",
+            REGISTRATION_EXPIRES_RANGE.start(),
+            REGISTRATION_EXPIRES_RANGE.end()
+        ))),
     }
 }
 
@@ -107,9 +140,9 @@ fn default_keepalive() -> u16 {
 fn deserialize_keepalive<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
     let v = i64::deserialize(d)?;
     match u16::try_from(v) {
-        Ok(v) if KEEPALIVE_RANGE.contains(&v) => Ok(v),
+        Ok(v) if v == 0 || KEEPALIVE_RANGE.contains(&v) => Ok(v),
         _ => Err(serde::de::Error::custom(format!(
-            "keepalive_secs must be between {} and {} seconds, not {v}",
+            "keepalive_secs must be between {} and {} seconds (or 0 for off), not {v}",
             KEEPALIVE_RANGE.start(),
             KEEPALIVE_RANGE.end()
         ))),
@@ -593,6 +626,8 @@ mod tests {
         let mut config = Config::default();
         config.network.keepalive_secs = 60;
         config.network.sip_local_port = 5062;
+        config.network.registration_expires_secs = 120;
+        config.network.tls_ca_file = Some(PathBuf::from("/etc/pbx-ca.pem"));
         config.logging.level = LogLevel::Debug;
         config.accounts.push(account("acc-000001"));
         config.accounts.push(AccountConfig {
@@ -680,6 +715,11 @@ mod tests {
                 "version = 1\n[network]\nkeepalive_secs = 5\n",
                 3,
                 "between 20 and 170",
+            ),
+            (
+                "version = 1\n[network]\nregistration_expires_secs = 30\n",
+                3,
+                "between 60 and 86400",
             ),
             ("version = 1\n[logging]\nlevel = \"loud\"\n", 3, "loud"),
             ("version = 1\n[network]\nkeep_alive = 30\n", 3, "keep_alive"),
@@ -776,6 +816,15 @@ mod tests {
         let c = parse(text).unwrap();
         assert_eq!(c.accounts.len(), 1);
         assert_eq!(c.network, NetworkConfig::default());
+    }
+
+    #[test]
+    fn keepalive_zero_means_off() {
+        let c = parse("version = 1\n[network]\nkeepalive_secs = 0\n").unwrap();
+        assert_eq!(c.network.keepalive_secs, 0);
+        let c = parse("version = 1\n[network]\ntls_ca_file = \"/x/ca.pem\"\n").unwrap();
+        assert_eq!(c.network.tls_ca_file, Some(PathBuf::from("/x/ca.pem")));
+        assert_eq!(c.network.registration_expires_secs, 600);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::api::UiError;
 use crate::config::ConfigError;
 use crate::logging::LogError;
 use crate::secrets::SecretError;
+use crate::sip::SipError;
 
 /// Any error of `homeline-phone`. Convert with `UiError::from(&err)` for the UI.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,9 @@ pub enum Error {
     /// Logging or exporting logs.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// Starting SIP registration.
+    #[error(transparent)]
+    Sip(#[from] SipError),
     /// A folder could not be shown in the file manager.
     #[error("could not open {path} in the file manager: {reason}")]
     Open {
@@ -104,6 +108,20 @@ impl From<&Error> for UiError {
                 "Check that the disk is not full and that you may write to your Downloads \
                  folder, then try again."
                     .into(),
+            ),
+            Error::Sip(SipError::NoRegistrar(_)) => (
+                "no_registrar",
+                "Enter the registrar (or proxy) of your provider in the account settings.".into(),
+            ),
+            Error::Sip(SipError::Tls(_)) => (
+                "tls_ca_file",
+                "Check tls_ca_file in the [network] settings: it must name a readable file of \
+                 PEM certificates."
+                    .into(),
+            ),
+            Error::Sip(SipError::NoRuntime) => (
+                "internal_error",
+                "This is a bug in Homeline; please report it with the exported logs.".into(),
             ),
             Error::Open { path, .. } => (
                 "open_failed",

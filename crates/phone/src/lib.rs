@@ -1,8 +1,9 @@
 //! # homeline-phone — the runtime
 //!
 //! The one API that the desktop shell (`src-tauri`) and the CLI use: [`Phone`]. Today it holds
-//! accounts, the configuration file, passwords in the OS keyring, logging and the list of
-//! audio devices; the SIP, media and NAT drivers join it as those crates grow.
+//! accounts, the configuration file, passwords in the OS keyring, logging, the list of
+//! audio devices and SIP registration ([`sip`]: transports and one driver per account); the
+//! media and NAT drivers join it as those crates grow.
 //!
 //! ```no_run
 //! use homeline_phone::{AccountInput, Phone, PhoneOptions, Secret, Transport};
@@ -37,6 +38,7 @@ pub mod logging;
 mod phone;
 pub mod redact;
 pub mod secrets;
+pub mod sip;
 
 pub use api::{
     Account, AccountInput, AppInfo, AudioDevice, AudioDevices, KeyringStatus, PasswordStorage,
@@ -46,6 +48,7 @@ pub use config::{Config, ConfigProblem};
 pub use error::Error;
 pub use phone::{Phone, PhoneOptions, list_audio_devices};
 pub use secrets::{MemoryKeyring, Secret, SecretBackendChoice, SecretStore};
+pub use sip::{RegistrationState, RegistrationStatus};
 
 /// This Homeline's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -4,17 +4,20 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use homeline_sip::transaction::{TimerConfig, TransportKind};
 
 use crate::accounts::{self, AccountError};
 use crate::api::{
     Account, AccountInput, AppInfo, AudioDevice, AudioDevices, KeyringStatus, PasswordStorage,
-    UiError,
+    Transport, UiError,
 };
 use crate::config::{self, AccountConfig, Config, ConfigError, ConfigProblem, LogLevel};
 use crate::error::Error;
 use crate::logging;
 use crate::secrets::{Secret, SecretBackendChoice, SecretStore};
+use crate::sip::{self, RegistrationStatus, SipError, SipRuntime};
 
 /// How to open a [`Phone`]. `Default` is what the app uses.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +38,7 @@ pub struct Phone {
     problem: Option<ConfigProblem>,
     secrets: SecretStore,
     state: Mutex<State>,
+    sip: SipRuntime,
 }
 
 #[derive(Debug)]
@@ -74,6 +78,7 @@ impl Phone {
                 config: loaded.config,
                 storage: HashMap::new(),
             }),
+            sip: SipRuntime::default(),
         })
     }
 
@@ -289,6 +294,118 @@ impl Phone {
         }
     }
 
+    /// Starts registering every account that has a registrar (accounts without one only make
+    /// direct calls). Must be called inside a tokio runtime; returns at once, and the states
+    /// arrive through [`registration_states`](Self::registration_states) and
+    /// [`subscribe_registrations`](Self::subscribe_registrations).
+    pub fn start_registrations(&self) -> Result<(), Error> {
+        let ids: Vec<String> = {
+            let state = self.state();
+            state
+                .config
+                .accounts
+                .iter()
+                .filter(|a| !a.registrar.is_empty())
+                .map(|a| a.id.clone())
+                .collect()
+        };
+        for id in ids {
+            self.start_registration(&id)?;
+        }
+        Ok(())
+    }
+
+    /// Starts (or restarts, after its settings changed) registering one account.
+    pub fn start_registration(&self, id: &str) -> Result<(), Error> {
+        let (account, network) = {
+            let state = self.state();
+            let acc = state
+                .config
+                .accounts
+                .iter()
+                .find(|a| a.id == id)
+                .cloned()
+                .ok_or_else(|| AccountError::NotFound(id.to_string()))?;
+            (acc, state.config.network.clone())
+        };
+        if account.registrar.is_empty() {
+            return Err(SipError::NoRegistrar(account.display_name).into());
+        }
+        let password = self.password(id)?;
+        let user = if account.auth_user.is_empty() {
+            user_part(&account.sip_address)
+        } else {
+            account.auth_user.clone()
+        };
+        let credentials = password.map(|p| homeline_sip::auth::Credentials {
+            username: user,
+            password: p.expose().to_owned(),
+        });
+        let tls =
+            sip::tls::client_config(network.tls_ca_file.as_deref()).map_err(SipError::from)?;
+        let transport = match account.transport {
+            Transport::Auto => None,
+            Transport::Udp => Some(TransportKind::Udp),
+            Transport::Tcp => Some(TransportKind::Tcp),
+            Transport::Tls => Some(TransportKind::Tls),
+            Transport::Ws => Some(TransportKind::Ws),
+            Transport::Wss => Some(TransportKind::Wss),
+        };
+        let setup = sip::AccountSetup {
+            account_id: account.id.clone(),
+            aor: account.sip_address.clone(),
+            registrar: account.registrar.clone(),
+            credentials,
+            transport,
+            expires: network.registration_expires_secs,
+            keepalive: (network.keepalive_secs > 0)
+                .then(|| Duration::from_secs(u64::from(network.keepalive_secs))),
+            transport_options: sip::TransportOptions {
+                local_port: network.sip_local_port,
+                tls,
+                connect_timeout: Duration::from_secs(10),
+            },
+            timers: TimerConfig::default(),
+        };
+        self.sip.start(setup)?;
+        Ok(())
+    }
+
+    /// Every started account's registration status.
+    pub fn registration_states(&self) -> Vec<RegistrationStatus> {
+        self.sip.states()
+    }
+
+    /// One account's registration status as a watch (`None` if it was not started).
+    pub fn registration_watch(
+        &self,
+        id: &str,
+    ) -> Option<tokio::sync::watch::Receiver<RegistrationStatus>> {
+        self.sip.watch(id)
+    }
+
+    /// Every registration status change from now on (the UI shows them).
+    pub fn subscribe_registrations(&self) -> tokio::sync::broadcast::Receiver<RegistrationStatus> {
+        self.sip.subscribe()
+    }
+
+    /// Incoming SIP requests (calls are answered `486 Busy Here` until calls exist).
+    pub fn subscribe_incoming(&self) -> tokio::sync::broadcast::Receiver<sip::IncomingRequest> {
+        self.sip.subscribe_incoming()
+    }
+
+    /// Unregisters every account, waiting at most a few seconds.
+    pub async fn stop_registrations(&self) {
+        self.sip
+            .stop_all(sip::driver::UNREGISTER_LIMIT + Duration::from_secs(1))
+            .await;
+    }
+
+    /// Uses `dns` for server location instead of the system resolver.
+    pub fn set_sip_dns(&self, dns: std::sync::Arc<dyn sip::Dns>) {
+        self.sip.set_dns(dns);
+    }
+
     fn check_saving_allowed(&self) -> Result<(), Error> {
         match &self.problem {
             Some(p) if p.blocks_saving() => Err(ConfigError::SavingBlocked(p.clone()).into()),
@@ -362,6 +479,14 @@ pub fn list_audio_devices() -> AudioDevices {
     }
 }
 
+/// The user part of `sip:user@host`, the default authentication user.
+fn user_part(uri: &str) -> String {
+    let rest = uri.split_once(':').map_or(uri, |(_, r)| r);
+    rest.split_once('@')
+        .map(|(u, _)| u.to_owned())
+        .unwrap_or_default()
+}
+
 fn to_account(a: &AccountConfig, storage: Option<PasswordStorage>) -> Account {
     Account {
         id: a.id.clone(),
@@ -381,7 +506,6 @@ fn to_account(a: &AccountConfig, storage: Option<PasswordStorage>) -> Account {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Transport;
     use crate::secrets::MemoryKeyring;
 
     fn assert_send_sync<T: Send + Sync>() {}

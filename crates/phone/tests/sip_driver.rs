@@ -1,0 +1,234 @@
+//! The registration driver against a scripted registrar on loopback (no root, no lab):
+//! digest challenge, wrong password, unregister on shutdown, refused port.
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use homeline_phone::{
+    MemoryKeyring, Phone, PhoneOptions, RegistrationState, RegistrationStatus, SecretBackendChoice,
+};
+use tokio::net::UdpSocket;
+
+fn phone(dir: &std::path::Path, registrar: &str, password: &str) -> Phone {
+    let config = dir.join("homeline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 1\n[network]\nkeepalive_secs = 25\n\n[[accounts]]\nid = \"alice\"\n\
+             display_name = \"Alice\"\nsip_address = \"sip:alice@example.test\"\n\
+             registrar = \"{registrar}\"\ntransport = \"udp\"\npassword = \"{password}\"\n"
+        ),
+    )
+    .unwrap();
+    Phone::open(PhoneOptions {
+        config_path: Some(config),
+        log_dir: Some(dir.join("logs")),
+        secret_backend: SecretBackendChoice::Memory(MemoryKeyring::default()),
+    })
+    .unwrap()
+}
+
+/// What the fake registrar does with each REGISTER.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// 401 with a fresh nonce, always (a wrong password).
+    AlwaysChallenge,
+    /// 401 to requests without Authorization, 200 to the others.
+    Accept,
+}
+
+fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
+    msg.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn respond(req: &str, code: u16, reason: &str, extra: &str) -> String {
+    let mut out = format!("SIP/2.0 {code} {reason}\r\n");
+    for name in ["Via", "From", "Call-ID", "CSeq"] {
+        if let Some(v) = header(req, name) {
+            out.push_str(&format!("{name}: {v}\r\n"));
+        }
+    }
+    out.push_str(&format!(
+        "To: {};tag=srv1\r\n",
+        header(req, "To").unwrap_or_default()
+    ));
+    out.push_str(extra);
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out
+}
+
+/// Serves REGISTERs on a loopback UDP socket; returns its address and the requests seen.
+async fn registrar(mode: Mode) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_535];
+        let mut nonce = 0;
+        loop {
+            let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+                return;
+            };
+            let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if !req.starts_with("REGISTER ") {
+                continue;
+            }
+            log.lock().unwrap().push(req.clone());
+            nonce += 1;
+            let challenge = format!(
+                "WWW-Authenticate: Digest realm=\"example.test\", nonce=\"n{nonce}\", \
+                 algorithm=MD5, qop=\"auth\"\r\n"
+            );
+            let resp = match mode {
+                Mode::AlwaysChallenge => respond(&req, 401, "Unauthorized", &challenge),
+                Mode::Accept if header(&req, "Authorization").is_none() => {
+                    respond(&req, 401, "Unauthorized", &challenge)
+                }
+                Mode::Accept => {
+                    let contact = header(&req, "Contact").unwrap_or_default().to_owned();
+                    let expires = header(&req, "Expires").unwrap_or("600").to_owned();
+                    respond(
+                        &req,
+                        200,
+                        "OK",
+                        &format!("Contact: {contact}\r\nExpires: {expires}\r\n"),
+                    )
+                }
+            };
+            let _ = sock.send_to(resp.as_bytes(), from).await;
+        }
+    });
+    (addr, seen)
+}
+
+async fn settle(phone: &Phone, limit: Duration) -> RegistrationStatus {
+    let mut w = phone.registration_watch("alice").unwrap();
+    let wait = async {
+        loop {
+            let s = w.borrow_and_update().clone();
+            if matches!(
+                s.state,
+                RegistrationState::Registered
+                    | RegistrationState::Failed
+                    | RegistrationState::Stopped
+            ) {
+                return s;
+            }
+            w.changed().await.unwrap();
+        }
+    };
+    tokio::time::timeout(limit, wait)
+        .await
+        .expect("no final registration state in time")
+}
+
+#[tokio::test]
+async fn registers_with_digest_and_unregisters_on_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, seen) = registrar(Mode::Accept).await;
+    let phone = phone(dir.path(), &format!("sip:{addr}"), "right");
+    let mut changes = phone.subscribe_registrations();
+    phone.start_registrations().unwrap();
+    let s = settle(&phone, Duration::from_secs(10)).await;
+    assert_eq!(s.state, RegistrationState::Registered, "{s:?}");
+    assert_eq!(s.expires_secs, Some(600));
+    assert_eq!(s.register_requests, 2);
+    assert!(s.server.as_deref().unwrap().contains("over UDP"), "{s:?}");
+    assert_eq!(phone.registration_states(), vec![s.clone()]);
+    // The change stream saw registering, then registered.
+    let first = changes.recv().await.unwrap();
+    assert_eq!(first.state, RegistrationState::Registering);
+
+    phone.stop_registrations().await;
+    let requests = seen.lock().unwrap().clone();
+    let last = requests.last().unwrap();
+    assert_eq!(header(last, "Expires"), Some("0"), "{last}");
+    assert!(header(last, "Authorization").is_some(), "{last}");
+    assert!(
+        header(&requests[0], "Via").unwrap().contains("rport"),
+        "RFC 3581: rport in every Via"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_stops_after_two_registers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, seen) = registrar(Mode::AlwaysChallenge).await;
+    let phone = phone(dir.path(), &format!("sip:{addr}"), "wrong");
+    phone.start_registration("alice").unwrap();
+    let s = settle(&phone, Duration::from_secs(10)).await;
+    assert_eq!(s.state, RegistrationState::Stopped, "{s:?}");
+    let reason = s.reason.clone().unwrap();
+    assert_eq!(reason.code, "wrong_credentials");
+    assert!(
+        reason.message.contains("Wrong user name or password"),
+        "{reason:?}"
+    );
+    assert!(reason.message.contains("127.0.0.1"), "{reason:?}");
+    assert_eq!(s.retry_in_secs, None);
+    // Nothing more is sent: no hammering.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert_eq!(s.register_requests, 2);
+    phone.stop_registrations().await;
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        2,
+        "no unregister without a binding"
+    );
+}
+
+#[tokio::test]
+async fn refused_port_is_reported_at_once_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on: bind, learn it, close it.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let phone = phone(dir.path(), &format!("sip:127.0.0.1:{port}"), "pw");
+    phone.start_registrations().unwrap();
+    let s = settle(&phone, Duration::from_secs(5)).await;
+    assert_eq!(s.state, RegistrationState::Failed, "{s:?}");
+    let reason = s.reason.clone().unwrap();
+    assert_eq!(reason.code, "transport_error", "{reason:?}");
+    assert!(reason.message.contains("refused"), "{reason:?}");
+    assert!(
+        reason
+            .message
+            .contains(&format!("127.0.0.1 over UDP port {port}")),
+        "{reason:?}"
+    );
+    assert!(s.retry_in_secs.is_some());
+    phone.stop_registrations().await;
+}
+
+#[tokio::test]
+async fn account_without_registrar_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("homeline.toml");
+    std::fs::write(
+        &config,
+        "version = 1\n[[accounts]]\nid = \"lan\"\ndisplay_name = \"LAN\"\n\
+         sip_address = \"sip:me@192.0.2.1\"\n",
+    )
+    .unwrap();
+    let phone = Phone::open(PhoneOptions {
+        config_path: Some(config),
+        log_dir: Some(dir.path().join("logs")),
+        secret_backend: SecretBackendChoice::Memory(MemoryKeyring::default()),
+    })
+    .unwrap();
+    // start_registrations skips it; asking for it by name says why.
+    phone.start_registrations().unwrap();
+    assert!(phone.registration_states().is_empty());
+    let e = homeline_phone::UiError::from(phone.start_registration("lan").unwrap_err());
+    assert_eq!(e.code, "no_registrar");
+}
