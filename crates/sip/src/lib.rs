@@ -83,6 +83,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod call;
 pub mod dialog;
 pub mod framing;
 pub mod keepalive;
@@ -126,4 +127,7 @@ pub enum Error {
     /// Registration could not be set up.
     #[error(transparent)]
     Register(#[from] register::RegisterError),
+    /// A call operation failed.
+    #[error(transparent)]
+    Call(#[from] call::CallError),
 }
