@@ -26,7 +26,7 @@ pub struct DeviceInfo {
     pub name: String,
     /// Whether this is the host's default device for its direction.
     pub is_default: bool,
-    /// The largest channel count the device supports in this direction.
+    /// The device's preferred channel count in this direction (else the largest it supports).
     pub channels: u16,
     /// The common sample rates the device supports (see [`COMMON_SAMPLE_RATES`]).
     pub sample_rates: Vec<u32>,
@@ -255,7 +255,15 @@ fn describe(
         (Some(d), Ok(id)) => *d == id,
         _ => false,
     };
-    let channels = ranges.iter().map(|r| r.0).max().unwrap_or(0);
+    // The preferred configuration says how the device really is (a PulseAudio sink accepts
+    // 1 to 31 channels, but is stereo); the largest supported count is the fallback.
+    let preferred = match direction {
+        Direction::Input => device.default_input_config(),
+        Direction::Output => device.default_output_config(),
+    };
+    let channels = preferred
+        .map(|c| c.channels())
+        .unwrap_or_else(|_| ranges.iter().map(|r| r.0).max().unwrap_or(0));
     let rate_ranges: Vec<(u32, u32)> = ranges.iter().map(|r| (r.1, r.2)).collect();
     Some(DeviceInfo {
         name: display_name(device),

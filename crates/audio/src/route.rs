@@ -57,9 +57,17 @@ impl Role {
 
     fn moved(self) -> &'static str {
         match self {
-            Role::Microphone => "the microphone is now",
+            Role::Microphone => "recording moved to",
             Role::Speaker => "audio moved to",
             Role::Ring => "ringing moved to",
+        }
+    }
+
+    fn moved_back(self) -> &'static str {
+        match self {
+            Role::Microphone => "recording moved back to it",
+            Role::Speaker => "audio moved back to it",
+            Role::Ring => "ringing moved back to it",
         }
     }
 }
@@ -175,10 +183,13 @@ impl Supervisor {
             DeviceEventKind::Unplugged => {
                 format!("{noun} '{from_text}' was unplugged; {moved} '{to_text}'.")
             }
-            DeviceEventKind::Returned => match &from {
-                Some(f) => format!("{noun} '{to_text}' is back; {moved} it from '{f}'."),
-                None => format!("{noun} '{to_text}' is available again; {moved} it."),
-            },
+            DeviceEventKind::Returned => {
+                let back = self.role.moved_back();
+                match &from {
+                    Some(f) => format!("{noun} '{to_text}' is back; {back} from '{f}'."),
+                    None => format!("{noun} '{to_text}' is available again; {back}."),
+                }
+            }
             DeviceEventKind::DefaultChanged => {
                 format!("The system's default changed; {moved} '{to_text}'.")
             }
@@ -279,9 +290,17 @@ impl Supervisor {
                     let gone = failed || !devices::is_present(&host, dir, &s.device);
                     if gone {
                         let old = s.device.clone();
-                        // Stop the dead stream before opening another on the same server.
-                        drop(s);
-                        match self.open_best(&host) {
+                        // Make before break: the new stream is handed over first, because
+                        // closing a stream can block for a while (cpal joins its threads).
+                        // Some servers refuse a new stream while the dead one is still
+                        // open (PulseAudio right after a sink vanished): then close it and
+                        // try once more.
+                        let mut s = Some(s);
+                        let reopened = self.open_best(&host).or_else(|_| {
+                            drop(s.take());
+                            self.open_best(&host)
+                        });
+                        match reopened {
                             Ok((n, fb)) => {
                                 self.emit(
                                     DeviceEventKind::Unplugged,
@@ -295,6 +314,7 @@ impl Supervisor {
                                 current = None;
                             }
                         }
+                        drop(s);
                         continue;
                     }
                     current = self.follow(&host, s, fallback);
@@ -334,15 +354,28 @@ impl Supervisor {
             return Some((s, fallback));
         }
         let old = s.device.clone();
-        drop(s);
-        match self.open_best(host) {
+        // Make before break, as in `run`. PulseAudio (through cpal) refuses a second playback
+        // stream on the same connection with "Invalid argument", so then break first.
+        let mut s = Some(s);
+        let moved = self.open_best(host).or_else(|_| {
+            drop(s.take());
+            self.open_best(host)
+        });
+        match moved {
             Ok((n, fb)) => {
                 self.emit(kind, Some(old), Some(n.device.clone()));
+                drop(s);
                 Some((n, fb))
             }
-            Err(_) => {
-                self.emit(DeviceEventKind::NoDevice, Some(old), None);
-                None
+            Err(e) => {
+                tracing::warn!(error = %e, "could not move to the device");
+                match s {
+                    Some(s) => Some((s, fallback)),
+                    None => {
+                        self.emit(DeviceEventKind::NoDevice, Some(old), None);
+                        None
+                    }
+                }
             }
         }
     }

@@ -1,0 +1,113 @@
+//! Real device streams on PulseAudio null sinks (scripts/with-pulse.sh): a known signal played
+//! into the "headset" sink through a cpal output stream comes back from its monitor through a
+//! cpal input stream. Skipped (with a message) unless HOMELINE_REAL_AUDIO=1.
+
+// An unwrap that fails is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::{chirp, locate, play_and_record, real_audio};
+use homeline_audio::{DeviceChoice, DeviceInput, DeviceOutput, Role, list_devices};
+
+#[test]
+fn listing_shows_both_null_sinks() {
+    if !real_audio("listing_shows_both_null_sinks") {
+        return;
+    }
+    let list = list_devices();
+    println!("host {}: outputs {:?}", list.host, list.outputs);
+    println!("inputs {:?}", list.inputs);
+    assert_eq!(list.error, None);
+    let outputs: Vec<&str> = list.outputs.iter().map(|d| d.name.as_str()).collect();
+    assert!(outputs.contains(&"Headset"), "{outputs:?}");
+    assert!(outputs.contains(&"Speakers"), "{outputs:?}");
+    let default: Vec<&str> = list
+        .outputs
+        .iter()
+        .filter(|d| d.is_default)
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(default, ["Speakers"]);
+    let inputs: Vec<&str> = list.inputs.iter().map(|d| d.name.as_str()).collect();
+    assert!(inputs.contains(&"Monitor of Headset"), "{inputs:?}");
+    assert!(
+        list.outputs
+            .iter()
+            .all(|d| d.sample_rates.contains(&48_000))
+    );
+}
+
+/// The tests share the "headset" sink: one at a time, or they hear each other.
+static SINK: Mutex<()> = Mutex::new(());
+
+fn loopback(rate: u32) {
+    let _one_at_a_time = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = DeviceOutput::open(
+        Role::Speaker,
+        DeviceChoice::Named("headset".into()),
+        rate,
+        None,
+    )
+    .expect("open the headset sink");
+    let mut input = DeviceInput::open(DeviceChoice::Named("headset.monitor".into()), rate, None)
+        .expect("open the headset monitor");
+    assert_eq!(out.device(), "Headset");
+    assert_eq!(input.device(), "Monitor of Headset");
+    let signal = chirp(rate, 300.0, 3400.0_f64.min(f64::from(rate) * 0.4), 0.5, 0.5);
+    let lead_in = Duration::from_millis(200);
+    let rec = play_and_record(
+        &mut out,
+        &mut input,
+        &signal,
+        lead_in,
+        Duration::from_millis(1500),
+    );
+    // Counters now, while the streams were being served; then stop them before the
+    // (slow in debug builds) correlation, so nothing runs unattended.
+    let (oc, ic) = (out.counters(), input.counters());
+    drop(out);
+    drop(input);
+    let samples = &rec.samples;
+    assert!(
+        samples.len() > signal.len(),
+        "recorded only {} samples",
+        samples.len()
+    );
+    let (lag48, corr) = locate(&signal, samples, rate);
+    let lag = lag48 * rate as usize / 48_000;
+    let latency = rec.latency(lag).expect("the signal was read back");
+    let peak = samples[lag..lag + signal.len()]
+        .iter()
+        .fold(0f32, |m, s| m.max(s.abs()));
+    println!(
+        "loopback at {rate} Hz: normalised correlation {corr:.4}, found at sample {lag}, \
+         write-to-read latency {:.1} ms (incl. 40 ms output queue), peak {peak:.3} \
+         (sent 0.5); output {oc:?}; input {ic:?}",
+        latency.as_secs_f64() * 1000.0
+    );
+    assert!(corr > 0.95, "correlation {corr}");
+    assert!((peak - 0.5).abs() < 0.05, "level changed: peak {peak}");
+    assert!(latency < Duration::from_millis(300), "latency {latency:?}");
+    assert_eq!(ic.overrun_samples, 0, "the reader kept up, nothing dropped");
+    assert_eq!(oc.overrun_samples, 0, "the queue never overflowed");
+}
+
+#[test]
+fn chirp_comes_back_through_the_headset_monitor_at_48k() {
+    if !real_audio("chirp_comes_back_through_the_headset_monitor_at_48k") {
+        return;
+    }
+    loopback(48_000);
+}
+
+#[test]
+fn chirp_comes_back_through_the_headset_monitor_at_8k() {
+    if !real_audio("chirp_comes_back_through_the_headset_monitor_at_8k") {
+        return;
+    }
+    loopback(8_000);
+}
