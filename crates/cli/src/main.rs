@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 use homeline_phone::config::{self, ConfigProblem};
 use homeline_phone::{AudioDevice, AudioDevices, logging};
 
+mod register;
+
 /// Homeline, the softphone for people who work from home: headless commands.
 #[derive(Debug, Parser)]
 #[command(name = "homeline", version, about, propagate_version = true)]
@@ -35,6 +37,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Register an account with its server, print the outcome, unregister and exit: 0 when
+    /// registered, 1 with the reason otherwise.
+    Register {
+        /// The account, by id or display name (default: the first account).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Give up after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 40)]
+        timeout: u64,
+        /// Print JSON (the app API's RegistrationStatus) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect the configuration file.
     Config {
         #[command(subcommand)]
@@ -51,7 +66,7 @@ enum ConfigCommand {
 }
 
 /// A failure to report as `homeline: <reason>` with exit status 1.
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -71,6 +86,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Devices { json } => devices(json),
+        Command::Register {
+            account,
+            timeout,
+            json,
+        } => register::run(cli.config, account.as_deref(), timeout, json),
         Command::Config { command } => {
             let path = config_path(cli.config)?;
             match command {

@@ -172,9 +172,9 @@ impl Driver {
         });
         if let Some(s) = changed {
             match &s.reason {
-                Some(r) => tracing::info!(account = %s.account_id, state = ?s.state,
+                Some(r) => tracing::debug!(account = %s.account_id, state = ?s.state,
                     reason = %r.message, "registration"),
-                None => tracing::info!(account = %s.account_id, state = ?s.state,
+                None => tracing::debug!(account = %s.account_id, state = ?s.state,
                     server = ?s.server, "registration"),
             }
             // No receiver is fine: nobody listens yet.
@@ -270,7 +270,7 @@ impl Driver {
                 let flow = match Flow::connect(target, &self.setup.transport_options).await {
                     Ok(f) => f,
                     Err(e) => {
-                        tracing::info!(account = %self.setup.account_id, target = %target.describe(),
+                        tracing::debug!(account = %self.setup.account_id, target = %target.describe(),
                             error = %e, "could not open flow");
                         last_reason = Some(transport_ui_error(&e.to_string(), target));
                         continue;
@@ -579,7 +579,7 @@ impl Driver {
                 }
             }
             RegistrationEvent::PublicAddressChanged { public } => {
-                tracing::info!(account = %self.setup.account_id, %public,
+                tracing::debug!(account = %self.setup.account_id, %public,
                     "the registrar sees us at another address (NAT); correcting the Contact");
             }
             RegistrationEvent::Unregistered => {
@@ -631,7 +631,7 @@ impl Driver {
                 transaction,
                 reason,
             } => {
-                tracing::info!(account = %self.setup.account_id, %reason, "transport error");
+                tracing::debug!(account = %self.setup.account_id, %reason, "transport error");
                 s.last_transport_error = Some(reason);
                 // §8.1.3.1: the transaction hears of it and answers itself 503.
                 if let Some(id) = transaction.or(s.reg_tx) {

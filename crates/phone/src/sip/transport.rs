@@ -272,7 +272,6 @@ async fn connect_udp(target: &Target, opts: &TransportOptions) -> Result<Flow, T
         let sock = sock.clone();
         let ev_tx = ev_tx.clone();
         let from = target.addr;
-        let what = target.describe();
         tokio::spawn(async move {
             let mut buf = vec![0u8; MAX_DATAGRAM];
             loop {
@@ -294,9 +293,9 @@ async fn connect_udp(target: &Target, opts: &TransportOptions) -> Result<Flow, T
                         // socket stays usable, so report and keep reading.
                         let reason = match e.kind() {
                             io::ErrorKind::ConnectionRefused => {
-                                format!("{what} refused the message (nothing listens on that port)")
+                                "nothing listens on that port (the message was refused)".to_owned()
                             }
-                            _ => format!("receiving from {what} failed: {e}"),
+                            _ => format!("receiving failed: {e}"),
                         };
                         if ev_tx
                             .send(FlowEvent::SendFailed {
@@ -315,11 +314,10 @@ async fn connect_udp(target: &Target, opts: &TransportOptions) -> Result<Flow, T
         })
     };
     let writer = {
-        let what = target.describe();
         tokio::spawn(async move {
             while let Some(o) = out_rx.recv().await {
                 if let Err(e) = sock.send(&o.bytes).await {
-                    let reason = format!("sending to {what} failed: {e}");
+                    let reason = format!("sending failed: {e}");
                     let _ = ev_tx.send(FlowEvent::SendFailed {
                         transaction: o.transaction,
                         reason,
@@ -470,11 +468,11 @@ where
             }
             .await;
             if let Err(e) = result {
-                let reason = format!("sending to {what} failed: {e}");
                 let _ = ev_tx.send(FlowEvent::SendFailed {
                     transaction: o.transaction,
-                    reason: reason.clone(),
+                    reason: format!("sending failed: {e}"),
                 });
+                let reason = format!("sending to {what} failed: {e}");
                 let _ = ev_tx.send(FlowEvent::Closed { reason });
                 return;
             }
@@ -592,11 +590,11 @@ where
                 Err(e) => WsMessage::Binary(e.into_bytes().into()),
             };
             if let Err(e) = sink.send(msg).await {
-                let reason = format!("sending to {what} failed: {e}");
                 let _ = ev_tx.send(FlowEvent::SendFailed {
                     transaction: o.transaction,
-                    reason: reason.clone(),
+                    reason: format!("sending failed: {e}"),
                 });
+                let reason = format!("sending to {what} failed: {e}");
                 let _ = ev_tx.send(FlowEvent::Closed { reason });
                 return;
             }
