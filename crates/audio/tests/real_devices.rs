@@ -8,10 +8,13 @@
 mod common;
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{chirp, locate, play_and_record, real_audio};
-use homeline_audio::{DeviceChoice, DeviceInput, DeviceOutput, Role, list_devices};
+use homeline_audio::{
+    AudioRoutes, DeviceChoice, DeviceInput, DeviceOutput, FrameSink, FrameSource, FrameStatus,
+    Role, Tone, list_devices,
+};
 
 #[test]
 fn listing_shows_both_null_sinks() {
@@ -110,4 +113,82 @@ fn chirp_comes_back_through_the_headset_monitor_at_8k() {
         return;
     }
     loopback(8_000);
+}
+
+/// Ring on the speakers while the call goes to the headset: each reaches only its own device.
+#[test]
+fn ring_device_and_call_speaker_are_separate() {
+    if !real_audio("ring_device_and_call_speaker_are_separate") {
+        return;
+    }
+    let _one_at_a_time = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    let routes = AudioRoutes {
+        microphone: DeviceChoice::Named("headset.monitor".into()),
+        speaker: DeviceChoice::Named("Headset".into()),
+        ring: DeviceChoice::from_setting("default"),
+    };
+    let mut call = routes.open_speaker(48_000, None).unwrap();
+    let mut ring = routes.open_ring(48_000, None).unwrap();
+    assert_eq!((call.device(), ring.device()), ("Headset", "Speakers"));
+    let mut headset_mon = routes.open_microphone(48_000, None).unwrap();
+    let mut speakers_mon =
+        DeviceInput::open(DeviceChoice::Named("speakers.monitor".into()), 48_000, None).unwrap();
+    // The call plays 1 kHz, the ring 440 Hz.
+    let mut call_tone = Tone::new(48_000, 1000.0, 0.4);
+    let mut ring_tone = Tone::new(48_000, 440.0, 0.4);
+    let mut frame = vec![0.0; 960];
+    let mut got_headset = Vec::new();
+    let mut got_speakers = Vec::new();
+    headset_mon.discard().unwrap();
+    speakers_mon.discard().unwrap();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(800) {
+        while call.queued_ms() < 40 {
+            call_tone.read_frame(&mut frame).unwrap();
+            call.write_frame(&frame).unwrap();
+        }
+        while ring.queued_ms() < 40 {
+            ring_tone.read_frame(&mut frame).unwrap();
+            ring.write_frame(&frame).unwrap();
+        }
+        while headset_mon.read_frame(&mut frame).unwrap() == FrameStatus::Ready {
+            got_headset.extend_from_slice(&frame);
+        }
+        while speakers_mon.read_frame(&mut frame).unwrap() == FrameStatus::Ready {
+            got_speakers.extend_from_slice(&frame);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop((call, ring, headset_mon, speakers_mon));
+    // Power at a frequency (Goertzel), over the last half second.
+    let power = |s: &[f32], f: f64| {
+        let tail = &s[s.len().saturating_sub(24_000)..];
+        let w = std::f64::consts::TAU * f / 48_000.0;
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        for x in tail {
+            let s0 = f64::from(*x) + 2.0 * w.cos() * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) / (tail.len() as f64).powi(2)
+    };
+    let db = |p: f64| 10.0 * p.max(1e-20).log10();
+    let (h1k, h440) = (power(&got_headset, 1000.0), power(&got_headset, 440.0));
+    let (s1k, s440) = (power(&got_speakers, 1000.0), power(&got_speakers, 440.0));
+    println!(
+        "headset monitor: 1 kHz {:.1} dB, 440 Hz {:.1} dB; speakers monitor: 1 kHz {:.1} dB, \
+         440 Hz {:.1} dB",
+        db(h1k),
+        db(h440),
+        db(s1k),
+        db(s440)
+    );
+    assert!(
+        db(h1k) - db(h440) > 40.0,
+        "the ring leaked into the headset"
+    );
+    assert!(
+        db(s440) - db(s1k) > 40.0,
+        "the call leaked into the speakers"
+    );
 }

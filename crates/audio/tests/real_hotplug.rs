@@ -11,7 +11,7 @@
 mod common;
 
 use std::process::Command;
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use common::real_audio;
@@ -77,11 +77,15 @@ fn wait_events(
     got
 }
 
+/// Both tests change the server's devices: one at a time.
+static SERVER: Mutex<()> = Mutex::new(());
+
 #[test]
 fn unplugging_the_headset_moves_audio_to_the_default_and_back() {
     if !real_audio("unplugging_the_headset_moves_audio_to_the_default_and_back") {
         return;
     }
+    let _one_at_a_time = SERVER.lock().unwrap_or_else(|e| e.into_inner());
     let (tx, rx) = mpsc::channel();
     let mut out = DeviceOutput::open(
         Role::Speaker,
@@ -212,5 +216,43 @@ fn unplugging_the_headset_moves_audio_to_the_default_and_back() {
             .any(|(e, _)| e.kind == DeviceEventKind::Returned
                 && e.message
                     == "Speaker 'Headset' is back; audio moved back to it from 'Speakers'.")
+    );
+}
+
+#[test]
+fn a_default_choice_follows_the_system_default() {
+    if !real_audio("a_default_choice_follows_the_system_default") {
+        return;
+    }
+    let _one_at_a_time = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let (tx, rx) = mpsc::channel();
+    let mut out =
+        DeviceOutput::open(Role::Speaker, DeviceChoice::SystemDefault, 48_000, Some(tx)).unwrap();
+    assert_eq!(out.device(), "Speakers");
+    pactl(&["set-default-sink", "headset"]);
+    let changed = Instant::now();
+    let mut frame = vec![0.0; 960];
+    let mut tone = Tone::new(48_000, 1000.0, 0.3);
+    while out.device() != "Headset" && changed.elapsed() < Duration::from_secs(2) {
+        while out.queued_ms() < 40 {
+            tone.read_frame(&mut frame).unwrap();
+            out.write_frame(&frame).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let took = changed.elapsed();
+    pactl(&["set-default-sink", "speakers"]);
+    let event = rx.recv_timeout(Duration::from_secs(1)).unwrap();
+    println!(
+        "followed the default in {:.0} ms: {}",
+        took.as_secs_f64() * 1000.0,
+        event.message
+    );
+    assert_eq!(out.device(), "Headset");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert_eq!(event.kind, DeviceEventKind::DefaultChanged);
+    assert_eq!(
+        event.message,
+        "The system's default changed; audio moved to 'Headset'."
     );
 }
