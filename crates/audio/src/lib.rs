@@ -85,8 +85,8 @@ pub use level::{LevelReading, Levels};
 pub use resample::{ResampleError, Resampler, frame_len};
 pub use ring::{CounterSnapshot, StreamCounters};
 pub use route::{
-    AudioRoutes, DeviceEvent, DeviceEventKind, DeviceInput, DeviceOutput, RESCAN_INTERVAL, Role,
-    RouteError,
+    AudioRoutes, DeviceEvent, DeviceEventKind, DeviceInput, DeviceOutput, PlayRecordStats,
+    RESCAN_INTERVAL, Role, RouteError, play_and_record,
 };
 pub use stream::StreamError;
 pub use wav::{WavError, WavSink, WavSource};

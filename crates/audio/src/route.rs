@@ -745,3 +745,57 @@ impl FrameSink for DeviceOutput {
         Ok(())
     }
 }
+
+/// What [`play_and_record`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlayRecordStats {
+    /// Frames taken from the source (until it ended).
+    pub frames_played: u64,
+    /// Frames written to the sink.
+    pub frames_recorded: u64,
+}
+
+/// Plays `source` on `output` while recording `input` into `sink`, for `duration` (scripted
+/// use: `--play FILE.wav --record FILE.wav`). Pass [`crate::Silence`] or [`crate::Discard`]
+/// for a side that is not wanted. After the source ends, silence is played. The output queue
+/// is kept at about 40 ms. The sink is not finished here.
+pub fn play_and_record(
+    source: &mut dyn FrameSource,
+    output: &mut DeviceOutput,
+    input: &mut DeviceInput,
+    sink: &mut dyn FrameSink,
+    duration: Duration,
+) -> Result<PlayRecordStats, FrameError> {
+    let mut out_frame = vec![0.0; crate::resample::frame_len(output.rate())];
+    let mut src_frame = vec![0.0; crate::resample::frame_len(source.rate())];
+    check_len(output.rate(), src_frame.len())?;
+    let mut in_frame = vec![0.0; crate::resample::frame_len(input.rate())];
+    check_len(sink.rate(), in_frame.len())?;
+    let mut stats = PlayRecordStats::default();
+    let mut ended = false;
+    input.discard()?;
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        while output.queued_ms() < 40 {
+            out_frame.fill(0.0);
+            if !ended {
+                match source.read_frame(&mut src_frame)? {
+                    FrameStatus::Ready => {
+                        out_frame.copy_from_slice(&src_frame);
+                        stats.frames_played += 1;
+                    }
+                    FrameStatus::Ended => ended = true,
+                    // A live source that is behind: play silence rather than stall the device.
+                    FrameStatus::Pending => {}
+                }
+            }
+            output.write_frame(&out_frame)?;
+        }
+        while input.read_frame(&mut in_frame)? == FrameStatus::Ready {
+            sink.write_frame(&in_frame)?;
+            stats.frames_recorded += 1;
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    Ok(stats)
+}

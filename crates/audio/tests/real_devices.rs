@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::{chirp, locate, play_and_record, real_audio};
 use homeline_audio::{
-    AudioRoutes, DeviceChoice, DeviceInput, DeviceOutput, FrameSink, FrameSource, FrameStatus,
-    Role, Tone, list_devices,
+    AudioRoutes, Clip, DeviceChoice, DeviceInput, DeviceOutput, FrameSink, FrameSource,
+    FrameStatus, Role, Tone, WavSink, WavSource, list_devices,
 };
 
 #[test]
@@ -191,4 +191,67 @@ fn ring_device_and_call_speaker_are_separate() {
         db(s440) - db(s1k) > 40.0,
         "the call leaked into the speakers"
     );
+}
+
+/// `--play in.wav --record out.wav`: a WAV file played on the headset comes back in the
+/// recorded WAV file (at 16 kHz, so both files go through resampling on the way).
+#[test]
+fn wav_file_played_and_recorded_through_devices() {
+    if !real_audio("wav_file_played_and_recorded_through_devices") {
+        return;
+    }
+    let _one_at_a_time = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir();
+    let input_path = dir.join(format!("homeline-play-{}.wav", std::process::id()));
+    let output_path = dir.join(format!("homeline-record-{}.wav", std::process::id()));
+    // The file to play: 200 ms of silence, then a chirp, at 44.1 kHz.
+    let mut file = vec![0.0; 8820];
+    file.extend(chirp(44_100, 300.0, 3400.0, 0.5, 0.5));
+    let mut w = WavSink::create(&input_path, 44_100).unwrap();
+    let mut clip = Clip::new(44_100, file);
+    let mut frame = vec![0.0; 882];
+    while clip.read_frame(&mut frame).unwrap() == FrameStatus::Ready {
+        w.write_frame(&frame).unwrap();
+    }
+    w.finish().unwrap();
+
+    let rate = 16_000;
+    let mut out = DeviceOutput::open(
+        Role::Speaker,
+        DeviceChoice::Named("headset".into()),
+        rate,
+        None,
+    )
+    .unwrap();
+    let mut input =
+        DeviceInput::open(DeviceChoice::Named("headset.monitor".into()), rate, None).unwrap();
+    let mut source = WavSource::open(&input_path, rate).unwrap();
+    let mut sink = WavSink::create(&output_path, rate).unwrap();
+    let stats = homeline_audio::play_and_record(
+        &mut source,
+        &mut out,
+        &mut input,
+        &mut sink,
+        Duration::from_millis(1200),
+    )
+    .unwrap();
+    sink.finish().unwrap();
+    drop((out, input));
+
+    let (recorded, file_rate) = homeline_audio::wav::read_mono(&output_path).unwrap();
+    assert_eq!(file_rate, rate);
+    let reference = chirp(rate, 300.0, 3400.0, 0.5, 0.5);
+    let (lag48, corr) = locate(&reference, &recorded, rate);
+    println!(
+        "wav through devices: {stats:?}, chirp found at {:.1} ms of the recording, \
+         normalised correlation {corr:.4}",
+        lag48 as f64 / 48.0
+    );
+    std::fs::remove_file(&input_path).ok();
+    std::fs::remove_file(&output_path).ok();
+    assert!(
+        stats.frames_played >= 35 && stats.frames_recorded >= 50,
+        "{stats:?}"
+    );
+    assert!(corr > 0.95, "correlation {corr}");
 }
