@@ -140,8 +140,17 @@ pub(crate) fn find(
 }
 
 /// Whether a device with this shown name is present (for the hot-plug re-scan).
+///
+/// This looks at all devices, not only those that say they can capture or play: on ALSA a
+/// device that our own stream holds open may fail to report its configurations, and must not
+/// look unplugged for that.
 pub(crate) fn is_present(host: &cpal::Host, direction: Direction, name: &str) -> bool {
-    devices(host, direction).iter().any(|d| is_named(d, name))
+    match host.devices() {
+        Ok(mut all) => all.any(|d| is_named(&d, name)),
+        // The host could not be asked this time; the direction-filtered list is the next best
+        // answer (and an empty one makes the supervisor try the default).
+        Err(_) => devices(host, direction).iter().any(|d| is_named(d, name)),
+    }
 }
 
 /// Lists the input and output devices of cpal's default host.

@@ -256,3 +256,26 @@ fn a_default_choice_follows_the_system_default() {
         "The system's default changed; audio moved to 'Headset'."
     );
 }
+
+#[test]
+fn a_missing_chosen_device_falls_back_to_the_default_and_says_so() {
+    if !real_audio("a_missing_chosen_device_falls_back_to_the_default_and_says_so") {
+        return;
+    }
+    let _one_at_a_time = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let (tx, rx) = mpsc::channel();
+    let out = DeviceOutput::open(
+        Role::Ring,
+        DeviceChoice::Named("Jabra Evolve".into()),
+        48_000,
+        Some(tx),
+    )
+    .unwrap();
+    assert_eq!(out.device(), "Speakers");
+    let event = rx.recv_timeout(Duration::from_secs(1)).unwrap();
+    assert_eq!(event.kind, DeviceEventKind::Missing);
+    assert_eq!(
+        event.message,
+        "Ring device 'Jabra Evolve' is not connected; using 'Speakers' instead."
+    );
+}
