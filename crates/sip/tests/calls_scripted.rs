@@ -557,3 +557,78 @@ fn options_are_answered_with_allow_and_accept_in_and_outside_dialogs() {
     assert!(sim.ua("alice").other.iter().any(|e| matches!(e, TransactionEvent::Request { request, .. } if request.method == rsip::Method::Message)));
     let _ = TransportKind::Udp;
 }
+
+#[test]
+fn a_caller_requiring_100rel_gets_a_reliable_180_until_its_prack() {
+    let mut sim = Sim::new();
+    sim.add_ua(
+        "bob",
+        "192.0.2.2:5060",
+        Sim::config("bob", "192.0.2.2:5060"),
+        9,
+    );
+    sim.add_script("caller", "192.0.2.4:5060");
+    let invite = parse(
+        "INVITE sip:bob@192.0.2.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bKr1\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:caller@example.com>;tag=c1\r\nTo: <sip:bob@example.com>\r\n\
+         Call-ID: rel-1\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@192.0.2.4:5060>\r\n\
+         Require: 100rel\r\nContent-Type: application/sdp\r\nContent-Length: 28\r\n\r\n\
+         v=0\r\nm=audio 4000 RTP/AVP 0\r\n",
+    );
+    sim.send("caller", "bob", &invite);
+    sim.run_until(30);
+    let b = sim
+        .events("bob")
+        .iter()
+        .find_map(|(_, e)| match e {
+            CallEvent::Incoming { call, .. } => Some(*call),
+            _ => None,
+        })
+        .unwrap();
+    sim.act("bob", |c, l, now| c.ring(now, l, b)).unwrap();
+    sim.run_until(1100);
+    let ringing: Vec<rsip::Response> = std::mem::take(sim.inbox("caller"))
+        .into_iter()
+        .filter_map(|(_, m, _)| match m {
+            rsip::SipMessage::Response(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let text =
+        String::from_utf8(homeline_sip::message::serialize(&ringing[0].clone().into())).unwrap();
+    assert!(
+        text.contains("Require: 100rel\r\n") && text.contains("RSeq: 1\r\n"),
+        "{text}"
+    );
+    let tag = header_param(
+        &ringing[0]
+            .headers
+            .iter()
+            .find_map(|h| match h {
+                rsip::Header::To(t) => Some(t.to_string()),
+                _ => None,
+            })
+            .unwrap(),
+        "tag",
+    )
+    .unwrap()
+    .to_owned();
+    let prack = parse(&format!(
+        "PRACK sip:bob@192.0.2.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bKr2\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:caller@example.com>;tag=c1\r\nTo: <sip:bob@example.com>;tag={tag}\r\n\
+         Call-ID: rel-1\r\nCSeq: 2 PRACK\r\nRAck: 1 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+    ));
+    sim.send("caller", "bob", &prack);
+    sim.run_until(5000);
+    // Retransmitted at T1 and 2·T1 (RFC 3262 §3: doubling, no T2 cap) until the PRACK.
+    assert_eq!(
+        sim.lines(),
+        [
+            "0 caller>bob INVITE",
+            "30 bob>caller 180 INVITE",
+            "530 bob>caller 180 INVITE",
+            "1100 caller>bob PRACK",
+            "1130 bob>caller 200 PRACK",
+        ]
+    );
+}

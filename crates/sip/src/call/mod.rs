@@ -374,6 +374,12 @@ struct Call {
     incoming_invite: Option<rsip::Request>,
     ack_wait: Option<(AckWait, TransactionId)>,
     bye_after_ack: bool,
+    /// The caller requires reliable provisionals (RFC 3262 `Require: 100rel`).
+    reliable_1xx: bool,
+    /// RSeq of our last reliable provisional.
+    rseq_sent: u32,
+    /// Our reliable provisional, retransmitted until its PRACK (RFC 3262 §3).
+    prack_wait: Option<AckWait>,
     // --- dialog ---
     dialog: Option<Dialog>,
     update: Option<Update>,
@@ -422,6 +428,9 @@ impl Call {
             incoming_invite: None,
             ack_wait: None,
             bye_after_ack: false,
+            reliable_1xx: false,
+            rseq_sent: 0,
+            prack_wait: None,
             dialog: None,
             update: None,
             glare_retry: None,
@@ -520,6 +529,7 @@ impl CallLayer {
             .flat_map(|c| {
                 [
                     c.ack_wait.as_ref().and_then(|(w, _)| w.poll_timeout()),
+                    c.prack_wait.as_ref().and_then(|w| w.poll_timeout()),
                     c.glare_retry.as_ref().map(|(t, _)| *t),
                     c.cancel_deadline,
                     c.linger_until,
@@ -662,6 +672,7 @@ impl CallLayer {
             rsip::Method::Refer => self.on_refer(now, layer, h, id, request),
             rsip::Method::Notify => self.on_notify(now, layer, h, id, request),
             rsip::Method::Info => self.on_info(now, layer, h, id, request),
+            rsip::Method::PRack => self.on_prack(now, layer, h, id, request),
             _ => {
                 // §8.2.1: 405 with the methods we do allow.
                 let mut r = crate::transaction::response_for(&request, 405, "Method Not Allowed");
@@ -866,6 +877,7 @@ impl CallLayer {
         call.state = CallState::Ended;
         call.cancel_deadline = None;
         call.glare_retry = None;
+        call.prack_wait = None;
         if !was_reported {
             self.events.push_back(CallEvent::Ended { call: h, cause });
         }

@@ -22,8 +22,8 @@ impl CallLayer {
         request: rsip::Request,
         peer: Peer,
     ) {
-        // §8.2.2.3: we do not send reliable provisionals, so a Require we cannot meet is 420.
-        let unsupported = crate::validate::unsupported_requirements(&request, &[]);
+        // §8.2.2.3: a Require we cannot meet is 420 (RFC 3262 100rel we can).
+        let unsupported = crate::validate::unsupported_requirements(&request, &["100rel"]);
         let tag = self.rng.token();
         if !unsupported.is_empty() {
             let r = crate::responses::bad_extension(&request, &tag, &unsupported);
@@ -44,6 +44,7 @@ impl CallLayer {
         call.local_uri = build::header(&request.headers, "To").unwrap_or_default();
         call.dialled = build::uri_of(&from);
         call.server_tx = Some(id);
+        call.reliable_1xx = crate::prack::requires_100rel(&request.headers);
         call.incoming_invite = Some(request.clone());
         self.calls.insert(h, call);
         self.txs.insert(id, (h, Role::ServerInvite));
@@ -70,7 +71,9 @@ impl CallLayer {
         Ok((call, id, req))
     }
 
-    /// Rings an incoming call: `180 Ringing` (§13.3.1.1).
+    /// Rings an incoming call: `180 Ringing` (§13.3.1.1). When the caller requires it, the
+    /// 180 is reliable (RFC 3262 §3): it carries `RSeq`, forms an early dialog and is
+    /// retransmitted until the PRACK arrives.
     pub fn ring(
         &mut self,
         now: Instant,
@@ -78,10 +81,58 @@ impl CallLayer {
         h: CallHandle,
     ) -> Result<(), CallError> {
         let contact = self.contact();
+        let timers = self.config.timers;
         let (call, id, req) = self.incoming(h)?;
-        let r = build::response(&req, 180, "Ringing", &call.local_tag, Some(&contact));
+        let mut r = build::response(&req, 180, "Ringing", &call.local_tag, Some(&contact));
+        if call.reliable_1xx {
+            if call.prack_wait.as_ref().is_some_and(AckWait::is_waiting) {
+                // §3: no new reliable provisional before the previous one is PRACKed.
+                return Ok(());
+            }
+            call.rseq_sent += 1;
+            r = crate::prack::make_reliable(r, call.rseq_sent);
+            let early = Dialog::new_uas(&req, &call.local_tag, false)?;
+            call.early.insert(early.id.remote_tag.clone(), early);
+            let reliable = call.peer.transport.is_reliable();
+            call.prack_wait = Some(AckWait::for_reliable_provisional(
+                now,
+                r.clone(),
+                reliable,
+                timers,
+            ));
+        }
         layer.send_response(now, id, r)?;
         Ok(())
+    }
+
+    /// A PRACK for our reliable provisional (RFC 3262 §3): `200`, and stop retransmitting.
+    pub(super) fn on_prack(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        h: CallHandle,
+        id: TransactionId,
+        request: rsip::Request,
+    ) {
+        let Some(call) = self.calls.get_mut(&h) else {
+            return;
+        };
+        let rack = build::header(&request.headers, "RAck").unwrap_or_default();
+        let rseq = rack
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<u32>().ok());
+        if call.prack_wait.is_none() || rseq != Some(call.rseq_sent) {
+            // §3: a PRACK that matches no unacknowledged reliable provisional.
+            let r = response_for(&request, 481, "Call/Transaction Does Not Exist");
+            send_response(now, layer, id, r);
+            return;
+        }
+        if let Some(w) = call.prack_wait.as_mut() {
+            w.handle_ack();
+        }
+        call.prack_wait = None;
+        send_response(now, layer, id, response_for(&request, 200, "OK"));
     }
 
     /// Answers an incoming call with `200 OK` carrying `sdp` (the answer, or our offer when the
@@ -106,6 +157,8 @@ impl CallLayer {
         build::set_body(headers, body, SDP, &sdp);
         let dialog = Dialog::new_uas(&req, &call.local_tag, true)?;
         layer.send_response(now, id, ok.clone())?;
+        call.prack_wait = None;
+        call.early.clear();
         call.dialog = Some(dialog);
         call.state = CallState::Answering;
         call.ack_wait = Some((
@@ -139,6 +192,7 @@ impl CallLayer {
         };
         let r = build::response(&req, code, reason, &call.local_tag, None);
         layer.send_response(now, id, r)?;
+        call.prack_wait = None;
         self.end(now, h, EndCause::LocalHangup);
         Ok(())
     }
@@ -232,6 +286,30 @@ impl CallLayer {
         }
     }
 
+    /// Reliable provisional retransmission; without PRACK in 64·T1 the INVITE is rejected
+    /// with a 5xx (RFC 3262 §3).
+    fn prack_timeout(&mut self, now: Instant, layer: &mut TransactionLayer, h: CallHandle) {
+        let Some(call) = self.calls.get_mut(&h) else {
+            return;
+        };
+        let (Some(w), Some(tx)) = (call.prack_wait.as_mut(), call.server_tx) else {
+            return;
+        };
+        match w.handle_timeout(now) {
+            Some(AckWaitAction::Retransmit(r)) => send_response(now, layer, tx, r),
+            Some(AckWaitAction::GiveUp) => {
+                call.prack_wait = None;
+                if let Some(req) = call.incoming_invite.clone() {
+                    let r = build::response(&req, 504, "No PRACK", &call.local_tag, None);
+                    send_response(now, layer, tx, r);
+                }
+                let failure = CallFailure::for_status(504, "no PRACK", &call.dialled);
+                self.end(now, h, EndCause::Failed(failure));
+            }
+            None => {}
+        }
+    }
+
     /// 2xx retransmission and the no-ACK BYE (§13.3.1.4).
     pub(super) fn uas_timeout(
         &mut self,
@@ -239,6 +317,7 @@ impl CallLayer {
         layer: &mut TransactionLayer,
         h: CallHandle,
     ) {
+        self.prack_timeout(now, layer, h);
         let Some(call) = self.calls.get_mut(&h) else {
             return;
         };

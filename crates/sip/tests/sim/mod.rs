@@ -164,7 +164,8 @@ impl Sim {
 
     /// Drains every UA until nothing moves.
     pub fn pump(&mut self) {
-        loop {
+        for guard in 0.. {
+            assert!(guard < 10_000, "pump stuck at {} ms", self.ms());
             let mut moved = false;
             let names: Vec<String> = self.nodes.keys().cloned().collect();
             for name in names {
@@ -215,7 +216,8 @@ impl Sim {
     pub fn run_until(&mut self, ms: u64) {
         let deadline = self.t0 + Duration::from_millis(ms);
         self.pump();
-        loop {
+        for guard in 0.. {
+            assert!(guard < 1_000_000, "simulation stuck at {} ms", self.ms());
             match self.next_time() {
                 Some(t) if t <= deadline => self.step(t.max(self.now)),
                 _ => break,
