@@ -18,6 +18,9 @@
 //!   the UAS's 2xx retransmission until ACK; [`prack`] adds RFC 3262 reliable provisionals.
 //! - **Registration** ([`register`]): REGISTER with challenges, refresh, back-off and NAT
 //!   address learning; [`keepalive`] keeps the flow's NAT binding open (RFC 5626 §4.4).
+//! - **Calls** ([`call`]): the call TU on top of the transaction layer, dialogs and digest
+//!   auth — INVITE/CANCEL/BYE, early media, forking, 3xx, re-INVITE (hold) with glare,
+//!   REFER/NOTIFY, INFO DTMF, PRACK — with failures as plain `{code, message, hint}`.
 //!
 //! ## The run loop
 //! Every core follows the same discipline: **mutate, then drain until Timeout**. Feed one
@@ -77,6 +80,67 @@
 //!     }
 //!     alice.handle_timeout(now);
 //!     bob.handle_timeout(now);
+//! }
+//! assert!(answered);
+//! ```
+//!
+//! ## A call
+//! The [`call::CallLayer`] shares the driver's transaction layer: feed it the layer's events
+//! (it hands back those that are not about calls), call its `handle_timeout`, and drain the
+//! layer's transmits and the call layer's events — the same loop as above.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use homeline_sip::call::{CallConfig, CallEvent, CallLayer};
+//! use homeline_sip::transaction::{Peer, TimerConfig, TransactionLayer, TransportKind};
+//! use homeline_sip::{Inbound, receive_datagram};
+//!
+//! let udp = |a: &str| Peer { transport: TransportKind::Udp, addr: a.parse().unwrap() };
+//! let (a_addr, b_addr) = (udp("192.0.2.1:5060"), udp("192.0.2.2:5060"));
+//! let cfg = |aor: &str, p: Peer| CallConfig::new(aor, p.addr, TransportKind::Udp);
+//! let mut ua = [
+//!     (TransactionLayer::new(TimerConfig::default()), CallLayer::new(cfg("sip:alice@example.com", a_addr), 1)),
+//!     (TransactionLayer::new(TimerConfig::default()), CallLayer::new(cfg("sip:bob@example.com", b_addr), 2)),
+//! ];
+//! let mut now = Instant::now();
+//! let (layer, calls) = &mut ua[0];
+//! let call = calls.dial(now, layer, "sip:bob@192.0.2.2", b"v=0 (offer)".to_vec(), b_addr).unwrap();
+//!
+//! let mut answered = false;
+//! for _ in 0..20 {
+//!     let mut wire = Vec::new();
+//!     for (i, (layer, calls)) in ua.iter_mut().enumerate() {
+//!         while let Some(ev) = layer.poll_event() {
+//!             let _not_a_call = calls.handle_transaction_event(now, layer, ev);
+//!         }
+//!         while let Some(ev) = calls.poll_event() {
+//!             match ev {
+//!                 // Bob's application answers at once with its SDP answer.
+//!                 CallEvent::Incoming { call, .. } => {
+//!                     calls.answer(now, layer, call, b"v=0 (answer)".to_vec()).unwrap()
+//!                 }
+//!                 CallEvent::Answered { call: c, answer } => {
+//!                     assert_eq!((c, answer.as_slice()), (call, &b"v=0 (answer)"[..]));
+//!                     answered = true;
+//!                 }
+//!                 _ => {}
+//!             }
+//!         }
+//!         while let Some(t) = layer.poll_transmit() { wire.push((1 - i, t.bytes())); }
+//!     }
+//!     now += Duration::from_millis(20);
+//!     for (to, bytes) in wire {
+//!         let msg = match receive_datagram(&bytes) {
+//!             Inbound::Request(r) => r.into(),
+//!             Inbound::Response(r) => r.into(),
+//!             _ => continue,
+//!         };
+//!         ua[to].0.handle_message(now, msg, if to == 0 { b_addr } else { a_addr });
+//!     }
+//!     for (layer, calls) in ua.iter_mut() {
+//!         layer.handle_timeout(now);
+//!         calls.handle_timeout(now, layer);
+//!     }
 //! }
 //! assert!(answered);
 //! ```
