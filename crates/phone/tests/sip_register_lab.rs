@@ -399,3 +399,163 @@ fn registers_again_after_kamailio_restarts() {
     assert!(saved(&log, "alice", "udp") >= 1, "{log}");
     assert!(saved(&log, "bob", "tcp") >= 1, "{log}");
 }
+
+/// Sends an INVITE for alice from the public host through kamailio and returns the status
+/// codes of the responses that came back within `wait`.
+fn call_alice(lab: &Lab, kamailio: std::net::SocketAddr, wait: Duration) -> Vec<u16> {
+    let sock = lab
+        .public()
+        .udp_socket(std::net::SocketAddr::new(lab.public_ip(), 0))
+        .unwrap();
+    let local = sock.local_addr().unwrap();
+    let invite = format!(
+        "INVITE sip:alice@homeline.test SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {local};branch=z9hG4bK-slow-{port};rport\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:caller@homeline.test>;tag=c{port}\r\n\
+         To: <sip:alice@homeline.test>\r\nCall-ID: slow-{port}@{ip}\r\nCSeq: 1 INVITE\r\n\
+         Contact: <sip:caller@{local}>\r\nContent-Length: 0\r\n\r\n",
+        port = local.port(),
+        ip = local.ip(),
+    );
+    sock.send_to(invite.as_bytes(), kamailio).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let deadline = std::time::Instant::now() + wait;
+    let mut codes = Vec::new();
+    let mut buf = vec![0u8; 65_535];
+    while std::time::Instant::now() < deadline {
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if let Some(code) = text
+                .strip_prefix("SIP/2.0 ")
+                .and_then(|r| r.get(..3))
+                .and_then(|c| c.parse().ok())
+            {
+                codes.push(code);
+                if code >= 200 {
+                    break;
+                }
+            }
+        }
+    }
+    codes
+}
+
+/// One run of the keep-alive proof: register behind the 30 s NAT, wait `after`, call.
+/// Returns (the caller's response codes, the INVITEs the client saw, the status at the end).
+fn incoming_call_after(
+    keepalive_secs: u16,
+    after: Duration,
+) -> Option<(
+    Vec<u16>,
+    Vec<homeline_phone::sip::IncomingRequest>,
+    RegistrationStatus,
+)> {
+    if homeline_lab::skip_unless_root() {
+        return None;
+    }
+    // Two labs run side by side: each needs its own output folder.
+    let label = format!("slow-call-keepalive-{keepalive_secs}");
+    let lab = match Lab::builder(RouterProfile::ShortTimeout)
+        .label(label)
+        .build()
+    {
+        Ok(lab) => lab,
+        Err(homeline_lab::LabError::Unsupported(why)) => {
+            eprintln!("skipped: {why}");
+            return None;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(lab.router_udp_timeouts().unwrap(), (30, 30));
+    let k = lab
+        .start_kamailio(KamailioConfig::new().user("alice", "pw-alice"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        &format!("keepalive_secs = {keepalive_secs}"),
+        &[Account {
+            id: "udp",
+            user: "alice",
+            password: "pw-alice",
+            registrar: format!("sip:{}", k.sip_addr().ip()),
+            transport: "udp",
+        }],
+    );
+    let phone = open_phone(dir.path(), path);
+    let (tx_registered, rx_registered) = std::sync::mpsc::channel();
+    let (tx_done, rx_done) = std::sync::mpsc::channel::<()>();
+    let result = std::thread::scope(|scope| {
+        let client = scope.spawn(|| {
+            lab.client()
+                .run(|| {
+                    runtime().block_on(async {
+                        let mut incoming = phone.subscribe_incoming();
+                        phone.start_registrations().unwrap();
+                        let s = settle(&phone, "udp", Duration::from_secs(20)).await;
+                        tx_registered.send(s).unwrap();
+                        tokio::task::spawn_blocking(move || rx_done.recv())
+                            .await
+                            .unwrap()
+                            .unwrap();
+                        let mut seen = Vec::new();
+                        while let Ok(r) = incoming.try_recv() {
+                            seen.push(r);
+                        }
+                        let end = phone.registration_watch("udp").unwrap().borrow().clone();
+                        phone.stop_registrations().await;
+                        (seen, end)
+                    })
+                })
+                .unwrap()
+        });
+        let first = rx_registered.recv_timeout(Duration::from_secs(60)).unwrap();
+        assert_eq!(first.state, RegistrationState::Registered, "{first:?}");
+        std::thread::sleep(after);
+        let codes = call_alice(&lab, k.sip_addr(), Duration::from_secs(10));
+        tx_done.send(()).unwrap();
+        let (seen, end) = client.join().unwrap();
+        (codes, seen, end)
+    });
+    Some(result)
+}
+
+/// The issue's proof that keep-alive works (slow: 5 minutes, both runs side by side).
+/// `HOMELINE_SLOW_CALL_AFTER_SECS` shortens the wait while developing (it must stay above
+/// the router's 30 s for the test to mean anything).
+#[test]
+fn slow_incoming_call_at_minute_5_behind_30s_nat_needs_keepalive() {
+    let minute_5 = Duration::from_secs(
+        std::env::var("HOMELINE_SLOW_CALL_AFTER_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300),
+    );
+    let (with, without) = std::thread::scope(|scope| {
+        let with = scope.spawn(|| incoming_call_after(25, minute_5));
+        let without = scope.spawn(|| incoming_call_after(0, minute_5));
+        (with.join().unwrap(), without.join().unwrap())
+    });
+    let (Some(with), Some(without)) = (with, without) else {
+        return;
+    };
+    // Keep-alive every 20-25 s: the NAT binding lives, the INVITE reaches the client, which
+    // answers (486 Busy Here until calls exist), and kamailio relays that to the caller.
+    let (codes, seen, end) = with;
+    assert_eq!(end.state, RegistrationState::Registered, "{end:?}");
+    assert!(
+        seen.iter()
+            .any(|r| r.method == "INVITE" && r.answered == 486),
+        "the client saw {seen:?}; caller got {codes:?}"
+    );
+    assert!(codes.contains(&486), "caller got {codes:?}");
+    // No keep-alive: the router forgot the binding after 30 s; the INVITE never arrives.
+    let (codes, seen, end) = without;
+    assert_eq!(end.state, RegistrationState::Registered, "{end:?}");
+    assert!(
+        !seen.iter().any(|r| r.method == "INVITE"),
+        "without keep-alive the INVITE still arrived: {seen:?}"
+    );
+    assert!(!codes.contains(&486), "caller got {codes:?}");
+}
