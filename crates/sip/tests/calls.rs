@@ -653,3 +653,54 @@ fn waiting_call_rings_or_gets_486() {
         let _ = c;
     }
 }
+
+#[test]
+fn incoming_reinvite_with_lost_200_is_retransmitted_until_ack() {
+    let (mut sim, a, b) = connected();
+    sim.drops.push(("alice".into(), "200 INVITE".into(), 1));
+    sim.run_until(2000);
+    let hold = String::from_utf8(ANSWER.to_vec())
+        .unwrap()
+        .replace("sendrecv", "inactive");
+    sim.act("bob", |c, l, now| {
+        c.hold(now, l, b, hold.clone().into_bytes())
+    })
+    .unwrap();
+    sim.run_until(2030);
+    assert!(matches!(
+        &sim.take_events("alice")[..],
+        [(2030, CallEvent::UpdateOffered { offer: Some(_), .. })]
+    ));
+    // A second change while this one runs is refused (§14.1).
+    assert!(
+        sim.act("alice", |c, l, now| c.hold(now, l, a, OFFER.to_vec()))
+            .is_err()
+    );
+    sim.act("alice", |c, l, now| {
+        c.answer_update(now, l, a, OFFER.to_vec())
+    })
+    .unwrap();
+    sim.run_until(4000);
+    assert_eq!(
+        sim.lines(),
+        [
+            "2000 bob>alice INVITE",
+            "2030 alice>bob 200 INVITE (lost)",
+            // Timer A resends the re-INVITE (absorbed by Alice's Accepted transaction) and
+            // Alice's own 2xx retransmission at T1 gets through.
+            "2500 bob>alice INVITE",
+            "2530 alice>bob 200 INVITE",
+            "2560 bob>alice ACK",
+        ]
+    );
+    assert_eq!(
+        ms_of(&sim.events("bob"), |e| matches!(
+            e,
+            CallEvent::Updated { .. }
+        )),
+        [2560]
+    );
+    let info = sim.ua("bob").calls.info(b).unwrap();
+    assert!(!info.outgoing && info.remote == "sip:alice@example.com");
+    assert_eq!(info.state, CallState::Active);
+}

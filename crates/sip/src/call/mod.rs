@@ -292,6 +292,19 @@ pub enum CallEvent {
     },
 }
 
+/// What the application may want to show about a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    /// True for calls we placed.
+    pub outgoing: bool,
+    /// The other party: the URI we dialled (or were redirected to), or the caller's URI.
+    pub remote: String,
+    /// The SIP Call-ID (for logs and the diagnostics view).
+    pub call_id: String,
+    /// Where the call stands.
+    pub state: CallState,
+}
+
 /// What a transaction of ours is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -491,6 +504,20 @@ impl CallLayer {
     /// The state of a call (`None` once it has been forgotten).
     pub fn state(&self, call: CallHandle) -> Option<CallState> {
         self.calls.get(&call).map(|c| c.state)
+    }
+
+    /// Who, which direction and where a call stands (`None` once it has been forgotten).
+    pub fn info(&self, call: CallHandle) -> Option<CallInfo> {
+        self.calls.get(&call).map(|c| CallInfo {
+            outgoing: c.outgoing,
+            remote: if c.outgoing {
+                c.target.clone()
+            } else {
+                c.dialled.clone()
+            },
+            call_id: c.call_id.clone(),
+            state: c.state,
+        })
     }
 
     /// The dialog of a call, once there is one (confirmed, or the first early one).
@@ -743,6 +770,12 @@ impl CallLayer {
                 );
             }
             Role::Bye => self.forget_later(now, h),
+            Role::Refer => self.events.push_back(CallEvent::TransferProgress {
+                call: h,
+                code: 408,
+                reason: "Request Timeout".into(),
+                done: true,
+            }),
             _ => {}
         }
     }
