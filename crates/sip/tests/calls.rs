@@ -704,3 +704,86 @@ fn incoming_reinvite_with_lost_200_is_retransmitted_until_ack() {
     assert!(!info.outgoing && info.remote == "sip:alice@example.com");
     assert_eq!(info.state, CallState::Active);
 }
+
+#[test]
+fn forking_proxy_two_phones_answer_one_wins_the_other_gets_ack_and_bye() {
+    let mut sim = Sim::new();
+    let mut cfg = Sim::config("alice", "192.0.2.1:5060");
+    cfg.outbound_proxy = Some(sim::peer("192.0.2.9:5060"));
+    sim.add_ua("alice", "192.0.2.1:5060", cfg, 1);
+    sim.add_ua(
+        "bob",
+        "192.0.2.2:5060",
+        Sim::config("bob", "192.0.2.2:5060"),
+        2,
+    );
+    sim.add_ua(
+        "desk",
+        "192.0.2.3:5060",
+        Sim::config("bob", "192.0.2.3:5060"),
+        3,
+    );
+    sim.add_proxy("proxy", "192.0.2.9:5060", &["bob", "desk"]);
+    let peer = sim.addr("proxy");
+    let a = sim
+        .act("alice", |c, l, now| {
+            c.dial(now, l, "sip:bob@example.com", OFFER.to_vec(), peer)
+        })
+        .unwrap();
+    sim.run_until(60);
+    let (b, d) = (incoming(&mut sim, "bob"), incoming(&mut sim, "desk"));
+    sim.act("bob", |c, l, now| c.ring(now, l, b)).unwrap();
+    sim.act("desk", |c, l, now| c.ring(now, l, d)).unwrap();
+    sim.run_until(1000);
+    sim.act("bob", |c, l, now| c.answer(now, l, b, ANSWER.to_vec()))
+        .unwrap();
+    sim.run_until(1010);
+    sim.act("desk", |c, l, now| c.answer(now, l, d, ANSWER.to_vec()))
+        .unwrap();
+    sim.run_until(1300);
+    assert_eq!(
+        sim.lines(),
+        [
+            "0 alice>proxy INVITE",
+            "30 proxy>bob INVITE",
+            "30 proxy>desk INVITE",
+            "60 bob>proxy 180 INVITE",
+            "60 desk>proxy 180 INVITE",
+            "90 proxy>alice 180 INVITE",
+            "90 proxy>alice 180 INVITE",
+            "1000 bob>proxy 200 INVITE",
+            "1010 desk>proxy 200 INVITE",
+            "1030 proxy>alice 200 INVITE",
+            "1040 proxy>alice 200 INVITE",
+            "1060 alice>proxy ACK",
+            "1070 alice>proxy ACK",
+            "1070 alice>proxy BYE",
+            "1090 proxy>bob ACK",
+            "1100 proxy>desk ACK",
+            "1100 proxy>desk BYE",
+            "1130 desk>proxy 200 BYE",
+            "1160 proxy>alice 200 BYE",
+        ]
+    );
+    assert_eq!(sim.ua("alice").calls.state(a), Some(CallState::Active));
+    assert_eq!(
+        sim.ua("alice").calls.dialog(a).unwrap().remote_target,
+        "sip:bob@192.0.2.2:5060"
+    );
+    assert_eq!(sim.ua("bob").calls.state(b), Some(CallState::Active));
+    assert_eq!(
+        ended(&mut sim, "desk"),
+        Some((1130, EndCause::RemoteHangup))
+    );
+    let progress = ms_of(&sim.events("alice"), |e| {
+        matches!(e, CallEvent::Progress { code: 180, .. })
+    });
+    assert_eq!(progress, [120, 120]);
+    assert_eq!(
+        ms_of(&sim.events("alice"), |e| matches!(
+            e,
+            CallEvent::Answered { .. }
+        )),
+        [1060]
+    );
+}

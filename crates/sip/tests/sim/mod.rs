@@ -36,6 +36,10 @@ pub enum Node {
     Ua(Box<Ua>),
     /// Collects (ms, message, from).
     Script(Vec<(u64, rsip::SipMessage, SocketAddr)>),
+    /// A stateless forking proxy (RFC 3261 §16.11): new INVITEs and CANCELs go to every
+    /// target (same computed branch, so a CANCEL matches its INVITE), other requests to the
+    /// node their Request-URI names; responses lose their top Via and follow the next one.
+    Proxy(Vec<String>),
 }
 
 pub struct Sim {
@@ -95,6 +99,12 @@ impl Sim {
             .insert(name.into(), (peer(addr), Node::Ua(Box::new(ua))));
     }
 
+    pub fn add_proxy(&mut self, name: &str, addr: &str, targets: &[&str]) {
+        let targets = targets.iter().map(|t| (*t).to_owned()).collect();
+        self.nodes
+            .insert(name.into(), (peer(addr), Node::Proxy(targets)));
+    }
+
     pub fn add_script(&mut self, name: &str, addr: &str) {
         self.nodes
             .insert(name.into(), (peer(addr), Node::Script(Vec::new())));
@@ -111,7 +121,7 @@ impl Sim {
     pub fn ua(&mut self, name: &str) -> &mut Ua {
         match &mut self.nodes.get_mut(name).unwrap().1 {
             Node::Ua(u) => u,
-            Node::Script(_) => panic!("{name} is scripted"),
+            _ => panic!("{name} is not a UA"),
         }
     }
 
@@ -131,7 +141,7 @@ impl Sim {
     pub fn inbox(&mut self, name: &str) -> &mut Vec<(u64, rsip::SipMessage, SocketAddr)> {
         match &mut self.nodes.get_mut(name).unwrap().1 {
             Node::Script(v) => v,
-            Node::Ua(_) => panic!("{name} is a UA"),
+            _ => panic!("{name} is not scripted"),
         }
     }
 
@@ -242,6 +252,10 @@ impl Sim {
             match &mut self.nodes.get_mut(&to).unwrap().1 {
                 Node::Ua(ua) => ua.layer.handle_message(now, msg, from_peer),
                 Node::Script(inbox) => inbox.push((ms, msg, from_peer.addr)),
+                Node::Proxy(targets) => {
+                    let targets = targets.clone();
+                    self.proxy(&to, &targets, msg);
+                }
             }
         }
         for (_, node) in self.nodes.values_mut() {
@@ -251,6 +265,72 @@ impl Sim {
             }
         }
         self.pump();
+    }
+
+    fn proxy(&mut self, me: &str, targets: &[String], msg: rsip::SipMessage) {
+        let my_addr = self.nodes[me].0.addr;
+        match msg {
+            rsip::SipMessage::Request(req) => {
+                let has_to_tag = req
+                    .to_header()
+                    .is_ok_and(|t| homeline_sip::message::header_param(t.value(), "tag").is_some());
+                let branch = req
+                    .via_header()
+                    .ok()
+                    .and_then(|v| {
+                        homeline_sip::message::header_param(v.value(), "branch").map(str::to_owned)
+                    })
+                    .unwrap_or_default();
+                let fork = req.method == rsip::Method::Cancel
+                    || (req.method == rsip::Method::Invite && !has_to_tag);
+                let dests: Vec<(usize, String)> = if fork {
+                    targets.iter().cloned().enumerate().collect()
+                } else {
+                    let host = req.uri.host_with_port.to_string();
+                    let to = self
+                        .nodes
+                        .iter()
+                        .find(|(_, (p, _))| p.addr.to_string() == host)
+                        .map(|(n, _)| n.clone())
+                        .unwrap_or_else(|| panic!("proxy: no node for {host}"));
+                    vec![(9, to)]
+                };
+                for (idx, to) in dests {
+                    let mut fwd = req.clone();
+                    let via = format!(
+                        "SIP/2.0/UDP {my_addr};branch=z9hG4bKpx{idx}{}",
+                        branch.trim_start_matches("z9hG4bK")
+                    );
+                    let mut all: Vec<rsip::Header> = fwd.headers.iter().cloned().collect();
+                    all.insert(0, rsip::headers::Via::new(via).into());
+                    fwd.headers = all.into();
+                    self.send(me, &to, &fwd.into());
+                }
+            }
+            rsip::SipMessage::Response(mut resp) => {
+                let mut all: Vec<rsip::Header> = resp.headers.iter().cloned().collect();
+                if let Some(i) = all.iter().position(|h| matches!(h, rsip::Header::Via(_))) {
+                    all.remove(i);
+                }
+                resp.headers = all.into();
+                let via = resp.via_header().unwrap().value().to_owned();
+                let sent_by = via
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                let to = self
+                    .nodes
+                    .iter()
+                    .find(|(_, (p, _))| p.addr.to_string() == sent_by)
+                    .map(|(n, _)| n.clone())
+                    .unwrap();
+                self.send(me, &to, &resp.into());
+            }
+        }
     }
 
     /// The log as "ms from>to WHAT" lines (dropped ones marked " (lost)").
