@@ -1,6 +1,8 @@
 //! The registration driver against a scripted registrar on loopback (no root, no lab):
-//! digest challenge, wrong password, unregister on shutdown, refused port.
+//! digest challenge, wrong password, unregister on shutdown, refused port, WebSocket.
 #![allow(clippy::unwrap_used)]
+// The WebSocket handshake callback must return tungstenite's large error type.
+#![allow(clippy::result_large_err)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -231,4 +233,117 @@ async fn account_without_registrar_is_refused() {
     assert!(phone.registration_states().is_empty());
     let e = homeline_phone::UiError::from(phone.start_registration("lan").unwrap_err());
     assert_eq!(e.code, "no_registrar");
+}
+
+/// A SIP-over-WebSocket registrar on loopback (RFC 7118): accepts the upgrade (offering the
+/// `sip` subprotocol when `offer_sip`), answers every REGISTER 200 OK.
+async fn ws_registrar(offer_sip: bool) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let callback = |req: &Request, mut resp: Response| {
+                    let asked = req
+                        .headers()
+                        .get("Sec-WebSocket-Protocol")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    log.lock()
+                        .unwrap()
+                        .push(format!("upgrade protocol={asked}"));
+                    if offer_sip && asked.contains("sip") {
+                        resp.headers_mut()
+                            .insert("Sec-WebSocket-Protocol", "sip".parse().unwrap());
+                    }
+                    Ok(resp)
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
+                    return;
+                };
+                while let Some(Ok(msg)) = ws.next().await {
+                    let Message::Text(text) = msg else { continue };
+                    let req = text.to_string();
+                    log.lock().unwrap().push(req.clone());
+                    if req.starts_with("REGISTER ") {
+                        let contact = header(&req, "Contact").unwrap_or_default().to_owned();
+                        let expires = header(&req, "Expires").unwrap_or("600").to_owned();
+                        let resp = respond(
+                            &req,
+                            200,
+                            "OK",
+                            &format!("Contact: {contact}\r\nExpires: {expires}\r\n"),
+                        );
+                        if ws.send(Message::Text(resp.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+fn ws_phone(dir: &std::path::Path, addr: SocketAddr) -> Phone {
+    let config = dir.join("homeline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 1\n[[accounts]]\nid = \"alice\"\ndisplay_name = \"Alice\"\n\
+             sip_address = \"sip:alice@example.test\"\nregistrar = \"sip:{addr}\"\n\
+             transport = \"ws\"\npassword = \"pw\"\n"
+        ),
+    )
+    .unwrap();
+    Phone::open(PhoneOptions {
+        config_path: Some(config),
+        log_dir: Some(dir.join("logs")),
+        secret_backend: SecretBackendChoice::Memory(MemoryKeyring::default()),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn registers_over_websocket_with_the_sip_subprotocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, seen) = ws_registrar(true).await;
+    let phone = ws_phone(dir.path(), addr);
+    phone.start_registrations().unwrap();
+    let s = settle(&phone, Duration::from_secs(10)).await;
+    assert_eq!(s.state, RegistrationState::Registered, "{s:?}");
+    assert!(s.server.as_deref().unwrap().contains("over WS"), "{s:?}");
+    phone.stop_registrations().await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen[0], "upgrade protocol=sip");
+    assert!(
+        header(&seen[1], "Via").unwrap().starts_with("SIP/2.0/WS "),
+        "{seen:?}"
+    );
+    assert_eq!(
+        header(seen.last().unwrap(), "Expires"),
+        Some("0"),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn websocket_without_sip_subprotocol_is_refused_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _seen) = ws_registrar(false).await;
+    let phone = ws_phone(dir.path(), addr);
+    phone.start_registrations().unwrap();
+    let s = settle(&phone, Duration::from_secs(10)).await;
+    assert_eq!(s.state, RegistrationState::Failed, "{s:?}");
+    let reason = s.reason.clone().unwrap();
+    assert!(reason.message.contains("WebSocket handshake"), "{reason:?}");
+    assert!(reason.message.contains("\"sip\" subprotocol"), "{reason:?}");
+    phone.stop_registrations().await;
 }

@@ -309,6 +309,7 @@ impl Driver {
     async fn session(&mut self, flow: Flow, more_targets: bool) -> SessionEnd {
         let now = self.deps.clock.now();
         let target = flow.target().clone();
+        let target_transport = target.transport;
         let mut config = RegistrationConfig::new(
             &self.setup.registrar,
             &self.setup.aor,
@@ -341,7 +342,7 @@ impl Driver {
             keepalive: self
                 .setup
                 .keepalive
-                .map(|iv| KeepAlive::new(iv, self.setup.transport_options_kind(), self.seed)),
+                .map(|iv| KeepAlive::new(iv, target_transport, self.seed)),
             keepalive_started: false,
             reg_tx: None,
             registered_once: false,
@@ -350,11 +351,6 @@ impl Driver {
             unregister_deadline: None,
             tag_rng: Rng::new(self.seed ^ 0x7a6),
         };
-        if let Some(k) = s.keepalive.as_mut() {
-            // KeepAlive picked its reliability from the configured transport; rebuild it
-            // with the transport actually chosen.
-            *k = KeepAlive::new(k.interval(), s.target.transport, self.seed);
-        }
         s.reg.register(now);
         if self.shutting_down() {
             return SessionEnd::Shutdown;
@@ -708,12 +704,6 @@ impl Driver {
             .credentials
             .as_ref()
             .map_or(self.setup.aor.as_str(), |c| c.username.as_str())
-    }
-}
-
-impl AccountSetup {
-    fn transport_options_kind(&self) -> TransportKind {
-        self.transport.unwrap_or(TransportKind::Udp)
     }
 }
 

@@ -487,6 +487,9 @@ where
     }
 }
 
+const NO_SIP_SUBPROTOCOL: &str =
+    "the server did not accept the \"sip\" subprotocol (is this a SIP WebSocket address?)";
+
 /// RFC 7118 §4: the upgrade asks for the `sip` subprotocol and the server must accept it.
 async fn ws_handshake<S>(
     target: &Target,
@@ -522,6 +525,9 @@ where
     .await
     {
         Ok(Ok(x)) => x,
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Protocol(
+            tokio_tungstenite::tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(_),
+        ))) => return Err(ws_err(NO_SIP_SUBPROTOCOL.into())),
         Ok(Err(e)) => return Err(ws_err(e.to_string())),
         Err(_) => {
             return Err(TransportError::ConnectTimeout {
@@ -536,11 +542,7 @@ where
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("sip")));
     if !accepted {
-        return Err(ws_err(
-            "the server did not accept the \"sip\" subprotocol (is this a SIP WebSocket \
-             address?)"
-                .into(),
-        ));
+        return Err(ws_err(NO_SIP_SUBPROTOCOL.into()));
     }
     let (mut sink, mut source) = ws.split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Outgoing>();
