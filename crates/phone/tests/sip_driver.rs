@@ -39,6 +39,8 @@ enum Mode {
     AlwaysChallenge,
     /// 401 to requests without Authorization, 200 to the others.
     Accept,
+    /// 503 Service Unavailable, always.
+    Unavailable,
 }
 
 fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
@@ -88,6 +90,7 @@ async fn registrar(mode: Mode) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
                  algorithm=MD5, qop=\"auth\"\r\n"
             );
             let resp = match mode {
+                Mode::Unavailable => respond(&req, 503, "Service Unavailable", ""),
                 Mode::AlwaysChallenge => respond(&req, 401, "Unauthorized", &challenge),
                 Mode::Accept if header(&req, "Authorization").is_none() => {
                     respond(&req, 401, "Unauthorized", &challenge)
@@ -346,4 +349,70 @@ async fn websocket_without_sip_subprotocol_is_refused_in_words() {
     assert!(reason.message.contains("WebSocket handshake"), "{reason:?}");
     assert!(reason.message.contains("\"sip\" subprotocol"), "{reason:?}");
     phone.stop_registrations().await;
+}
+
+/// DNS for `pbx.test`: SRV records pointing at two loopback ports, the first preferred.
+#[derive(Debug)]
+struct TwoServers(u16, u16);
+
+impl homeline_phone::sip::Dns for TwoServers {
+    fn naptr<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<homeline_phone::sip::resolve::Naptr>, String>>
+    {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn srv<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<homeline_phone::sip::resolve::Srv>, String>>
+    {
+        use homeline_phone::sip::resolve::Srv;
+        let records = if name == "_sip._udp.pbx.test" {
+            vec![
+                Srv {
+                    priority: 20,
+                    weight: 0,
+                    port: self.1,
+                    target: "b.pbx.test.".into(),
+                },
+                Srv {
+                    priority: 10,
+                    weight: 0,
+                    port: self.0,
+                    target: "a.pbx.test.".into(),
+                },
+            ]
+        } else {
+            Vec::new()
+        };
+        Box::pin(async move { Ok(records) })
+    }
+    fn ips<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<std::net::IpAddr>, String>> {
+        Box::pin(async { Ok(vec![std::net::IpAddr::from([127, 0, 0, 1])]) })
+    }
+}
+
+#[tokio::test]
+async fn fails_over_to_the_next_srv_target_on_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let (busy, busy_seen) = registrar(Mode::Unavailable).await;
+    let (good, good_seen) = registrar(Mode::Accept).await;
+    let phone = phone(dir.path(), "sip:pbx.test", "right");
+    phone.set_sip_dns(Arc::new(TwoServers(busy.port(), good.port())));
+    phone.start_registrations().unwrap();
+    let s = settle(&phone, Duration::from_secs(10)).await;
+    assert_eq!(s.state, RegistrationState::Registered, "{s:?}");
+    assert_eq!(
+        s.server.as_deref(),
+        Some(format!("pbx.test (127.0.0.1) over UDP port {}", good.port()).as_str())
+    );
+    phone.stop_registrations().await;
+    // RFC 3263 §4.3: the preferred server was asked first, once.
+    assert_eq!(busy_seen.lock().unwrap().len(), 1);
+    assert!(good_seen.lock().unwrap().len() >= 2);
 }
