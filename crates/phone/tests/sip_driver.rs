@@ -416,3 +416,41 @@ async fn fails_over_to_the_next_srv_target_on_503() {
     assert_eq!(busy_seen.lock().unwrap().len(), 1);
     assert!(good_seen.lock().unwrap().len() >= 2);
 }
+
+/// Timer F (64·T1 = 32 s) on tokio's paused clock: a server that never answers is reported
+/// as "no answer" with the port named, in no real time at all.
+#[tokio::test(start_paused = true)]
+async fn silent_server_is_no_answer_after_timer_f() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bound and never read: datagrams vanish without an ICMP error.
+    let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let phone = phone(dir.path(), &format!("sip:{addr}"), "pw");
+    let started = tokio::time::Instant::now();
+    phone.start_registrations().unwrap();
+    let s = settle(&phone, Duration::from_secs(60)).await;
+    let waited = started.elapsed();
+    assert_eq!(s.state, RegistrationState::Failed, "{s:?}");
+    assert!(
+        waited >= Duration::from_secs(32) && waited < Duration::from_secs(33),
+        "{waited:?}"
+    );
+    let reason = s.reason.clone().unwrap();
+    assert_eq!(reason.code, "no_answer");
+    assert_eq!(
+        reason.message,
+        format!("No answer from 127.0.0.1 over UDP port {}.", addr.port())
+    );
+    assert!(
+        reason
+            .hint
+            .contains(&format!("UDP port {} may be blocked", addr.port())),
+        "{reason:?}"
+    );
+    assert_eq!(
+        s.register_requests, 1,
+        "retransmissions are not new requests"
+    );
+    phone.stop_registrations().await;
+    drop(silent);
+}

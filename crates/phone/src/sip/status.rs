@@ -132,10 +132,7 @@ pub fn failure_reason(
         FailureReason::Timeout => UiError::new(
             "no_answer",
             format!("No answer from {via}."),
-            format!(
-                "The server may be down, or {}",
-                lower_first(&port_hint(target))
-            ),
+            format!("The server may be down. {}", port_hint(target)),
         ),
         FailureReason::Forbidden => UiError::new(
             "forbidden",
@@ -167,14 +164,6 @@ pub fn failure_reason(
             format!("{server} and Homeline could not agree on a registration interval."),
             "Ask your provider which registration interval it accepts.",
         ),
-    }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-        None => String::new(),
     }
 }
 
