@@ -632,3 +632,63 @@ fn a_caller_requiring_100rel_gets_a_reliable_180_until_its_prack() {
         ]
     );
 }
+
+#[test]
+fn a_challenged_bye_is_sent_again_with_credentials() {
+    let mut sim = alice_and("proxy", "192.0.2.9:5060", true);
+    let h = dial_via(&mut sim, "proxy", "sip:bob@example.com");
+    sim.run_until(30);
+    let invite = requests(&mut sim, "proxy").remove(0);
+    let ok = reply(
+        &invite,
+        200,
+        "OK",
+        Some("b1"),
+        &["Contact: <sip:bob@192.0.2.2:5060>".into()],
+        ANSWER,
+    );
+    sim.send("proxy", "alice", &ok);
+    sim.run_until(1000);
+    requests(&mut sim, "proxy");
+    sim.act("alice", |c, l, now| c.hangup(now, l, h)).unwrap();
+    sim.run_until(1030);
+    let bye = requests(&mut sim, "proxy").remove(0);
+    assert_eq!(header(&bye, "CSeq"), "2 BYE");
+    sim.send(
+        "proxy",
+        "alice",
+        &reply(
+            &bye,
+            407,
+            "Proxy Authentication Required",
+            None,
+            &[CHALLENGE.into()],
+            b"",
+        ),
+    );
+    sim.run_until(1090);
+    let again = requests(&mut sim, "proxy").remove(0);
+    assert_eq!(again.method, rsip::Method::Bye);
+    assert_eq!(header(&again, "CSeq"), "3 BYE");
+    assert!(header(&again, "Proxy-Authorization").contains("username=\"alice\""));
+    assert_ne!(header(&again, "Via"), header(&bye, "Via"), "a new branch");
+    // A second challenge is not answered again.
+    sim.send(
+        "proxy",
+        "alice",
+        &reply(
+            &again,
+            407,
+            "Proxy Authentication Required",
+            None,
+            &[CHALLENGE.into()],
+            b"",
+        ),
+    );
+    sim.run_until(1200);
+    assert_eq!(sim.lines_with("BYE").len(), 2);
+    assert!(matches!(
+        ended(&mut sim),
+        Some((1000, EndCause::LocalHangup))
+    ));
+}

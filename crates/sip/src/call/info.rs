@@ -28,7 +28,7 @@ impl CallLayer {
         }
         let body = format!("Signal={digit}\r\nDuration={duration_ms}\r\n");
         let req = self.dialog_request(h, rsip::Method::Info, DTMF_RELAY, body.as_bytes())?;
-        self.send_request(now, layer, h, Role::Info, req)?;
+        self.send_in_dialog(now, layer, h, Role::Info, req)?;
         Ok(())
     }
 

@@ -468,6 +468,9 @@ pub struct CallLayer {
     next_handle: u64,
     calls: BTreeMap<CallHandle, Call>,
     txs: HashMap<TransactionId, (CallHandle, Role)>,
+    /// In-dialog non-INVITE requests we sent, to answer a 401/407 once (§22.2); the flag
+    /// says credentials were already added.
+    sent: HashMap<TransactionId, (rsip::Request, bool)>,
     events: VecDeque<CallEvent>,
 }
 
@@ -481,6 +484,7 @@ impl CallLayer {
             next_handle: 1,
             calls: BTreeMap::new(),
             txs: HashMap::new(),
+            sent: HashMap::new(),
             events: VecDeque::new(),
         }
     }
@@ -628,6 +632,7 @@ impl CallLayer {
                 }
             }
             TransactionEvent::Terminated { id } => match self.txs.remove(&id) {
+                Some(_) if self.sent.remove(&id).is_some() => None,
                 Some(_) => None,
                 None => Some(TransactionEvent::Terminated { id }),
             },
@@ -723,6 +728,16 @@ impl CallLayer {
         id: TransactionId,
         response: rsip::Response,
     ) {
+        let code = response.status_code.code();
+        if code >= 200 {
+            let sent = self.sent.remove(&id);
+            if let Some((request, false)) = sent
+                && matches!(code, 401 | 407)
+                && self.retry_with_credentials(now, layer, h, role, request, &response)
+            {
+                return;
+            }
+        }
         match role {
             Role::Invite => self.on_invite_response(now, layer, h, id, response),
             Role::ReInvite => self.on_reinvite_response(now, layer, h, response),
@@ -839,6 +854,93 @@ impl CallLayer {
         Ok(id)
     }
 
+    /// Sends an in-dialog non-INVITE request, remembering it for a digest challenge.
+    fn send_in_dialog(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        h: CallHandle,
+        role: Role,
+        request: rsip::Request,
+    ) -> Result<TransactionId, CallError> {
+        let id = self.send_request(now, layer, h, role, request.clone())?;
+        self.sent.insert(id, (request, false));
+        Ok(id)
+    }
+
+    /// §22.2 / §8.1.3.5: a proxy challenged an in-dialog request (BYE, REFER, INFO,
+    /// NOTIFY): send it again once, with the next CSeq, a new branch and credentials.
+    fn retry_with_credentials(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        h: CallHandle,
+        role: Role,
+        mut request: rsip::Request,
+        response: &rsip::Response,
+    ) -> bool {
+        let Some(creds) = self.config.credentials.clone() else {
+            return false;
+        };
+        let challenges = crate::auth::Challenge::from_response(response);
+        let Some(challenge) = crate::auth::select_challenge(&challenges).cloned() else {
+            return false;
+        };
+        let branch = self.branch();
+        let cnonce = self.rng.token();
+        let via = format!(
+            "SIP/2.0/{} {};branch={branch};rport",
+            self.config.transport.via_token(),
+            self.sent_by()
+        );
+        let Some(seq) = self
+            .calls
+            .get_mut(&h)
+            .and_then(|c| c.dialog.as_mut())
+            .map(|d| {
+                d.local_seq += 1;
+                d.local_seq
+            })
+        else {
+            return false;
+        };
+        let method = request.method;
+        let auth = DigestSession::new(challenge).authorize(
+            &creds,
+            &method.to_string(),
+            &request.uri.to_string(),
+            &cnonce,
+            &request.body,
+        );
+        let headers: Vec<rsip::Header> = request
+            .headers
+            .iter()
+            .filter(|h| {
+                !matches!(
+                    h,
+                    rsip::Header::Authorization(_) | rsip::Header::ProxyAuthorization(_)
+                )
+            })
+            .map(|hd| match hd {
+                rsip::Header::Via(_) => rsip::headers::Via::new(via.clone()).into(),
+                rsip::Header::CSeq(_) => rsip::headers::CSeq::new(format!("{seq} {method}")).into(),
+                other => other.clone(),
+            })
+            .collect();
+        request.headers = headers.into();
+        build::push_header(&mut request.headers, auth.to_header());
+        match self.send_request(now, layer, h, role, request.clone()) {
+            Ok(id) => {
+                self.sent.insert(id, (request, true));
+                true
+            }
+            Err(e) => {
+                tracing::debug!("cannot resend with credentials: {e}");
+                false
+            }
+        }
+    }
+
     /// Builds an in-dialog request with our Contact and User-Agent.
     fn dialog_request(
         &mut self,
@@ -893,7 +995,7 @@ impl CallLayer {
         if has_dialog {
             match self.dialog_request(h, rsip::Method::Bye, "", b"") {
                 Ok(bye) => {
-                    if let Err(e) = self.send_request(now, layer, h, Role::Bye, bye) {
+                    if let Err(e) = self.send_in_dialog(now, layer, h, Role::Bye, bye) {
                         tracing::debug!("cannot send BYE: {e}");
                     }
                 }

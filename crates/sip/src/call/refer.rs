@@ -35,7 +35,7 @@ impl CallLayer {
             &mut req.headers,
             rsip::Header::Other("Referred-By".into(), format!("<{}>", self.config.aor)),
         );
-        self.send_request(now, layer, h, Role::Refer, req)?;
+        self.send_in_dialog(now, layer, h, Role::Refer, req)?;
         Ok(())
     }
 
@@ -155,7 +155,7 @@ impl CallLayer {
             &mut req.headers,
             rsip::headers::SubscriptionState::new(state).into(),
         );
-        self.send_request(now, layer, h, Role::Notify, req)?;
+        self.send_in_dialog(now, layer, h, Role::Notify, req)?;
         if code >= 200
             && let Some(call) = self.calls.get_mut(&h)
         {

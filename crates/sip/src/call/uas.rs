@@ -352,7 +352,7 @@ impl CallLayer {
     fn send_bye_only(&mut self, now: Instant, layer: &mut TransactionLayer, h: CallHandle) {
         match self.dialog_request(h, rsip::Method::Bye, "", b"") {
             Ok(bye) => {
-                if let Err(e) = self.send_request(now, layer, h, Role::Bye, bye) {
+                if let Err(e) = self.send_in_dialog(now, layer, h, Role::Bye, bye) {
                     tracing::debug!("cannot send BYE: {e}");
                 }
             }
