@@ -324,6 +324,9 @@ fn forking_first_2xx_wins_the_other_gets_ack_and_bye() {
 #[test]
 fn redirects_are_followed_in_q_order_without_loops() {
     let mut sim = alice_and("redir", "192.0.2.8:5060", false);
+    // The new targets have literal addresses: Alice reaches them directly.
+    sim.add_script("carol", "192.0.2.3:5060");
+    sim.add_script("bobphone", "192.0.2.2:5060");
     dial_via(&mut sim, "redir", "sip:bob@example.com");
     sim.run_until(30);
     let first = requests(&mut sim, "redir").remove(0);
@@ -342,7 +345,7 @@ fn redirects_are_followed_in_q_order_without_loops() {
         ),
     );
     sim.run_until(90);
-    let second = requests(&mut sim, "redir")
+    let second = requests(&mut sim, "carol")
         .into_iter()
         .find(|r| r.method == rsip::Method::Invite)
         .unwrap();
@@ -351,18 +354,18 @@ fn redirects_are_followed_in_q_order_without_loops() {
     // Carol's server points back at targets already tried: the loop guard skips them.
     let back = "Contact: <sip:bob@example.com>, <sip:carol@192.0.2.3:5060>".to_owned();
     sim.send(
-        "redir",
+        "carol",
         "alice",
         &reply(&second, 302, "Moved Temporarily", Some("r2"), &[back], b""),
     );
     sim.run_until(150);
-    let third = requests(&mut sim, "redir")
+    let third = requests(&mut sim, "bobphone")
         .into_iter()
         .find(|r| r.method == rsip::Method::Invite)
         .unwrap();
     assert_eq!(third.uri.to_string(), "sip:bob@192.0.2.2:5060");
     sim.send(
-        "redir",
+        "bobphone",
         "alice",
         &reply(&third, 404, "Not Found", Some("r3"), &[], b""),
     );
@@ -373,12 +376,12 @@ fn redirects_are_followed_in_q_order_without_loops() {
             "0 alice>redir INVITE",
             "30 redir>alice 302 INVITE",
             "60 alice>redir ACK",
-            "60 alice>redir INVITE",
-            "90 redir>alice 302 INVITE",
-            "120 alice>redir ACK",
-            "120 alice>redir INVITE",
-            "150 redir>alice 404 INVITE",
-            "180 alice>redir ACK",
+            "60 alice>carol INVITE",
+            "90 carol>alice 302 INVITE",
+            "120 alice>carol ACK",
+            "120 alice>bobphone INVITE",
+            "150 bobphone>alice 404 INVITE",
+            "180 alice>bobphone ACK",
         ]
     );
     let (t, cause) = ended(&mut sim).unwrap();

@@ -27,9 +27,10 @@
 //! ```
 //! Requests go to [`CallConfig::outbound_proxy`] when set (the registrar's flow, as a phone
 //! behind a PBX does), else to the `Peer` given to [`CallLayer::dial`] or the one an incoming
-//! INVITE came from — the address that is known to get through the NAT. Known limit: a 3xx
-//! target is tried through the same next hop (right behind a proxy; a direct call redirected
-//! to another host needs the driver to resolve it, which this layer does not ask for yet).
+//! INVITE came from — the address that is known to get through the NAT. A 3xx target with a
+//! literal address is reached directly; known limit: one with a host name goes through the
+//! current next hop (right behind a proxy; without one the driver would have to resolve it,
+//! which this layer does not ask for yet).
 //!
 //! ## What is covered
 //! - Outgoing (`uac`): INVITE with offer, 1xx (early media SDP, reliable provisionals with

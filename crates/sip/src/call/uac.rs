@@ -375,6 +375,12 @@ impl CallLayer {
         match next {
             Some(t) => {
                 call.tried.push(t.clone());
+                // Without an outbound proxy, a target with a literal address is reached
+                // directly (a LAN phone); a host name still goes through the current next
+                // hop (resolving it is the driver's, see the module docs).
+                if let Some(p) = literal_peer(&t, call.peer.transport) {
+                    call.peer = p;
+                }
                 call.target = t;
                 call.digest = None;
                 call.answered_realm = None;
@@ -499,5 +505,39 @@ impl CallLayer {
             Some(_) => None,
             None => Some(TransactionEvent::StrayResponse { response }),
         }
+    }
+}
+
+/// The address of a SIP URI whose host is an IP literal (`sip:bob@192.0.2.7:5090`), port 5060
+/// (5061 for sips) when absent (RFC 3263 §4.2).
+fn literal_peer(uri: &str, transport: crate::transaction::TransportKind) -> Option<Peer> {
+    let uri = rsip::Uri::try_from(uri).ok()?;
+    let ip: std::net::IpAddr = match &uri.host_with_port.host {
+        rsip::Host::IpAddr(ip) => *ip,
+        rsip::Host::Domain(_) => return None,
+    };
+    let secure = matches!(uri.scheme, Some(rsip::Scheme::Sips));
+    let port = uri
+        .host_with_port
+        .port
+        .map(|p| *p.value())
+        .unwrap_or(if secure { 5061 } else { 5060 });
+    Some(Peer {
+        transport,
+        addr: std::net::SocketAddr::new(ip, port),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transaction::TransportKind;
+
+    #[test]
+    fn literal_addresses_are_reached_directly() {
+        let p = super::literal_peer("sip:bob@192.0.2.7:5090", TransportKind::Udp);
+        assert_eq!(p.map(|p| p.addr.to_string()), Some("192.0.2.7:5090".into()));
+        let p = super::literal_peer("sip:bob@192.0.2.7", TransportKind::Udp);
+        assert_eq!(p.map(|p| p.addr.port()), Some(5060));
+        assert!(super::literal_peer("sip:bob@example.com", TransportKind::Udp).is_none());
     }
 }
