@@ -695,3 +695,83 @@ fn a_challenged_bye_is_sent_again_with_credentials() {
         Some((1000, EndCause::LocalHangup))
     ));
 }
+
+#[test]
+fn final_failures_end_the_call_with_plain_reasons() {
+    for (code, words) in [
+        (404, "that number or address does not exist"),
+        (487, "the call was cancelled"),
+        (403, "the server refused the call"),
+        (
+            503,
+            "the server had a problem with the call (503 Service Unavailable)",
+        ),
+    ] {
+        let mut sim = alice_and("proxy", "192.0.2.9:5060", false);
+        dial_via(&mut sim, "proxy", "sip:bob@example.com");
+        sim.run_until(30);
+        let invite = requests(&mut sim, "proxy").remove(0);
+        let reason = if code == 503 {
+            "Service Unavailable"
+        } else {
+            "X"
+        };
+        sim.send(
+            "proxy",
+            "alice",
+            &reply(&invite, code, reason, Some("p"), &[], b""),
+        );
+        sim.run_until(100);
+        let (t, cause) = ended(&mut sim).unwrap();
+        assert_eq!(t, 60);
+        let EndCause::Failed(f) = cause else {
+            panic!("{code}: {cause:?}")
+        };
+        assert_eq!((f.code, f.message.as_str()), (code, words));
+    }
+}
+
+#[test]
+fn a_refused_reinvite_leaves_the_call_up() {
+    let mut sim = alice_and("proxy", "192.0.2.9:5060", false);
+    let h = dial_via(&mut sim, "proxy", "sip:bob@example.com");
+    sim.run_until(30);
+    let invite = requests(&mut sim, "proxy").remove(0);
+    let ok = reply(
+        &invite,
+        200,
+        "OK",
+        Some("b1"),
+        &["Contact: <sip:bob@192.0.2.2:5060>".into()],
+        ANSWER,
+    );
+    sim.send("proxy", "alice", &ok);
+    sim.run_until(1000);
+    requests(&mut sim, "proxy");
+    sim.act("alice", |c, l, now| c.hold(now, l, h, OFFER.to_vec()))
+        .unwrap();
+    sim.run_until(1030);
+    let reinvite = requests(&mut sim, "proxy").remove(0);
+    sim.send(
+        "proxy",
+        "alice",
+        &reply(&reinvite, 488, "Not Acceptable Here", None, &[], b""),
+    );
+    sim.run_until(1100);
+    let failed: Vec<u16> = sim
+        .events("alice")
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            CallEvent::UpdateFailed { failure, .. } => Some(failure.code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [488]);
+    assert_eq!(
+        sim.ua("alice").calls.state(h),
+        Some(homeline_sip::call::CallState::Active)
+    );
+    // And the next change may go ahead.
+    sim.act("alice", |c, l, now| c.resume(now, l, h, OFFER.to_vec()))
+        .unwrap();
+}

@@ -138,8 +138,19 @@ pub(crate) fn reason_phrase(response: &rsip::Response) -> String {
     match &response.status_code {
         rsip::StatusCode::Other(_, reason) => reason.clone(),
         other => {
+            // rsip names known codes in CamelCase ("ServiceUnavailable"): make words again.
             let s = other.to_string();
-            s.split_once(' ').map_or(s.clone(), |(_, r)| r.to_owned())
+            let name = s.split_once(' ').map_or(s.as_str(), |(_, r)| r);
+            let mut words = String::with_capacity(name.len() + 4);
+            let mut prev_lower = false;
+            for c in name.chars() {
+                if c.is_ascii_uppercase() && prev_lower {
+                    words.push(' ');
+                }
+                prev_lower = c.is_ascii_lowercase();
+                words.push(c);
+            }
+            words
         }
     }
 }
