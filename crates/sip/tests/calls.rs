@@ -787,3 +787,74 @@ fn forking_proxy_two_phones_answer_one_wins_the_other_gets_ack_and_bye() {
         [1060]
     );
 }
+
+#[test]
+fn lost_info_and_notify_are_retransmitted_by_their_transactions() {
+    let (mut sim, a, _b) = connected();
+    sim.drops.push(("alice".into(), "INFO".into(), 1));
+    sim.drops.push(("bob".into(), "NOTIFY".into(), 1));
+    sim.run_until(2000);
+    sim.act("alice", |c, l, now| c.send_dtmf(now, l, a, '7', 200))
+        .unwrap();
+    sim.run_until(2600);
+    sim.act("alice", |c, l, now| {
+        c.transfer(now, l, a, "sip:carol@example.com")
+    })
+    .unwrap();
+    sim.run_until(3500);
+    assert_eq!(
+        sim.lines(),
+        [
+            "2000 alice>bob INFO (lost)",
+            "2500 alice>bob INFO",
+            "2530 bob>alice 200 INFO",
+            "2600 alice>bob REFER",
+            "2630 bob>alice 202 REFER",
+            "2630 bob>alice NOTIFY (lost)",
+            "3130 bob>alice NOTIFY",
+            "3160 alice>bob 200 NOTIFY",
+        ]
+    );
+    assert_eq!(
+        ms_of(&sim.events("bob"), |e| matches!(
+            e,
+            CallEvent::Dtmf { digit: '7', .. }
+        )),
+        [2530]
+    );
+    assert_eq!(
+        ms_of(&sim.events("alice"), |e| matches!(
+            e,
+            CallEvent::TransferProgress { code: 100, .. }
+        )),
+        [3160]
+    );
+}
+
+#[test]
+fn a_request_overtaken_by_a_later_one_is_refused_with_500() {
+    // §12.2.2: a CSeq lower than the last one seen in the dialog is out of order.
+    let (mut sim, a, _b) = connected();
+    sim.drops.push(("alice".into(), "INFO".into(), 1));
+    sim.run_until(2000);
+    sim.act("alice", |c, l, now| c.send_dtmf(now, l, a, '7', 200))
+        .unwrap();
+    sim.act("alice", |c, l, now| {
+        c.transfer(now, l, a, "sip:carol@example.com")
+    })
+    .unwrap();
+    sim.run_until(2600);
+    assert_eq!(
+        sim.lines(),
+        [
+            "2000 alice>bob INFO (lost)",
+            "2000 alice>bob REFER",
+            "2030 bob>alice 202 REFER",
+            "2030 bob>alice NOTIFY",
+            "2060 alice>bob 200 NOTIFY",
+            "2500 alice>bob INFO",
+            "2530 bob>alice 500 INFO",
+        ]
+    );
+    assert!(ms_of(&sim.events("bob"), |e| matches!(e, CallEvent::Dtmf { .. })).is_empty());
+}
