@@ -520,10 +520,11 @@ fn dtmf_in_info() {
     assert_eq!(
         sim.lines(),
         [
-            "2000 alice>bob INFO",
+            // One INFO at a time, so digits cannot overtake each other.
             "2000 alice>bob INFO",
             "2030 bob>alice 200 INFO",
-            "2030 bob>alice 200 INFO",
+            "2060 alice>bob INFO",
+            "2090 bob>alice 200 INFO",
         ]
     );
     let digits: Vec<(char, u32)> = sim

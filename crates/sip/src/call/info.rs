@@ -10,6 +10,8 @@ use crate::transaction::{TransactionId, TransactionLayer, response_for};
 
 impl CallLayer {
     /// Sends one DTMF `digit` (`0`–`9`, `*`, `#`, `A`–`D`) lasting `duration_ms` in an INFO.
+    /// Digits are sent one INFO at a time, in order: the next leaves when the previous one
+    /// is answered.
     pub fn send_dtmf(
         &mut self,
         now: Instant,
@@ -22,14 +24,52 @@ impl CallLayer {
         if !"0123456789*#ABCD".contains(digit) {
             return Err(CallError::Build(format!("'{digit}' is not a DTMF digit")));
         }
-        let call = self.calls.get(&h).ok_or(CallError::NoSuchCall)?;
+        let call = self.calls.get_mut(&h).ok_or(CallError::NoSuchCall)?;
         if call.state != CallState::Active {
             return Err(CallError::InvalidState("not connected"));
         }
+        call.dtmf_queue.push_back((digit, duration_ms));
+        if call.info_in_flight {
+            return Ok(());
+        }
+        self.send_next_dtmf(now, layer, h)
+    }
+
+    fn send_next_dtmf(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        h: CallHandle,
+    ) -> Result<(), CallError> {
+        let call = self.calls.get_mut(&h).ok_or(CallError::NoSuchCall)?;
+        let Some((digit, duration_ms)) = call.dtmf_queue.pop_front() else {
+            return Ok(());
+        };
+        if call.state != CallState::Active {
+            call.dtmf_queue.clear();
+            return Ok(());
+        }
+        call.info_in_flight = true;
         let body = format!("Signal={digit}\r\nDuration={duration_ms}\r\n");
-        let req = self.dialog_request(h, rsip::Method::Info, DTMF_RELAY, body.as_bytes())?;
-        self.send_in_dialog(now, layer, h, Role::Info, req)?;
-        Ok(())
+        let sent = self
+            .dialog_request(h, rsip::Method::Info, DTMF_RELAY, body.as_bytes())
+            .and_then(|req| self.send_in_dialog(now, layer, h, Role::Info, req));
+        if sent.is_err()
+            && let Some(call) = self.calls.get_mut(&h)
+        {
+            call.info_in_flight = false;
+        }
+        sent.map(|_| ())
+    }
+
+    /// The INFO in flight got its final response (or timed out): send the next digit.
+    pub(super) fn info_done(&mut self, now: Instant, layer: &mut TransactionLayer, h: CallHandle) {
+        if let Some(call) = self.calls.get_mut(&h) {
+            call.info_in_flight = false;
+        }
+        if let Err(e) = self.send_next_dtmf(now, layer, h) {
+            tracing::debug!("cannot send DTMF: {e}");
+        }
     }
 
     pub(super) fn on_info(

@@ -402,6 +402,10 @@ struct Call {
     glare_retry: Option<(Instant, Vec<u8>)>,
     /// We are the notifier for a REFER we accepted.
     refer_notifier: bool,
+    /// DTMF digits waiting for the INFO in flight (one at a time, so they cannot overtake
+    /// each other and be refused as out of order, §12.2.2).
+    dtmf_queue: VecDeque<(char, u32)>,
+    info_in_flight: bool,
     /// Keep until then to absorb late retransmissions, then forget.
     linger_until: Option<Instant>,
     /// `Ended` was reported.
@@ -451,6 +455,8 @@ impl Call {
             update: None,
             glare_retry: None,
             refer_notifier: false,
+            dtmf_queue: VecDeque::new(),
+            info_in_flight: false,
             linger_until: None,
             reported: false,
         }
@@ -748,6 +754,7 @@ impl CallLayer {
                     self.forget_later(now, h);
                 }
             }
+            Role::Info if code >= 200 => self.info_done(now, layer, h),
             Role::Cancel
             | Role::Notify
             | Role::Info
@@ -786,6 +793,7 @@ impl CallLayer {
                 );
             }
             Role::Bye => self.forget_later(now, h),
+            Role::Info => self.info_done(now, layer, h),
             Role::Refer => self.events.push_back(CallEvent::TransferProgress {
                 call: h,
                 code: 408,
