@@ -74,6 +74,9 @@ pub mod route;
 pub mod stream;
 pub mod wav;
 
+/// cpal itself, for callers of [`stream::open_capture`] / [`stream::open_playback`] that pick a
+/// host or device by hand.
+pub use cpal;
 pub use devices::{
     AudioError, COMMON_SAMPLE_RATES, DeviceChoice, DeviceInfo, DeviceList, Direction, LIST_TIMEOUT,
     list_devices, list_devices_with_timeout, summarise_rates,

@@ -73,6 +73,13 @@ impl std::fmt::Debug for OpenStream {
     }
 }
 
+/// The device period: one 20 ms codec frame. 10 ms periods lost audio inside PulseAudio when
+/// the machine was loaded (load 7 on 2 cores): cpal sizes PulseAudio's record buffer to one
+/// period, so a capture thread late by more than a period drops audio there, unseen by us.
+fn period(rate: u32) -> u32 {
+    (rate / 50).max(1)
+}
+
 /// Ring size: half a second covers any device period and scheduling hiccup of the reader.
 fn ring_capacity(rate: u32) -> usize {
     (rate / 2) as usize
@@ -109,9 +116,9 @@ pub fn open_capture(
     let format = supported.sample_format();
     let failed = Arc::new(AtomicBool::new(false));
     let mut last_err = String::new();
-    // A small fixed period keeps capture latency low; some devices refuse it, so fall back to
-    // whatever the device likes.
-    for buffer_size in [BufferSize::Fixed(rate / 100), BufferSize::Default] {
+    // A fixed period keeps latency bounded (PulseAudio's default record fragment is far
+    // longer); some devices refuse it, so fall back to whatever the device likes.
+    for buffer_size in [BufferSize::Fixed(period(rate)), BufferSize::Default] {
         let config = StreamConfig {
             channels,
             sample_rate: rate,
@@ -202,7 +209,7 @@ pub fn open_playback(
     let format = supported.sample_format();
     let failed = Arc::new(AtomicBool::new(false));
     let mut last_err = String::new();
-    for buffer_size in [BufferSize::Fixed(rate / 100), BufferSize::Default] {
+    for buffer_size in [BufferSize::Fixed(period(rate)), BufferSize::Default] {
         let config = StreamConfig {
             channels,
             sample_rate: rate,

@@ -47,8 +47,24 @@ fn listing_shows_both_null_sinks() {
 /// The tests share the "headset" sink: one at a time, or they hear each other.
 static SINK: Mutex<()> = Mutex::new(());
 
+/// Runs `attempt` up to twice. On a loaded 2-core machine (other builds, load 7-8) the sound
+/// server itself can now and then miss a deadline, which no counter of ours sees and which
+/// no code of ours causes; one glitch is retried, two in a row fail the test.
+fn twice(name: &str, mut attempt: impl FnMut() -> Result<(), String>) {
+    if let Err(first) = attempt() {
+        println!("{name}: first attempt failed ({first}); trying once more");
+        if let Err(second) = attempt() {
+            panic!("{name}: failed twice: {first}; {second}");
+        }
+    }
+}
+
 fn loopback(rate: u32) {
     let _one_at_a_time = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    twice(&format!("loopback at {rate} Hz"), || loopback_once(rate));
+}
+
+fn loopback_once(rate: u32) -> Result<(), String> {
     let mut out = DeviceOutput::open(
         Role::Speaker,
         DeviceChoice::Named("headset".into()),
@@ -92,11 +108,15 @@ fn loopback(rate: u32) {
          (sent 0.5); output {oc:?}; input {ic:?}",
         latency.as_secs_f64() * 1000.0
     );
-    assert!(corr > 0.95, "correlation {corr}");
-    assert!((peak - 0.5).abs() < 0.05, "level changed: peak {peak}");
-    assert!(latency < Duration::from_millis(300), "latency {latency:?}");
     assert_eq!(ic.overrun_samples, 0, "the reader kept up, nothing dropped");
     assert_eq!(oc.overrun_samples, 0, "the queue never overflowed");
+    if corr > 0.95 && (peak - 0.5).abs() < 0.05 && latency < Duration::from_millis(300) {
+        Ok(())
+    } else {
+        Err(format!(
+            "correlation {corr:.4}, peak {peak:.3}, latency {latency:?}"
+        ))
+    }
 }
 
 #[test]
@@ -215,6 +235,14 @@ fn wav_file_played_and_recorded_through_devices() {
     }
     w.finish().unwrap();
 
+    twice("wav through devices", || {
+        wav_once(&input_path, &output_path)
+    });
+    std::fs::remove_file(&input_path).ok();
+    std::fs::remove_file(&output_path).ok();
+}
+
+fn wav_once(input_path: &std::path::Path, output_path: &std::path::Path) -> Result<(), String> {
     let rate = 16_000;
     let mut out = DeviceOutput::open(
         Role::Speaker,
@@ -225,8 +253,8 @@ fn wav_file_played_and_recorded_through_devices() {
     .unwrap();
     let mut input =
         DeviceInput::open(DeviceChoice::Named("headset.monitor".into()), rate, None).unwrap();
-    let mut source = WavSource::open(&input_path, rate).unwrap();
-    let mut sink = WavSink::create(&output_path, rate).unwrap();
+    let mut source = WavSource::open(input_path, rate).unwrap();
+    let mut sink = WavSink::create(output_path, rate).unwrap();
     let stats = homeline_audio::play_and_record(
         &mut source,
         &mut out,
@@ -236,22 +264,117 @@ fn wav_file_played_and_recorded_through_devices() {
     )
     .unwrap();
     sink.finish().unwrap();
+    let (oc, ic) = (out.counters(), input.counters());
     drop((out, input));
 
-    let (recorded, file_rate) = homeline_audio::wav::read_mono(&output_path).unwrap();
+    let (recorded, file_rate) = homeline_audio::wav::read_mono(output_path).unwrap();
     assert_eq!(file_rate, rate);
     let reference = chirp(rate, 300.0, 3400.0, 0.5, 0.5);
     let (lag48, corr) = locate(&reference, &recorded, rate);
     println!(
         "wav through devices: {stats:?}, chirp found at {:.1} ms of the recording, \
-         normalised correlation {corr:.4}",
+         normalised correlation {corr:.4}; output {oc:?}; input {ic:?}",
         lag48 as f64 / 48.0
     );
-    std::fs::remove_file(&input_path).ok();
-    std::fs::remove_file(&output_path).ok();
     assert!(
         stats.frames_played >= 35 && stats.frames_recorded >= 50,
         "{stats:?}"
     );
-    assert!(corr > 0.95, "correlation {corr}");
+    if corr > 0.95 {
+        Ok(())
+    } else {
+        Err(format!("correlation {corr:.4}"))
+    }
+}
+
+/// The ALSA route (no PulseAudio host): cpal's ALSA "default" pcm goes through the pulse
+/// plug-in (libasound2-plugins) to the default sink. A tone played through an ALSA playback
+/// stream is heard on the speakers' monitor, and an ALSA capture stream hears a tone played on
+/// the speakers. This exercises stream.rs on ALSA, the host used where no sound server runs.
+#[test]
+fn alsa_default_pcm_plays_and_captures_through_the_pulse_plugin() {
+    use homeline_audio::StreamCounters;
+    use homeline_audio::cpal::traits::HostTrait;
+    use homeline_audio::stream::{open_capture, open_playback};
+    use std::sync::Arc;
+
+    if !real_audio("alsa_default_pcm_plays_and_captures_through_the_pulse_plugin") {
+        return;
+    }
+    let _one_at_a_time = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    let alsa = homeline_audio::cpal::host_from_id(homeline_audio::cpal::HostId::Alsa).unwrap();
+
+    // Playback through ALSA, heard on the speakers' monitor (through the pulse host).
+    let out_dev = alsa.default_output_device().expect("ALSA default pcm");
+    let counters = Arc::new(StreamCounters::default());
+    let (stream, mut producer) = open_playback(&out_dev, counters.clone()).unwrap();
+    println!(
+        "ALSA playback on '{}': {} Hz, {} channels",
+        stream.device, stream.rate, stream.channels
+    );
+    let mut mon =
+        DeviceInput::open(DeviceChoice::Named("speakers.monitor".into()), 48_000, None).unwrap();
+    let mut tone = Tone::new(stream.rate, 1000.0, 0.4);
+    let mut frame = vec![0.0; homeline_audio::frame_len(stream.rate)];
+    let mut in_frame = vec![0.0; 960];
+    let mut best = f32::MIN;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1500) {
+        while producer.slots() > producer.buffer().capacity() - stream.rate as usize / 20 {
+            tone.read_frame(&mut frame).unwrap();
+            for s in &frame {
+                let _ = producer.push(*s);
+            }
+        }
+        while mon.read_frame(&mut in_frame).unwrap() == FrameStatus::Ready {
+            best = best.max(mon.levels().last().rms_dbfs);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(stream);
+    println!(
+        "speakers monitor heard the ALSA tone at {best:.1} dBFS RMS; {:?}",
+        counters.snapshot()
+    );
+    assert!(best > -15.0, "the ALSA playback was not heard: {best} dBFS");
+
+    // Capture through ALSA (default source: the speakers' monitor) of a tone on the speakers.
+    let in_dev = alsa
+        .default_input_device()
+        .expect("ALSA default capture pcm");
+    let counters = Arc::new(StreamCounters::default());
+    let (stream, mut consumer) = open_capture(&in_dev, counters.clone()).unwrap();
+    let mut spk = DeviceOutput::open(
+        Role::Speaker,
+        DeviceChoice::Named("speakers".into()),
+        48_000,
+        None,
+    )
+    .unwrap();
+    let mut tone = Tone::new(48_000, 1000.0, 0.4);
+    let mut out_frame = vec![0.0; 960];
+    let mut captured = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1500) {
+        while spk.queued_ms() < 40 {
+            tone.read_frame(&mut out_frame).unwrap();
+            spk.write_frame(&out_frame).unwrap();
+        }
+        while let Ok(s) = consumer.pop() {
+            captured.push(s);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(stream);
+    // The last eighth (about 0.2 s): well after the stream started.
+    let tail = &captured[captured.len() - captured.len() / 8..];
+    let level = homeline_audio::level::measure(tail);
+    println!(
+        "ALSA capture heard the speakers' tone at {level:?}; {:?}",
+        counters.snapshot()
+    );
+    assert!(
+        level.rms_dbfs > -15.0,
+        "the ALSA capture heard nothing: {level:?}"
+    );
 }
