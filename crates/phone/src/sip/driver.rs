@@ -160,9 +160,11 @@ impl Driver {
 
     fn publish(&self, f: impl FnOnce(&mut RegistrationStatus)) {
         let mut changed = None;
+        let mut state_changed = false;
         self.status.send_if_modified(|s| {
             let before = s.clone();
             f(s);
+            state_changed = s.state != before.state;
             if *s != before {
                 changed = Some(s.clone());
                 true
@@ -171,10 +173,24 @@ impl Driver {
             }
         });
         if let Some(s) = changed {
-            match &s.reason {
-                Some(r) => tracing::debug!(account = %s.account_id, state = ?s.state,
-                    reason = %r.message, "registration"),
-                None => tracing::debug!(account = %s.account_id, state = ?s.state,
+            // Outcomes go to the app log (what support reads); the steps in between only at
+            // debug level.
+            let outcome = state_changed
+                && matches!(
+                    s.state,
+                    RegistrationState::Registered
+                        | RegistrationState::Failed
+                        | RegistrationState::Stopped
+                );
+            match (&s.reason, outcome) {
+                (Some(r), true) if s.state != RegistrationState::Registered => {
+                    tracing::info!(account = %s.account_id, state = ?s.state,
+                        retry_in_secs = ?s.retry_in_secs, "registration failed: {}", r.message);
+                }
+                (_, true) => tracing::info!(account = %s.account_id,
+                    server = s.server.as_deref().unwrap_or_default(),
+                    expires_secs = ?s.expires_secs, "registered"),
+                (_, false) => tracing::debug!(account = %s.account_id, state = ?s.state,
                     server = ?s.server, "registration"),
             }
             // No receiver is fine: nobody listens yet.
