@@ -3,7 +3,8 @@
 #   1. install what the tests need (Debian packages, npm packages, tauri-driver)
 #   2. format and lint checks (cargo fmt, clippy -D warnings, svelte-check)
 #   3. UI unit tests (Vitest)
-#   4. Rust tests of every crate, with a real Secret Service (gnome-keyring) on a private D-Bus;
+#   4. Rust tests of every crate, with a real Secret Service (gnome-keyring) on a private D-Bus
+#      and a real PulseAudio with null sinks;
 #      the network-lab tests build namespaces and start kamailio/coturn (they need root and say
 #      "skipped: needs root" otherwise)
 #   5. end-to-end tests of the real app: tauri-driver + WebKitWebDriver under Xvfb
@@ -46,8 +47,10 @@ if ok ui-deps; then
 fi
 if ok ui-build; then
   stage clippy cargo clippy --workspace --all-targets --locked -- -D warnings
-  stage rust-tests scripts/with-keyring.sh env HOMELINE_REAL_KEYRING=1 \
-    cargo test --workspace --locked
+  # One run of every Rust test, with the real components on private buses: a gnome-keyring
+  # Secret Service (D-Bus) and a PulseAudio with two null sinks ("headset", "speakers").
+  stage rust-tests scripts/with-keyring.sh scripts/with-pulse.sh \
+    env HOMELINE_REAL_KEYRING=1 HOMELINE_REAL_AUDIO=1 cargo test --workspace --locked
   stage app-build cargo build -p homeline-app --features custom-protocol --locked
 fi
 if ok app-build; then

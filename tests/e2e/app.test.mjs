@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from './webdriver.mjs';
 
@@ -68,13 +68,23 @@ function keyringCount(id) {
   return out.split('\n').filter((l) => l.startsWith('[')).length;
 }
 
+/** Whether a process runs the app's binary (by /proc/PID/exe, not by command line: the test
+ * scripts carry the app's path in their own arguments). */
+function appRunning() {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) === app) return true;
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return false;
+}
+
 async function waitAppGone() {
   for (let i = 0; i < 100; i++) {
-    try {
-      execFileSync('pgrep', ['-f', app], { stdio: 'ignore' });
-    } catch {
-      return; // pgrep found nothing: the app has exited
-    }
+    if (!appRunning()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('the app did not exit after its session ended');

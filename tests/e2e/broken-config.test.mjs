@@ -28,7 +28,6 @@ test('a broken config file is reported with its line and kept aside, never overw
   session = await Session.start(driver, app);
   const banner = await session.waitText('[data-testid="config-problem"]', (t) => t.length > 0);
   assert.match(banner, /line 4/);
-  await session.screenshot(join(out, 'broken-config.png'));
 
   // The app started with defaults: no account, and it says so.
   await (await session.find('[data-testid="tab-phone"]')).click();
@@ -41,6 +40,7 @@ test('a broken config file is reported with its line and kept aside, never overw
   await (await session.find('[data-testid="account-sip-address"]')).type('sip:dave@example.com');
   await (await session.find('[data-testid="account-save"]')).click();
   await session.waitText('[data-testid="account-row"]', (t) => t.includes('Dave Example'));
+  await session.screenshot(join(out, 'broken-config.png'));
 
   const kept = readdirSync(dir).filter((f) => f.startsWith('homeline.toml.broken-'));
   assert.equal(kept.length, 1, `one broken file kept aside expected, found ${readdirSync(dir)}`);

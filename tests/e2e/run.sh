@@ -42,6 +42,8 @@ export HOMELINE_TAURI_DRIVER=$tauri_driver HOMELINE_E2E_TESTS=$here
 # drive NAME WRAPPER… : runs NAME.test.mjs against the app, in a fresh home, under WRAPPER.
 drive() {
   local name=$1; shift
+  # HOMELINE_E2E_ONLY=name runs one of them, when debugging.
+  [ -n "${HOMELINE_E2E_ONLY:-}" ] && [ "$HOMELINE_E2E_ONLY" != "$name" ] && return 0
   local home=$tmp/$name
   mkdir -p "$home/.config" "$home/.local/share" "$home/.cache" "$home/Downloads"
   mkdir -p "$out/$name"

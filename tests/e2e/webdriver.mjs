@@ -7,12 +7,22 @@ const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 export class WebDriverError extends Error {}
 
+// Every call has a time limit, so a hung app or driver fails the test, naming the call, instead
+// of stalling the run until CI's own limit.
+const REQUEST_TIMEOUT_MS = 30000;
+
 async function request(base, method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(base + path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (e) {
+    throw new WebDriverError(`${method} ${path}: ${e.name === 'TimeoutError' ? `no answer in ${REQUEST_TIMEOUT_MS} ms` : e.message}`);
+  }
   const text = await res.text();
   let json;
   try {
