@@ -236,23 +236,12 @@ impl TransactionLayer {
         id: TransactionId,
         response: rsip::Response,
     ) -> Result<(), TransactionError> {
-        let entry = self
-            .txs
-            .get_mut(&id)
-            .ok_or(TransactionError::NoSuchTransaction)?;
-        let mut out = Outbox {
-            id,
-            peer: entry.peer,
-            transmits: &mut self.transmits,
-            events: &mut self.events,
-        };
-        let result = match &mut entry.tx {
-            Tx::ServerInvite(t) => t.send_response(now, response, &mut out),
-            Tx::ServerNonInvite(t) => t.send_response(now, response, &mut out),
+        self.drive(id, |tx, out| match tx {
+            Tx::ServerInvite(t) => t.send_response(now, response, out),
+            Tx::ServerNonInvite(t) => t.send_response(now, response, out),
             _ => Err(TransactionError::InvalidState("client transaction")),
-        };
-        self.reap(id);
-        result
+        })
+        .unwrap_or(Err(TransactionError::NoSuchTransaction))
     }
 
     /// Feeds a valid message (from [`crate::Inbound`]) received from `from`.
@@ -278,21 +267,11 @@ impl TransactionLayer {
                 .push_back(TransactionEvent::StrayResponse { response });
             return;
         };
-        let Some(entry) = self.txs.get_mut(&id) else {
-            return;
-        };
-        let mut out = Outbox {
-            id,
-            peer: entry.peer,
-            transmits: &mut self.transmits,
-            events: &mut self.events,
-        };
-        match &mut entry.tx {
-            Tx::ClientInvite(t) => t.on_response(now, response, &mut out),
-            Tx::ClientNonInvite(t) => t.on_response(now, response, &mut out),
+        self.drive(id, |tx, out| match tx {
+            Tx::ClientInvite(t) => t.on_response(now, response, out),
+            Tx::ClientNonInvite(t) => t.on_response(now, response, out),
             _ => {}
-        }
-        self.reap(id);
+        });
     }
 
     fn handle_request(&mut self, now: Instant, mut request: rsip::Request, from: Peer) {
@@ -300,20 +279,11 @@ impl TransactionLayer {
         let key = server_key(&request);
         let is_ack = request.method == rsip::Method::Ack;
         if let Some(&id) = self.index.get(&key) {
-            if let Some(entry) = self.txs.get_mut(&id) {
-                let mut out = Outbox {
-                    id,
-                    peer: entry.peer,
-                    transmits: &mut self.transmits,
-                    events: &mut self.events,
-                };
-                match &mut entry.tx {
-                    Tx::ServerInvite(t) => t.on_request(now, request, &mut out),
-                    Tx::ServerNonInvite(t) if !is_ack => t.on_request(&mut out),
-                    _ => {}
-                }
-            }
-            self.reap(id);
+            self.drive(id, |tx, out| match tx {
+                Tx::ServerInvite(t) => t.on_request(now, request, out),
+                Tx::ServerNonInvite(t) if !is_ack => t.on_request(out),
+                _ => {}
+            });
             return;
         }
         if is_ack {
@@ -427,42 +397,25 @@ impl TransactionLayer {
             // Several timers of one transaction may be due if we are called late; each pass
             // advances at least one of them, and the bound guards against a stuck timer.
             for _ in 0..64 {
-                let Some(entry) = self.txs.get_mut(&id) else {
+                let Some(entry) = self.txs.get(&id) else {
                     break;
                 };
                 if entry.tx.next_timeout().is_none_or(|t| t > now) {
                     break;
                 }
-                let mut out = Outbox {
-                    id,
-                    peer: entry.peer,
-                    transmits: &mut self.transmits,
-                    events: &mut self.events,
-                };
-                entry.tx.on_timeout(now, &mut out);
-                self.reap(id);
+                self.drive(id, |tx, out| tx.on_timeout(now, out));
             }
         }
     }
 
     /// Reports that a [`Transmit`] of transaction `id` could not be sent (§17.1.4, §17.2.4).
     pub fn handle_transport_error(&mut self, _now: Instant, id: TransactionId) {
-        let Some(entry) = self.txs.get_mut(&id) else {
-            return;
-        };
-        let mut out = Outbox {
-            id,
-            peer: entry.peer,
-            transmits: &mut self.transmits,
-            events: &mut self.events,
-        };
-        match &mut entry.tx {
-            Tx::ClientInvite(t) => t.on_transport_error(&mut out),
-            Tx::ClientNonInvite(t) => t.on_transport_error(&mut out),
-            Tx::ServerInvite(t) => t.on_transport_error(&mut out),
-            Tx::ServerNonInvite(t) => t.on_transport_error(&mut out),
-        }
-        self.reap(id);
+        self.drive(id, |tx, out| match tx {
+            Tx::ClientInvite(t) => t.on_transport_error(out),
+            Tx::ClientNonInvite(t) => t.on_transport_error(out),
+            Tx::ServerInvite(t) => t.on_transport_error(out),
+            Tx::ServerNonInvite(t) => t.on_transport_error(out),
+        });
     }
 
     /// The next message to send. Call after every `handle_*`/`send_*` until `None`.
@@ -479,6 +432,25 @@ impl TransactionLayer {
     /// runs. Ask again after every mutation.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.txs.values().filter_map(|e| e.tx.next_timeout()).min()
+    }
+
+    /// Runs `f` on transaction `id` with an [`Outbox`] for it, then removes the transaction
+    /// if that terminated it. `None` (and `f` not run) if there is no such transaction.
+    fn drive<R>(
+        &mut self,
+        id: TransactionId,
+        f: impl FnOnce(&mut Tx, &mut Outbox<'_>) -> R,
+    ) -> Option<R> {
+        let entry = self.txs.get_mut(&id)?;
+        let mut out = Outbox {
+            id,
+            peer: entry.peer,
+            transmits: &mut self.transmits,
+            events: &mut self.events,
+        };
+        let result = f(&mut entry.tx, &mut out);
+        self.reap(id);
+        Some(result)
     }
 
     fn reap(&mut self, id: TransactionId) {
