@@ -71,9 +71,8 @@ pub(crate) fn cseq(headers: &rsip::Headers) -> Option<(u32, String)> {
     })
 }
 
-/// The ACK for a non-2xx final response (§17.1.1.3): Request-URI, top Via, From, Call-ID,
-/// Route and CSeq number of the INVITE; To of the response; method ACK.
-pub(crate) fn ack_for(invite: &rsip::Request, response: &rsip::Response) -> rsip::Request {
+/// Headers holding only the INVITE's top Via (the one with its branch).
+fn with_top_via(invite: &rsip::Request) -> rsip::Headers {
     let mut headers = rsip::Headers::default();
     if let Some(via) = invite
         .headers
@@ -82,6 +81,33 @@ pub(crate) fn ack_for(invite: &rsip::Request, response: &rsip::Response) -> rsip
     {
         headers.push(via.clone());
     }
+    headers
+}
+
+/// Completes an ACK or CANCEL of `invite`: the INVITE's CSeq number with `method`,
+/// Max-Forwards, an empty body and the INVITE's Request-URI.
+fn finish_for_invite(
+    invite: &rsip::Request,
+    method: rsip::Method,
+    mut headers: rsip::Headers,
+) -> rsip::Request {
+    let num = cseq(&invite.headers).map_or(1, |(n, _)| n);
+    headers.push(rsip::headers::CSeq::new(format!("{num} {method}")).into());
+    headers.push(rsip::headers::MaxForwards::new("70").into());
+    headers.push(rsip::headers::ContentLength::new("0").into());
+    rsip::Request {
+        method,
+        uri: invite.uri.clone(),
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+/// The ACK for a non-2xx final response (§17.1.1.3): Request-URI, top Via, From, Call-ID,
+/// Route and CSeq number of the INVITE; To of the response; method ACK.
+pub(crate) fn ack_for(invite: &rsip::Request, response: &rsip::Response) -> rsip::Request {
+    let mut headers = with_top_via(invite);
     for h in invite.headers.iter() {
         if matches!(h, rsip::Header::Route(_)) {
             headers.push(h.clone());
@@ -99,17 +125,7 @@ pub(crate) fn ack_for(invite: &rsip::Request, response: &rsip::Response) -> rsip
     {
         headers.push(to.clone());
     }
-    let num = cseq(&invite.headers).map_or(1, |(n, _)| n);
-    headers.push(rsip::headers::CSeq::new(format!("{num} ACK")).into());
-    headers.push(rsip::headers::MaxForwards::new("70").into());
-    headers.push(rsip::headers::ContentLength::new("0").into());
-    rsip::Request {
-        method: rsip::Method::Ack,
-        uri: invite.uri.clone(),
-        version: rsip::Version::V2,
-        headers,
-        body: Vec::new(),
-    }
+    finish_for_invite(invite, rsip::Method::Ack, headers)
 }
 
 /// The CANCEL for a pending INVITE (§9.1): same Request-URI, Call-ID, From, To, Route and
@@ -117,14 +133,7 @@ pub(crate) fn ack_for(invite: &rsip::Request, response: &rsip::Response) -> rsip
 /// matches it to the INVITE transaction, §9.2). Send it with
 /// [`super::TransactionLayer::send_request`] once a provisional response has arrived.
 pub fn cancel_for(invite: &rsip::Request) -> rsip::Request {
-    let mut headers = rsip::Headers::default();
-    if let Some(via) = invite
-        .headers
-        .iter()
-        .find(|h| matches!(h, rsip::Header::Via(_)))
-    {
-        headers.push(via.clone());
-    }
+    let mut headers = with_top_via(invite);
     for h in invite.headers.iter() {
         if matches!(
             h,
@@ -136,17 +145,7 @@ pub fn cancel_for(invite: &rsip::Request) -> rsip::Request {
             headers.push(h.clone());
         }
     }
-    let num = cseq(&invite.headers).map_or(1, |(n, _)| n);
-    headers.push(rsip::headers::CSeq::new(format!("{num} CANCEL")).into());
-    headers.push(rsip::headers::MaxForwards::new("70").into());
-    headers.push(rsip::headers::ContentLength::new("0").into());
-    rsip::Request {
-        method: rsip::Method::Cancel,
-        uri: invite.uri.clone(),
-        version: rsip::Version::V2,
-        headers,
-        body: Vec::new(),
-    }
+    finish_for_invite(invite, rsip::Method::Cancel, headers)
 }
 
 /// A response built from a request (§8.2.6.2): Via, From, To, Call-ID and CSeq copied.
