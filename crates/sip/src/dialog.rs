@@ -132,6 +132,47 @@ fn contact_uri(headers: &rsip::Headers) -> Option<String> {
     })
 }
 
+fn from_value(request: &rsip::Request) -> Result<&str, DialogError> {
+    Ok(request
+        .from_header()
+        .map_err(|_| DialogError::Missing("From"))?
+        .value())
+}
+
+fn to_value(message: &impl HeadersExt) -> Result<&str, DialogError> {
+    Ok(message
+        .to_header()
+        .map_err(|_| DialogError::Missing("To"))?
+        .value())
+}
+
+/// The CSeq number of `request`.
+fn cseq_number(request: &rsip::Request) -> Result<u32, DialogError> {
+    request
+        .cseq_header()
+        .ok()
+        .and_then(|c| parse_cseq(c.value()).ok())
+        .map(|(n, _)| n)
+        .ok_or(DialogError::Missing("CSeq"))
+}
+
+fn call_id(request: &rsip::Request) -> Result<String, DialogError> {
+    Ok(request
+        .call_id_header()
+        .map_err(|_| DialogError::Missing("Call-ID"))?
+        .value()
+        .to_owned())
+}
+
+/// True when the Request-URI is a `sips:` URI.
+fn is_sips(request: &rsip::Request) -> bool {
+    request
+        .uri
+        .to_string()
+        .to_ascii_lowercase()
+        .starts_with("sips:")
+}
+
 impl Dialog {
     /// UAC side (§12.1.2): from the INVITE we sent and a 1xx-with-tag or 2xx response.
     pub fn new_uac(
@@ -139,26 +180,16 @@ impl Dialog {
         response: &rsip::Response,
     ) -> Result<Self, DialogError> {
         let code = response.status_code.code();
-        let to = response
-            .to_header()
-            .map_err(|_| DialogError::Missing("To"))?
-            .value();
+        let to = to_value(response)?;
         let remote_tag = header_param(to, "tag")
             .filter(|t| !t.is_empty())
             .ok_or(DialogError::NotDialogForming(code))?;
         if !(101..300).contains(&code) {
             return Err(DialogError::NotDialogForming(code));
         }
-        let from = request
-            .from_header()
-            .map_err(|_| DialogError::Missing("From"))?
-            .value();
+        let from = from_value(request)?;
         let local_tag = header_param(from, "tag").ok_or(DialogError::Missing("From tag"))?;
-        let (local_seq, _) = request
-            .cseq_header()
-            .ok()
-            .and_then(|c| parse_cseq(c.value()).ok())
-            .ok_or(DialogError::Missing("CSeq"))?;
+        let local_seq = cseq_number(request)?;
         // §12.1.2: the route set is the Record-Route list of the response, reversed.
         let mut route_set: Vec<String> = values(&response.headers, record_routes)
             .into_iter()
@@ -167,11 +198,7 @@ impl Dialog {
         route_set.reverse();
         Ok(Self {
             id: DialogId {
-                call_id: request
-                    .call_id_header()
-                    .map_err(|_| DialogError::Missing("Call-ID"))?
-                    .value()
-                    .to_owned(),
+                call_id: call_id(request)?,
                 local_tag: local_tag.to_owned(),
                 remote_tag: remote_tag.to_owned(),
             },
@@ -189,11 +216,7 @@ impl Dialog {
             remote_target: contact_uri(&response.headers)
                 .unwrap_or_else(|| request.uri.to_string()),
             route_set,
-            secure: request
-                .uri
-                .to_string()
-                .to_ascii_lowercase()
-                .starts_with("sips:"),
+            secure: is_sips(request),
         })
     }
 
@@ -203,27 +226,13 @@ impl Dialog {
         local_tag: &str,
         confirmed: bool,
     ) -> Result<Self, DialogError> {
-        let from = request
-            .from_header()
-            .map_err(|_| DialogError::Missing("From"))?
-            .value();
-        let to = request
-            .to_header()
-            .map_err(|_| DialogError::Missing("To"))?
-            .value();
+        let from = from_value(request)?;
+        let to = to_value(request)?;
         let remote_tag = header_param(from, "tag").ok_or(DialogError::Missing("From tag"))?;
-        let (remote_seq, _) = request
-            .cseq_header()
-            .ok()
-            .and_then(|c| parse_cseq(c.value()).ok())
-            .ok_or(DialogError::Missing("CSeq"))?;
+        let remote_seq = cseq_number(request)?;
         Ok(Self {
             id: DialogId {
-                call_id: request
-                    .call_id_header()
-                    .map_err(|_| DialogError::Missing("Call-ID"))?
-                    .value()
-                    .to_owned(),
+                call_id: call_id(request)?,
                 local_tag: local_tag.to_owned(),
                 remote_tag: remote_tag.to_owned(),
             },
@@ -244,11 +253,7 @@ impl Dialog {
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
-            secure: request
-                .uri
-                .to_string()
-                .to_ascii_lowercase()
-                .starts_with("sips:"),
+            secure: is_sips(request),
         })
     }
 
@@ -296,11 +301,7 @@ impl Dialog {
         if !self.matches_request(request) {
             return Err(DialogError::Mismatch);
         }
-        let (seq, _) = request
-            .cseq_header()
-            .ok()
-            .and_then(|c| parse_cseq(c.value()).ok())
-            .ok_or(DialogError::Missing("CSeq"))?;
+        let seq = cseq_number(request)?;
         let exempt = matches!(request.method, rsip::Method::Ack | rsip::Method::Cancel);
         if !exempt {
             if let Some(last) = self.remote_seq
