@@ -79,7 +79,7 @@ pub struct Dialog {
 }
 
 /// `name-addr` or `addr-spec` → the URI inside.
-fn uri_of(value: &str) -> String {
+pub(crate) fn uri_of(value: &str) -> String {
     match value.split_once('<').and_then(|(_, r)| r.split_once('>')) {
         Some((uri, _)) => uri.trim().to_owned(),
         None => value

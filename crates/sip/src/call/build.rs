@@ -154,18 +154,7 @@ pub(crate) fn sdp_body(headers: &rsip::Headers, body: &[u8]) -> Option<Vec<u8>> 
     (!body.is_empty() && content_type(headers).is_some_and(|c| c == SDP)).then(|| body.to_vec())
 }
 
-/// `name-addr` or `addr-spec` → the URI inside.
-pub(crate) fn uri_of(value: &str) -> String {
-    match value.split_once('<').and_then(|(_, r)| r.split_once('>')) {
-        Some((uri, _)) => uri.trim().to_owned(),
-        None => value
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
-    }
-}
+pub(crate) use crate::dialog::uri_of;
 
 /// A response to `request` with our To tag (not on 100, §8.2.6.2) and, for dialog-forming
 /// responses, our Contact (§12.1.1).
