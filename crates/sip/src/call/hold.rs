@@ -105,11 +105,9 @@ impl CallLayer {
         let branch = self.branch();
         let sent_by = self.sent_by();
         let transport = self.config.transport;
-        let peer_of = |c: &super::Call| self.config.outbound_proxy.unwrap_or(c.peer);
-        let Some(call) = self.calls.get(&h) else {
+        let Some(peer) = self.calls.get(&h).map(|c| self.next_hop(c)) else {
             return;
         };
-        let peer = peer_of(call);
         let code = response.status_code.code();
         let seq = build::cseq(&response.headers).map_or(0, |(n, _)| n);
         let Some(call) = self.calls.get_mut(&h) else {
