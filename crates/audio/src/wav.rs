@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use crate::frame::{FrameError, FrameSink, FrameSource, FrameStatus, check_len};
+use crate::frame::{Clip, FrameError, FrameSink, FrameSource, FrameStatus, check_len};
 use crate::resample::{Resampler, frame_len};
 
 /// Why a WAV file could not be used.
@@ -104,9 +104,8 @@ pub fn resample_clip(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, Wa
 /// Plays a WAV file once, at the call's rate.
 #[derive(Debug)]
 pub struct WavSource {
-    rate: u32,
-    samples: Vec<f32>,
-    pos: usize,
+    /// The whole file, already at the call's rate: from here on it plays like any clip.
+    clip: Clip,
 }
 
 impl WavSource {
@@ -114,38 +113,27 @@ impl WavSource {
     pub fn open(path: impl AsRef<Path>, rate: u32) -> Result<Self, WavError> {
         let (mono, file_rate) = read_mono(path.as_ref())?;
         Ok(Self {
-            rate,
-            samples: resample_clip(&mono, file_rate, rate)?,
-            pos: 0,
+            clip: Clip::new(rate, resample_clip(&mono, file_rate, rate)?),
         })
     }
 
     /// Length of the file in samples at the call's rate.
     pub fn len(&self) -> usize {
-        self.samples.len()
+        self.clip.len()
     }
 
     /// Whether the file holds no audio.
     pub fn is_empty(&self) -> bool {
-        self.samples.is_empty()
+        self.clip.len() == 0
     }
 }
 
 impl FrameSource for WavSource {
     fn rate(&self) -> u32 {
-        self.rate
+        self.clip.rate()
     }
     fn read_frame(&mut self, frame: &mut [f32]) -> Result<FrameStatus, FrameError> {
-        check_len(self.rate, frame.len())?;
-        if self.pos >= self.samples.len() {
-            return Ok(FrameStatus::Ended);
-        }
-        let end = (self.pos + frame.len()).min(self.samples.len());
-        let n = end - self.pos;
-        frame[..n].copy_from_slice(&self.samples[self.pos..end]);
-        frame[n..].fill(0.0);
-        self.pos = end;
-        Ok(FrameStatus::Ready)
+        self.clip.read_frame(frame)
     }
 }
 
