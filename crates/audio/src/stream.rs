@@ -98,19 +98,113 @@ fn error_callback(
     }
 }
 
+/// Expands `$build!(T)` for the sample type `T` of `$format`, or returns
+/// [`StreamError::Format`] for a format this crate does not convert. One list for both
+/// directions, so capture and playback always accept the same formats.
+macro_rules! by_sample_format {
+    ($format:expr, $name:expr, $build:ident) => {
+        match $format {
+            SampleFormat::F32 => $build!(f32),
+            SampleFormat::I16 => $build!(i16),
+            SampleFormat::I32 => $build!(i32),
+            SampleFormat::U16 => $build!(u16),
+            SampleFormat::U8 => $build!(u8),
+            SampleFormat::F64 => $build!(f64),
+            other => {
+                return Err(StreamError::Format {
+                    device: $name.to_string(),
+                    format: other.to_string(),
+                });
+            }
+        }
+    };
+}
+
 /// Opens a capture stream on `device`. Samples arrive mono at the device rate in the
 /// returned consumer.
 pub fn open_capture(
     device: &cpal::Device,
     counters: Arc<StreamCounters>,
 ) -> Result<(OpenStream, Consumer<f32>), StreamError> {
+    let supported = device.default_input_config();
+    open(
+        device,
+        supported,
+        "capture",
+        |config, format, failed, name| {
+            let (mut producer, consumer) = ring(ring_capacity(config.sample_rate));
+            let ch = usize::from(config.channels);
+            let on_error = error_callback(counters.clone(), failed.clone());
+            let c = counters.clone();
+            macro_rules! build {
+                ($t:ty) => {
+                    device.build_input_stream::<$t, _, _>(
+                        config,
+                        move |data: &[$t], _| capture_into(data, ch, &mut producer, &c),
+                        on_error,
+                        Some(BUILD_TIMEOUT),
+                    )
+                };
+            }
+            Ok(by_sample_format!(format, name, build).map(|s| (s, consumer)))
+        },
+    )
+}
+
+/// Opens a playback stream on `device`. Mono samples pushed into the returned producer at the
+/// device rate are played on every channel.
+pub fn open_playback(
+    device: &cpal::Device,
+    counters: Arc<StreamCounters>,
+) -> Result<(OpenStream, Producer<f32>), StreamError> {
+    let supported = device.default_output_config();
+    open(
+        device,
+        supported,
+        "playback",
+        |config, format, failed, name| {
+            let (producer, mut consumer) = ring(ring_capacity(config.sample_rate));
+            let ch = usize::from(config.channels);
+            let on_error = error_callback(counters.clone(), failed.clone());
+            let c = counters.clone();
+            let mut started = false;
+            macro_rules! build {
+                ($t:ty) => {
+                    device.build_output_stream::<$t, _, _>(
+                        config,
+                        move |data: &mut [$t], _| {
+                            play_from(data, ch, &mut consumer, &c, &mut started)
+                        },
+                        on_error,
+                        Some(BUILD_TIMEOUT),
+                    )
+                };
+            }
+            Ok(by_sample_format!(format, name, build).map(|s| (s, producer)))
+        },
+    )
+}
+
+/// What capture and playback share: read the device's preferred configuration, then try a
+/// fixed period and fall back to the device's own buffer size. `build` makes the stream for
+/// one configuration and returns it with the caller's end of the ring; its outer error ends
+/// the attempt (an unsupported format), its inner one tries the next buffer size.
+fn open<End>(
+    device: &cpal::Device,
+    supported: Result<cpal::SupportedStreamConfig, cpal::Error>,
+    what: &str,
+    mut build: impl FnMut(
+        StreamConfig,
+        SampleFormat,
+        &Arc<AtomicBool>,
+        &str,
+    ) -> Result<Result<(cpal::Stream, End), cpal::Error>, StreamError>,
+) -> Result<(OpenStream, End), StreamError> {
     let name = display_name(device);
-    let supported = device
-        .default_input_config()
-        .map_err(|e| StreamError::Config {
-            device: name.clone(),
-            reason: e.to_string(),
-        })?;
+    let supported = supported.map_err(|e| StreamError::Config {
+        device: name.clone(),
+        reason: e.to_string(),
+    })?;
     let rate = supported.sample_rate();
     let channels = supported.channels();
     let format = supported.sample_format();
@@ -124,15 +218,13 @@ pub fn open_capture(
             sample_rate: rate,
             buffer_size,
         };
-        let (producer, consumer) = ring(ring_capacity(rate));
-        let built = build_capture(device, config, format, producer, &counters, &failed, &name)?;
-        match built {
-            Ok(stream) => {
+        match build(config, format, &failed, &name)? {
+            Ok((stream, end)) => {
                 stream.play().map_err(|e| StreamError::Open {
                     device: name.clone(),
                     reason: e.to_string(),
                 })?;
-                tracing::debug!(device = %name, rate, channels, ?format, "capture stream open");
+                tracing::debug!(device = %name, rate, channels, ?format, "{what} stream open");
                 return Ok((
                     OpenStream {
                         stream,
@@ -141,7 +233,7 @@ pub fn open_capture(
                         channels,
                         failed,
                     },
-                    consumer,
+                    end,
                 ));
             }
             Err(e) => last_err = e.to_string(),
@@ -150,135 +242,5 @@ pub fn open_capture(
     Err(StreamError::Open {
         device: name,
         reason: last_err,
-    })
-}
-
-fn build_capture(
-    device: &cpal::Device,
-    config: StreamConfig,
-    format: SampleFormat,
-    mut producer: Producer<f32>,
-    counters: &Arc<StreamCounters>,
-    failed: &Arc<AtomicBool>,
-    name: &str,
-) -> Result<Result<cpal::Stream, cpal::Error>, StreamError> {
-    let ch = usize::from(config.channels);
-    let on_error = error_callback(counters.clone(), failed.clone());
-    let c = counters.clone();
-    macro_rules! build {
-        ($t:ty) => {
-            device.build_input_stream::<$t, _, _>(
-                config,
-                move |data: &[$t], _| capture_into(data, ch, &mut producer, &c),
-                on_error,
-                Some(BUILD_TIMEOUT),
-            )
-        };
-    }
-    Ok(match format {
-        SampleFormat::F32 => build!(f32),
-        SampleFormat::I16 => build!(i16),
-        SampleFormat::I32 => build!(i32),
-        SampleFormat::U16 => build!(u16),
-        SampleFormat::U8 => build!(u8),
-        SampleFormat::F64 => build!(f64),
-        other => {
-            return Err(StreamError::Format {
-                device: name.to_string(),
-                format: other.to_string(),
-            });
-        }
-    })
-}
-
-/// Opens a playback stream on `device`. Mono samples pushed into the returned producer at the
-/// device rate are played on every channel.
-pub fn open_playback(
-    device: &cpal::Device,
-    counters: Arc<StreamCounters>,
-) -> Result<(OpenStream, Producer<f32>), StreamError> {
-    let name = display_name(device);
-    let supported = device
-        .default_output_config()
-        .map_err(|e| StreamError::Config {
-            device: name.clone(),
-            reason: e.to_string(),
-        })?;
-    let rate = supported.sample_rate();
-    let channels = supported.channels();
-    let format = supported.sample_format();
-    let failed = Arc::new(AtomicBool::new(false));
-    let mut last_err = String::new();
-    for buffer_size in [BufferSize::Fixed(period(rate)), BufferSize::Default] {
-        let config = StreamConfig {
-            channels,
-            sample_rate: rate,
-            buffer_size,
-        };
-        let (producer, consumer) = ring(ring_capacity(rate));
-        let built = build_playback(device, config, format, consumer, &counters, &failed, &name)?;
-        match built {
-            Ok(stream) => {
-                stream.play().map_err(|e| StreamError::Open {
-                    device: name.clone(),
-                    reason: e.to_string(),
-                })?;
-                tracing::debug!(device = %name, rate, channels, ?format, "playback stream open");
-                return Ok((
-                    OpenStream {
-                        stream,
-                        device: name,
-                        rate,
-                        channels,
-                        failed,
-                    },
-                    producer,
-                ));
-            }
-            Err(e) => last_err = e.to_string(),
-        }
-    }
-    Err(StreamError::Open {
-        device: name,
-        reason: last_err,
-    })
-}
-
-fn build_playback(
-    device: &cpal::Device,
-    config: StreamConfig,
-    format: SampleFormat,
-    mut consumer: Consumer<f32>,
-    counters: &Arc<StreamCounters>,
-    failed: &Arc<AtomicBool>,
-    name: &str,
-) -> Result<Result<cpal::Stream, cpal::Error>, StreamError> {
-    let ch = usize::from(config.channels);
-    let on_error = error_callback(counters.clone(), failed.clone());
-    let c = counters.clone();
-    let mut started = false;
-    macro_rules! build {
-        ($t:ty) => {
-            device.build_output_stream::<$t, _, _>(
-                config,
-                move |data: &mut [$t], _| play_from(data, ch, &mut consumer, &c, &mut started),
-                on_error,
-                Some(BUILD_TIMEOUT),
-            )
-        };
-    }
-    Ok(match format {
-        SampleFormat::F32 => build!(f32),
-        SampleFormat::I16 => build!(i16),
-        SampleFormat::I32 => build!(i32),
-        SampleFormat::U16 => build!(u16),
-        SampleFormat::U8 => build!(u8),
-        SampleFormat::F64 => build!(f64),
-        other => {
-            return Err(StreamError::Format {
-                device: name.to_string(),
-                format: other.to_string(),
-            });
-        }
     })
 }
