@@ -127,11 +127,7 @@ impl ClientInvite {
     /// A send failed (§17.1.4): the TU gets a 503.
     pub fn on_transport_error(&mut self, out: &mut Outbox<'_>) {
         if matches!(self.state, State::Calling | State::Proceeding) {
-            out.response(super::util::response_for(
-                &self.request,
-                503,
-                "Service Unavailable (transport error)",
-            ));
+            out.response(super::util::transport_error_response(&self.request));
             self.terminate();
         }
     }

@@ -99,11 +99,7 @@ impl ClientNonInvite {
 
     pub fn on_transport_error(&mut self, out: &mut Outbox<'_>) {
         if matches!(self.state, State::Trying | State::Proceeding) {
-            out.response(super::util::response_for(
-                &self.request,
-                503,
-                "Service Unavailable (transport error)",
-            ));
+            out.response(super::util::transport_error_response(&self.request));
             self.terminate();
         }
     }

@@ -173,6 +173,11 @@ pub fn response_for(request: &rsip::Request, code: u16, reason: &str) -> rsip::R
     }
 }
 
+/// The `503` a client transaction hands its TU when the request could not be sent (§17.1.4).
+pub(crate) fn transport_error_response(request: &rsip::Request) -> rsip::Response {
+    response_for(request, 503, "Service Unavailable (transport error)")
+}
+
 /// Status class helpers.
 pub(crate) fn code(response: &rsip::Response) -> u16 {
     response.status_code.code()
