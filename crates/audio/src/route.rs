@@ -587,6 +587,9 @@ impl FrameSource for DeviceInput {
     }
 }
 
+/// Samples moved from the output resampler to the ring at a time.
+const OUTPUT_SCRATCH: usize = 2048;
+
 /// A speaker (or ring device) as a [`FrameSink`]: frames at the call's rate, resampled to the
 /// device and queued for its callback, following device changes.
 pub struct DeviceOutput {
@@ -654,7 +657,7 @@ impl DeviceOutput {
             device: String::new(),
             device_rate: rate,
             resampler: Resampler::new(rate, rate).map_err(|e| open_err(e.into()))?,
-            scratch: vec![0.0; 2048],
+            scratch: vec![0.0; OUTPUT_SCRATCH],
             counters,
             levels: Arc::new(Levels::default()),
             _supervisor: SupervisorHandle {
@@ -720,29 +723,49 @@ impl FrameSink for DeviceOutput {
         self.take_handoff()?;
         self.levels.update(frame);
         self.resampler.push(frame)?;
-        let n = self.resampler.available().min(self.scratch.len());
-        let mut scratch = std::mem::take(&mut self.scratch);
-        if self.resampler.pop(&mut scratch[..n]) {
-            match self.producer.as_mut() {
-                Some(p) => {
-                    let room = p.slots().min(n);
-                    if room < n {
-                        self.counters.overrun(n - room);
-                    }
-                    if let Ok(mut chunk) = p.write_chunk(room) {
-                        let (a, b) = chunk.as_mut_slices();
-                        let split = a.len();
-                        a.copy_from_slice(&scratch[..split]);
-                        b.copy_from_slice(&scratch[split..room]);
-                        chunk.commit_all();
-                    }
-                }
-                // No device at the moment: the audio is lost, as it would be on a dead speaker.
-                None => self.counters.overrun(n),
-            }
-        }
-        self.scratch = scratch;
+        queue_for_device(
+            &mut self.resampler,
+            &mut self.scratch,
+            &mut self.producer,
+            &self.counters,
+        );
         Ok(())
+    }
+}
+
+/// Moves everything `resampler` has ready into the device's ring, through `scratch` a piece
+/// at a time: one frame can make more samples than `scratch` holds (20 ms at 8 kHz is 3840
+/// samples for a 192 kHz device), and what stayed behind in the resampler would pile up there,
+/// out of the device's reach, frame after frame. What does not fit in the ring, or has no ring
+/// to go to, is lost and counted as overrun.
+fn queue_for_device(
+    resampler: &mut Resampler,
+    scratch: &mut [f32],
+    producer: &mut Option<Producer<f32>>,
+    counters: &StreamCounters,
+) {
+    loop {
+        let n = resampler.available().min(scratch.len());
+        if n == 0 || !resampler.pop(&mut scratch[..n]) {
+            return;
+        }
+        match producer.as_mut() {
+            Some(p) => {
+                let room = p.slots().min(n);
+                if room < n {
+                    counters.overrun(n - room);
+                }
+                if let Ok(mut chunk) = p.write_chunk(room) {
+                    let (a, b) = chunk.as_mut_slices();
+                    let split = a.len();
+                    a.copy_from_slice(&scratch[..split]);
+                    b.copy_from_slice(&scratch[split..room]);
+                    chunk.commit_all();
+                }
+            }
+            // No device at the moment: the audio is lost, as it would be on a dead speaker.
+            None => counters.overrun(n),
+        }
     }
 }
 
@@ -798,4 +821,33 @@ pub fn play_and_record(
         thread::sleep(Duration::from_millis(2));
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::ring;
+
+    #[test]
+    fn a_frame_for_a_fast_device_reaches_the_ring_whole() {
+        // 8 kHz frames for a 192 kHz device: 3840 samples a frame, more than the scratch.
+        let mut resampler = Resampler::new(8000, 192_000).unwrap();
+        let (producer, consumer) = ring(96_000);
+        let mut producer = Some(producer);
+        let counters = StreamCounters::default();
+        let mut scratch = vec![0.0; OUTPUT_SCRATCH];
+        for _ in 0..10 {
+            resampler.push(&[0.1; 160]).unwrap();
+            queue_for_device(&mut resampler, &mut scratch, &mut producer, &counters);
+            assert_eq!(resampler.available(), 0);
+        }
+        assert_eq!(consumer.slots(), 38_400);
+        assert_eq!(counters.snapshot().overrun_samples, 0);
+        // Without a device the audio is dropped and counted, not kept.
+        let mut none = None;
+        resampler.push(&[0.1; 160]).unwrap();
+        queue_for_device(&mut resampler, &mut scratch, &mut none, &counters);
+        assert_eq!(resampler.available(), 0);
+        assert_eq!(counters.snapshot().overrun_samples, 3840);
+    }
 }
