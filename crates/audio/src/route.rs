@@ -20,7 +20,7 @@ use rtrb::{Consumer, Producer};
 use crate::devices::{self, DeviceChoice, Direction};
 use crate::frame::{FrameError, FrameSink, FrameSource, FrameStatus, check_len};
 use crate::level::Levels;
-use crate::resample::Resampler;
+use crate::resample::{ResampleError, Resampler};
 use crate::ring::{CounterSnapshot, StreamCounters};
 use crate::stream::{OpenStream, StreamError, open_capture, open_playback};
 
@@ -433,12 +433,53 @@ impl Drop for SupervisorHandle {
     }
 }
 
-/// A microphone as a [`FrameSource`]: device audio resampled to the call's rate, following
-/// device changes without the caller noticing (but for a [`DeviceEvent`]).
-pub struct DeviceInput {
+/// The call side's end of a device ring: the capture ring's consumer or the playback ring's
+/// producer. It tells the two directions apart for [`Endpoint`], which does the rest alike.
+trait RingEnd: Sized {
+    /// This end with the device's rate and name, if `h` is for this direction.
+    fn from_handoff(h: Handoff) -> Option<(Self, u32, String)>;
+    /// A resampler between the call's rate and the device's, in this direction.
+    fn resampler(call_rate: u32, device_rate: u32) -> Result<Resampler, ResampleError>;
+    /// The device's side of a resampler made by [`RingEnd::resampler`].
+    fn device_rate(resampler: &Resampler) -> u32;
+}
+
+impl RingEnd for Consumer<f32> {
+    fn from_handoff(h: Handoff) -> Option<(Self, u32, String)> {
+        match h {
+            Handoff::Capture(consumer, rate, device) => Some((consumer, rate, device)),
+            Handoff::Playback(..) => None,
+        }
+    }
+    fn resampler(call_rate: u32, device_rate: u32) -> Result<Resampler, ResampleError> {
+        Resampler::new(device_rate, call_rate)
+    }
+    fn device_rate(resampler: &Resampler) -> u32 {
+        resampler.from_rate()
+    }
+}
+
+impl RingEnd for Producer<f32> {
+    fn from_handoff(h: Handoff) -> Option<(Self, u32, String)> {
+        match h {
+            Handoff::Playback(producer, rate, device) => Some((producer, rate, device)),
+            Handoff::Capture(..) => None,
+        }
+    }
+    fn resampler(call_rate: u32, device_rate: u32) -> Result<Resampler, ResampleError> {
+        Resampler::new(call_rate, device_rate)
+    }
+    fn device_rate(resampler: &Resampler) -> u32 {
+        resampler.to_rate()
+    }
+}
+
+/// What [`DeviceInput`] and [`DeviceOutput`] hold alike: the supervisor, the channel its rings
+/// come through, the ring of the device in use and the resampler between the two rates.
+struct Endpoint<E> {
     rate: u32,
     handoff: mpsc::Receiver<Handoff>,
-    consumer: Option<Consumer<f32>>,
+    ring: Option<E>,
     device: String,
     resampler: Resampler,
     scratch: Vec<f32>,
@@ -447,11 +488,75 @@ pub struct DeviceInput {
     _supervisor: SupervisorHandle,
 }
 
+impl<E: RingEnd> Endpoint<E> {
+    /// Starts the supervisor for `role` and takes the first ring it opens. `what` names the
+    /// endpoint in an error; `scratch` is the size of the buffer between ring and resampler.
+    fn open(
+        role: Role,
+        choice: DeviceChoice,
+        rate: u32,
+        events: Option<mpsc::Sender<DeviceEvent>>,
+        rescan: Duration,
+        scratch: usize,
+        what: &str,
+    ) -> Result<Self, RouteError> {
+        let open_err = |e: FrameError| StreamError::Open {
+            device: what.into(),
+            reason: e.to_string(),
+        };
+        // Made before the supervisor starts, so that a bad rate leaves no thread behind.
+        let resampler = Resampler::new(rate, rate).map_err(|e| open_err(e.into()))?;
+        let counters = Arc::new(StreamCounters::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (handoff, thread) =
+            spawn_supervisor(role, choice, events, counters.clone(), stop.clone(), rescan)?;
+        let mut me = Self {
+            rate,
+            handoff,
+            ring: None,
+            device: String::new(),
+            resampler,
+            scratch: vec![0.0; scratch],
+            counters,
+            levels: Arc::new(Levels::default()),
+            _supervisor: SupervisorHandle {
+                stop,
+                thread: Some(thread),
+            },
+        };
+        me.take_handoff().map_err(open_err)?;
+        Ok(me)
+    }
+
+    /// Takes the rings the supervisor opened since the last call; the last one is used.
+    fn take_handoff(&mut self) -> Result<(), FrameError> {
+        while let Ok(h) = self.handoff.try_recv() {
+            if let Some((ring, device_rate, device)) = E::from_handoff(h) {
+                if device_rate != E::device_rate(&self.resampler) {
+                    // A new device may run at another rate; a rare event, so allocating is fine.
+                    self.resampler = E::resampler(self.rate, device_rate)?;
+                } else {
+                    self.resampler.reset();
+                }
+                self.ring = Some(ring);
+                self.device = device;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A microphone as a [`FrameSource`]: device audio resampled to the call's rate, following
+/// device changes without the caller noticing (but for a [`DeviceEvent`]).
+pub struct DeviceInput {
+    io: Endpoint<Consumer<f32>>,
+}
+
 impl std::fmt::Debug for DeviceInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceInput")
-            .field("rate", &self.rate)
-            .field("device", &self.device)
+            .field("rate", &self.io.rate)
+            .field("device", &self.io.device)
             .finish()
     }
 }
@@ -474,112 +579,75 @@ impl DeviceInput {
         events: Option<mpsc::Sender<DeviceEvent>>,
         rescan: Duration,
     ) -> Result<Self, RouteError> {
-        let counters = Arc::new(StreamCounters::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let (handoff, thread) = spawn_supervisor(
+        let io = Endpoint::open(
             Role::Microphone,
             choice,
-            events,
-            counters.clone(),
-            stop.clone(),
-            rescan,
-        )?;
-        let mut me = Self {
             rate,
-            handoff,
-            consumer: None,
-            device: String::new(),
-            resampler: Resampler::new(rate, rate).map_err(|e| StreamError::Open {
-                device: "microphone".into(),
-                reason: e.to_string(),
-            })?,
-            scratch: vec![0.0; 1024],
-            counters,
-            levels: Arc::new(Levels::default()),
-            _supervisor: SupervisorHandle {
-                stop,
-                thread: Some(thread),
-            },
-        };
-        me.take_handoff().map_err(|e| StreamError::Open {
-            device: "microphone".into(),
-            reason: e.to_string(),
-        })?;
-        Ok(me)
-    }
-
-    fn take_handoff(&mut self) -> Result<(), FrameError> {
-        while let Ok(h) = self.handoff.try_recv() {
-            if let Handoff::Capture(consumer, device_rate, device) = h {
-                if device_rate != self.resampler.from_rate() {
-                    // A new device may run at another rate; a rare event, so allocating is fine.
-                    self.resampler = Resampler::new(device_rate, self.rate)?;
-                } else {
-                    self.resampler.reset();
-                }
-                self.consumer = Some(consumer);
-                self.device = device;
-            }
-        }
-        Ok(())
+            events,
+            rescan,
+            1024,
+            "microphone",
+        )?;
+        Ok(Self { io })
     }
 
     /// The device in use now.
     pub fn device(&self) -> &str {
-        &self.device
+        &self.io.device
     }
 
     /// Stream counters (overruns: the caller read too slowly).
     pub fn counters(&self) -> CounterSnapshot {
-        self.counters.snapshot()
+        self.io.counters.snapshot()
     }
 
     /// The input level of the last frame read, shared with the UI.
     pub fn levels(&self) -> Arc<Levels> {
-        self.levels.clone()
+        self.io.levels.clone()
     }
 
     /// Drops everything captured so far, so that the next frame is fresh (call this when a
     /// call starts, so that the far end does not hear what was said before).
     pub fn discard(&mut self) -> Result<(), FrameError> {
-        self.take_handoff()?;
-        if let Some(c) = self.consumer.as_mut() {
+        self.io.take_handoff()?;
+        if let Some(c) = self.io.ring.as_mut() {
             let n = c.slots();
             if let Ok(chunk) = c.read_chunk(n) {
                 chunk.commit_all();
             }
         }
-        self.resampler.reset();
+        self.io.resampler.reset();
         Ok(())
     }
 }
 
 impl FrameSource for DeviceInput {
     fn rate(&self) -> u32 {
-        self.rate
+        self.io.rate
     }
 
     fn read_frame(&mut self, frame: &mut [f32]) -> Result<FrameStatus, FrameError> {
-        check_len(self.rate, frame.len())?;
-        self.take_handoff()?;
-        while self.resampler.available() < frame.len() {
-            let Some(c) = self.consumer.as_mut() else {
+        let io = &mut self.io;
+        check_len(io.rate, frame.len())?;
+        io.take_handoff()?;
+        while io.resampler.available() < frame.len() {
+            let Some(c) = io.ring.as_mut() else {
                 break;
             };
-            let n = c.slots().min(self.scratch.len());
+            let n = c.slots().min(io.scratch.len());
             if n == 0 {
                 break;
             }
             if let Ok(chunk) = c.read_chunk(n) {
                 let (a, b) = chunk.as_slices();
-                self.scratch[..a.len()].copy_from_slice(a);
-                self.scratch[a.len()..n].copy_from_slice(b);
+                io.scratch[..a.len()].copy_from_slice(a);
+                io.scratch[a.len()..n].copy_from_slice(b);
                 chunk.commit_all();
             }
-            self.resampler.push(&self.scratch[..n])?;
+            io.resampler.push(&io.scratch[..n])?;
         }
-        if self.resampler.pop(frame) {
-            self.levels.update(frame);
+        if io.resampler.pop(frame) {
+            io.levels.update(frame);
             Ok(FrameStatus::Ready)
         } else {
             Ok(FrameStatus::Pending)
@@ -593,25 +661,16 @@ const OUTPUT_SCRATCH: usize = 2048;
 /// A speaker (or ring device) as a [`FrameSink`]: frames at the call's rate, resampled to the
 /// device and queued for its callback, following device changes.
 pub struct DeviceOutput {
-    rate: u32,
     role: Role,
-    handoff: mpsc::Receiver<Handoff>,
-    producer: Option<Producer<f32>>,
-    device: String,
-    device_rate: u32,
-    resampler: Resampler,
-    scratch: Vec<f32>,
-    counters: Arc<StreamCounters>,
-    levels: Arc<Levels>,
-    _supervisor: SupervisorHandle,
+    io: Endpoint<Producer<f32>>,
 }
 
 impl std::fmt::Debug for DeviceOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceOutput")
             .field("role", &self.role)
-            .field("rate", &self.rate)
-            .field("device", &self.device)
+            .field("rate", &self.io.rate)
+            .field("device", &self.io.device)
             .finish()
     }
 }
@@ -641,93 +700,63 @@ impl DeviceOutput {
         } else {
             role
         };
-        let counters = Arc::new(StreamCounters::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let (handoff, thread) =
-            spawn_supervisor(role, choice, events, counters.clone(), stop.clone(), rescan)?;
-        let open_err = |e: FrameError| StreamError::Open {
-            device: "speaker".into(),
-            reason: e.to_string(),
-        };
-        let mut me = Self {
-            rate,
+        let io = Endpoint::open(
             role,
-            handoff,
-            producer: None,
-            device: String::new(),
-            device_rate: rate,
-            resampler: Resampler::new(rate, rate).map_err(|e| open_err(e.into()))?,
-            scratch: vec![0.0; OUTPUT_SCRATCH],
-            counters,
-            levels: Arc::new(Levels::default()),
-            _supervisor: SupervisorHandle {
-                stop,
-                thread: Some(thread),
-            },
-        };
-        me.take_handoff().map_err(open_err)?;
-        Ok(me)
-    }
-
-    fn take_handoff(&mut self) -> Result<(), FrameError> {
-        while let Ok(h) = self.handoff.try_recv() {
-            if let Handoff::Playback(producer, device_rate, device) = h {
-                if device_rate != self.device_rate {
-                    self.resampler = Resampler::new(self.rate, device_rate)?;
-                    self.device_rate = device_rate;
-                } else {
-                    self.resampler.reset();
-                }
-                self.producer = Some(producer);
-                self.device = device;
-            }
-        }
-        Ok(())
+            choice,
+            rate,
+            events,
+            rescan,
+            OUTPUT_SCRATCH,
+            "speaker",
+        )?;
+        Ok(Self { role, io })
     }
 
     /// The device in use now.
     pub fn device(&self) -> &str {
-        &self.device
+        &self.io.device
     }
 
     /// Stream counters (underruns: the device wanted audio that had not been written).
     pub fn counters(&self) -> CounterSnapshot {
-        self.counters.snapshot()
+        self.io.counters.snapshot()
     }
 
     /// The output level of the last frame written, shared with the UI.
     pub fn levels(&self) -> Arc<Levels> {
-        self.levels.clone()
+        self.io.levels.clone()
     }
 
     /// Audio queued for the device and not yet played, in milliseconds. A writer keeps this
     /// around 40 ms: less risks underruns, more adds delay.
     pub fn queued_ms(&mut self) -> u32 {
         // A failed hand-off only means the rate is unknown for a moment; report what we have.
-        let _ = self.take_handoff();
-        let queued = self.producer.as_ref().map_or(0, |p| {
+        let _ = self.io.take_handoff();
+        let queued = self.io.ring.as_ref().map_or(0, |p| {
             let capacity = p.buffer().capacity();
             capacity - p.slots()
-        }) + self.resampler.available();
-        (queued as u64 * 1000 / u64::from(self.device_rate.max(1))) as u32
+        }) + self.io.resampler.available();
+        let device_rate = self.io.resampler.to_rate();
+        (queued as u64 * 1000 / u64::from(device_rate.max(1))) as u32
     }
 }
 
 impl FrameSink for DeviceOutput {
     fn rate(&self) -> u32 {
-        self.rate
+        self.io.rate
     }
 
     fn write_frame(&mut self, frame: &[f32]) -> Result<(), FrameError> {
-        check_len(self.rate, frame.len())?;
-        self.take_handoff()?;
-        self.levels.update(frame);
-        self.resampler.push(frame)?;
+        let io = &mut self.io;
+        check_len(io.rate, frame.len())?;
+        io.take_handoff()?;
+        io.levels.update(frame);
+        io.resampler.push(frame)?;
         queue_for_device(
-            &mut self.resampler,
-            &mut self.scratch,
-            &mut self.producer,
-            &self.counters,
+            &mut io.resampler,
+            &mut io.scratch,
+            &mut io.ring,
+            &io.counters,
         );
         Ok(())
     }
