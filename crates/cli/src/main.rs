@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use homeline_phone::config::{self, ConfigProblem};
 use homeline_phone::{AudioDevice, AudioDevices, logging};
 
+mod call;
 mod register;
 
 /// Homeline, the softphone for people who work from home: headless commands.
@@ -47,6 +48,42 @@ enum Command {
         #[arg(long, value_name = "SECS", default_value_t = 40)]
         timeout: u64,
         /// Print JSON (the app API's RegistrationStatus) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Place a call, print its progress, hang up after --duration: exit 0 when it was
+    /// answered and ended cleanly, 1 with the reason (busy, declined, no answer …) otherwise.
+    /// Without --account the URI's host and port are called directly (sip:bob@192.0.2.7:5090).
+    Call {
+        /// Who to call (a SIP URI).
+        uri: String,
+        /// The account to call through, by id or display name.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Hang up this many seconds after the answer.
+        #[arg(long, value_name = "SECS", default_value_t = 5)]
+        duration: u64,
+        /// Print one JSON object (end_reason, sip_code, duration_secs, message).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take calls: answer each incoming call with 200, wait for its BYE (or hang up after
+    /// --duration), exit after --count calls. OPTIONS are answered too. With --listen, calls
+    /// are taken on that address with no account.
+    Answer {
+        /// The account whose calls to take, by id or display name.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Take calls on this address without an account (e.g. 127.0.0.1:5090).
+        #[arg(long, value_name = "IP:PORT")]
+        listen: Option<std::net::SocketAddr>,
+        /// Exit after this many calls have ended.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        count: u64,
+        /// Hang up each call this many seconds after it connected (default: wait for BYE).
+        #[arg(long, value_name = "SECS")]
+        duration: Option<u64>,
+        /// Print one JSON object per ended call.
         #[arg(long)]
         json: bool,
     },
@@ -91,6 +128,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             timeout,
             json,
         } => register::run(cli.config, account.as_deref(), timeout, json),
+        Command::Call {
+            uri,
+            account,
+            duration,
+            json,
+        } => call::call(cli.config, &uri, account.as_deref(), duration, json),
+        Command::Answer {
+            account,
+            listen,
+            count,
+            duration,
+            json,
+        } => call::answer(account.as_deref(), listen, count, duration, json),
         Command::Config { command } => {
             let path = config_path(cli.config)?;
             match command {

@@ -15,6 +15,7 @@
 //! (the desktop shell's, or the CLI's).
 
 pub mod clock;
+pub mod direct;
 pub mod driver;
 pub mod resolve;
 pub mod status;
@@ -29,6 +30,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, TokioClock};
+pub use direct::{DirectCalls, DirectSetup};
 pub use driver::{AccountSetup, DriverDeps, IncomingRequest};
 pub use resolve::{Dns, HickoryDns, Target};
 pub use status::{RegistrationState, RegistrationStatus};
@@ -208,7 +210,7 @@ impl Drop for SipRuntime {
 
 /// A different seed per account and per run: tags, Call-IDs and jitter must not repeat
 /// across restarts (RFC 3261 §8.1.1.4 wants Call-IDs unique in space and time).
-fn seed_for(id: &str) -> u64 {
+pub(crate) fn seed_for(id: &str) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write(id.as_bytes());
