@@ -3,6 +3,7 @@ const COMMANDS: &[&str] = &[
     "list_accounts",
     "save_account",
     "remove_account",
+    "registration_states",
     "audio_devices",
     "open_log_folder",
     "export_logs",

@@ -3,6 +3,12 @@
 //! Each command is one line over [`homeline_phone::Phone`]; errors cross to the web UI as
 //! `UiError {code, message, hint}`. Commands run on Tauri's async pool (`async`), never on the
 //! main thread, so a slow keyring or device scan cannot freeze the window.
+//!
+//! Registration: once the window is up, a task on Tauri's (tokio) runtime starts every account
+//! that has a registrar and forwards each status change as the event
+//! [`REGISTRATION_EVENT`]. Saving an account restarts its registration; removing one (or
+//! clearing its registrar) restarts them all, because `Phone` offers no per-account stop. On
+//! exit every account unregisters, waiting at most a few seconds.
 #![forbid(unsafe_code)]
 // Keeps Windows release builds from opening a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -11,8 +17,13 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use homeline_phone::api::{Account, AccountInput, AppInfo, AudioDevices, UiError};
-use homeline_phone::{Phone, PhoneOptions, logging};
-use tauri::State;
+use homeline_phone::{Phone, PhoneOptions, RegistrationStatus, logging};
+use tauri::{AppHandle, Emitter, Manager, RunEvent, State};
+use tokio::sync::broadcast::error::RecvError;
+
+/// The event carrying one account's [`RegistrationStatus`] (its `account_id` says which), so
+/// the UI needs one listener for every account.
+const REGISTRATION_EVENT: &str = "accounts://registration";
 
 /// When `main` started: the zero of the start-up figure that `ui_ready` reports.
 static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -30,13 +41,28 @@ fn list_accounts(phone: State<'_, Phone>) -> Vec<Account> {
 }
 
 #[tauri::command(async)]
-fn save_account(phone: State<'_, Phone>, input: AccountInput) -> Reply<Account> {
-    phone.save_account(input).map_err(|e| UiError::from(&e))
+fn save_account(app: AppHandle, phone: State<'_, Phone>, input: AccountInput) -> Reply<Account> {
+    let saved = phone.save_account(input).map_err(|e| UiError::from(&e))?;
+    if saved.registrar.is_empty() {
+        // It may have had a registrar before; only a full restart stops its old registration.
+        restart_registrations(app);
+    } else if let Err(e) = phone.start_registration(&saved.id) {
+        // The account is saved; the registration problem shows as the account's state later.
+        tracing::warn!(account = %saved.id, error = %e, "could not start the registration");
+    }
+    Ok(saved)
 }
 
 #[tauri::command(async)]
-fn remove_account(phone: State<'_, Phone>, id: String) -> Reply<()> {
-    phone.remove_account(&id).map_err(|e| UiError::from(&e))
+fn remove_account(app: AppHandle, phone: State<'_, Phone>, id: String) -> Reply<()> {
+    phone.remove_account(&id).map_err(|e| UiError::from(&e))?;
+    restart_registrations(app);
+    Ok(())
+}
+
+#[tauri::command(async)]
+fn registration_states(phone: State<'_, Phone>) -> Vec<RegistrationStatus> {
+    phone.registration_states()
 }
 
 #[tauri::command(async)]
@@ -67,6 +93,41 @@ fn ui_ready() {
     }
 }
 
+/// Unregisters every account, then registers those that (still) have a registrar: `Phone` can
+/// stop only all registrations at once. Runs in the background so the command answers at once.
+fn restart_registrations(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let phone = app.state::<Phone>();
+        phone.stop_registrations().await;
+        if let Err(e) = phone.start_registrations() {
+            tracing::warn!(error = %e, "could not restart the registrations");
+        }
+    });
+}
+
+/// Forwards every registration status change to the UI, then starts the registrations
+/// (subscribing first, so that no early change is missed).
+async fn run_registrations(app: AppHandle) {
+    let phone = app.state::<Phone>();
+    let mut changes = phone.subscribe_registrations();
+    if let Err(e) = phone.start_registrations() {
+        tracing::warn!(error = %e, "could not start the registrations");
+    }
+    loop {
+        match changes.recv().await {
+            Ok(status) => {
+                if let Err(e) = app.emit(REGISTRATION_EVENT, &status) {
+                    tracing::warn!(error = %e, "could not send a registration status to the UI");
+                }
+            }
+            // Missed changes are harmless: the next one carries the whole status, and the UI
+            // can ask `registration_states` for all of them.
+            Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "registration events lagged"),
+            Err(RecvError::Closed) => break,
+        }
+    }
+}
+
 fn main() {
     STARTED.get_or_init(Instant::now);
     // Logging first, so that what opening the phone reports (a broken configuration, a password
@@ -86,22 +147,37 @@ fn main() {
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Homeline starting");
 
-    let result = tauri::Builder::default()
+    let built = tauri::Builder::default()
         .manage(phone)
+        .setup(|app| {
+            // Off the main thread: resolving servers and connecting never delays the window.
+            tauri::async_runtime::spawn(run_registrations(app.handle().clone()));
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             app_info,
             list_accounts,
             save_account,
             remove_account,
+            registration_states,
             audio_devices,
             open_log_folder,
             export_logs,
             ui_ready,
         ])
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        tracing::error!(error = %e, "the window could not be opened");
-        eprintln!("homeline-app: the window could not be opened: {e}");
-        std::process::exit(1);
+        .build(tauri::generate_context!());
+    match built {
+        Ok(app) => app.run(|app, event| {
+            if let RunEvent::Exit = event {
+                // Tell the servers we are gone, so calls stop arriving at a closed app; the
+                // wait is bounded (a few seconds) by `stop_registrations` itself.
+                tauri::async_runtime::block_on(app.state::<Phone>().stop_registrations());
+            }
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "the window could not be opened");
+            eprintln!("homeline-app: the window could not be opened: {e}");
+            std::process::exit(1);
+        }
     }
 }
