@@ -1,4 +1,12 @@
-import { toUiError, type Account, type AccountInput, type AppInfo, type Backend, type UiError } from './backend';
+import {
+  toUiError,
+  type Account,
+  type AccountInput,
+  type AppInfo,
+  type Backend,
+  type RegistrationStatus,
+  type UiError,
+} from './backend';
 
 export type Tab = 'phone' | 'contacts' | 'diagnostics' | 'settings';
 
@@ -17,6 +25,8 @@ export class AppState {
   accounts = $state<Account[]>([]);
   accountsLoaded = $state(false);
   accountsError = $state<UiError | null>(null);
+  /** The latest registration status of each account, by account id. */
+  registrations = $state<Record<string, RegistrationStatus>>({});
 
   constructor(
     readonly backend: Backend,
@@ -26,6 +36,34 @@ export class AppState {
 
   async load(): Promise<void> {
     await Promise.all([this.loadInfo(), this.loadAccounts()]);
+  }
+
+  /**
+   * Follows registration states: listens first, then asks for the current ones, so no change
+   * falls between the two. Resolves to the function that stops listening.
+   */
+  async watchRegistrations(): Promise<() => void> {
+    let unlisten: () => void = () => {};
+    const seen = new Set<string>();
+    try {
+      unlisten = await this.backend.onRegistration((status) => {
+        seen.add(status.account_id);
+        this.registrations = { ...this.registrations, [status.account_id]: status };
+      });
+    } catch (err) {
+      // The badges then say "Not registered"; the accounts themselves still work.
+      console.warn('registration events unavailable', toUiError(err));
+    }
+    try {
+      const states = await this.backend.registration_states();
+      const next = { ...this.registrations };
+      // A change that arrived while we were asking is newer than the answer.
+      for (const s of states) if (!seen.has(s.account_id)) next[s.account_id] = s;
+      this.registrations = next;
+    } catch (err) {
+      console.warn('registration_states failed', toUiError(err));
+    }
+    return unlisten;
   }
 
   /** Tells the shell that the first content is on screen (its start-up benchmark reads it). */
@@ -79,5 +117,8 @@ export class AppState {
       throw toUiError(err);
     }
     this.accounts = this.accounts.filter((a) => a.id !== id);
+    const rest = { ...this.registrations };
+    delete rest[id];
+    this.registrations = rest;
   }
 }

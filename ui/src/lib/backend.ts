@@ -70,12 +70,49 @@ export interface AudioDevices {
   error: UiError | null;
 }
 
+/** Where one account's registration stands (crates/phone/src/sip/status.rs). */
+export type RegistrationState =
+  | 'idle'
+  | 'registering'
+  | 'registered'
+  | 'failed'
+  | 'stopped'
+  | 'unregistering'
+  | 'unregistered';
+
+/** One account's registration, as the `registration_states` command and the
+ * `accounts://registration` event carry it. */
+export interface RegistrationStatus {
+  account_id: string;
+  state: RegistrationState;
+  /** Why it failed (for `failed` and `stopped`), in plain words with a next step. */
+  reason: UiError | null;
+  /** e.g. `pbx.example.com (192.0.2.7) over UDP port 5060`. */
+  server: string | null;
+  /** Seconds the server granted (when registered). */
+  expires_secs: number | null;
+  /** Seconds until the next attempt (when failed). */
+  retry_in_secs: number | null;
+  /** REGISTER requests sent so far, for diagnostics. */
+  register_requests: number;
+}
+
+/** The name of the event that carries every account's registration status changes. */
+export const REGISTRATION_EVENT = 'accounts://registration';
+
 /** The commands of docs/app-api.md. Every method rejects with a {@link UiError}. */
 export interface Backend {
   app_info(): Promise<AppInfo>;
   list_accounts(): Promise<Account[]>;
   save_account(input: AccountInput): Promise<Account>;
   remove_account(id: string): Promise<null>;
+  /** Every started account's registration status (accounts without a registrar have none). */
+  registration_states(): Promise<RegistrationStatus[]>;
+  /**
+   * Calls `cb` with each registration status change from now on (the `accounts://registration`
+   * event). Resolves to the function that stops listening.
+   */
+  onRegistration(cb: (status: RegistrationStatus) => void): Promise<() => void>;
   audio_devices(): Promise<AudioDevices>;
   open_log_folder(): Promise<null>;
   /** Resolves to the path of the written file. */

@@ -6,6 +6,7 @@ import type {
   Backend,
   KeyringStatus,
   PasswordStorage,
+  RegistrationStatus,
   UiError,
 } from './backend';
 
@@ -15,6 +16,49 @@ export interface MockOptions {
   config_problem?: UiError | null;
   accounts?: Account[];
   audio?: AudioDevices;
+  /** The registration states `registration_states` starts with. */
+  registrations?: RegistrationStatus[];
+  /**
+   * Milliseconds a simulated registration takes (default 400). Saving an account with a
+   * registrar sends `registering`, then `registered` after this delay — or `failed` with a
+   * reason when the registrar's host contains "fail" or is 127.0.0.1 (nothing listens).
+   * `null` turns the simulation off; tests then drive states with `emitRegistration`.
+   */
+  registrationDelayMs?: number | null;
+}
+
+function status(account_id: string, over: Partial<RegistrationStatus> = {}): RegistrationStatus {
+  return {
+    account_id,
+    state: 'idle',
+    reason: null,
+    server: null,
+    expires_secs: null,
+    retry_in_secs: null,
+    register_requests: 0,
+    ...over,
+  };
+}
+
+/** What the simulated registration of `account` ends in. */
+function simulatedOutcome(account: Account, requests: number): RegistrationStatus {
+  const host = account.registrar.replace(/^sips?:/i, '').replace(/[:;].*$/, '');
+  const transport = account.transport === 'auto' ? 'UDP' : account.transport.toUpperCase();
+  const server = `${host} over ${transport} (demo)`;
+  if (/fail/i.test(host) || host === '127.0.0.1') {
+    return status(account.id, {
+      state: 'failed',
+      server,
+      retry_in_secs: 60,
+      register_requests: requests,
+      reason: {
+        code: 'transport_error',
+        message: `Could not reach ${server}: nothing listens on that port (demo).`,
+        hint: 'Check the registrar address and port, or try another transport.',
+      },
+    });
+  }
+  return status(account.id, { state: 'registered', server, expires_secs: 600, register_requests: requests });
 }
 
 const DEMO_AUDIO: AudioDevices = {
@@ -51,6 +95,10 @@ export class MockBackend implements Backend {
   private audio: AudioDevices;
   private failures = new Map<string, UiError>();
   private nextId = 1;
+  private registrations = new Map<string, RegistrationStatus>();
+  private listeners = new Set<(status: RegistrationStatus) => void>();
+  private registrationDelayMs: number | null;
+  private timers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly calls: { command: string; args?: unknown }[] = [];
 
   constructor(options: MockOptions = {}) {
@@ -63,6 +111,43 @@ export class MockBackend implements Backend {
     };
     this.accounts = clone(options.accounts ?? []);
     this.audio = clone(options.audio ?? DEMO_AUDIO);
+    for (const r of options.registrations ?? []) this.registrations.set(r.account_id, clone(r));
+    this.registrationDelayMs = options.registrationDelayMs === undefined ? 400 : options.registrationDelayMs;
+    // Like the shell at start-up: accounts with a registrar and no given state start registering.
+    for (const a of this.accounts) {
+      if (a.registrar !== '' && !this.registrations.has(a.id)) this.simulateRegistration(a);
+    }
+  }
+
+  /** Sends a registration status change to every listener, as the shell's event does. */
+  emitRegistration(next: RegistrationStatus): void {
+    this.registrations.set(next.account_id, clone(next));
+    for (const cb of [...this.listeners]) cb(clone(next));
+  }
+
+  /** How many `onRegistration` listeners are attached. */
+  get registrationListeners(): number {
+    return this.listeners.size;
+  }
+
+  private simulateRegistration(account: Account): void {
+    const old = this.timers.get(account.id);
+    if (old !== undefined) clearTimeout(old);
+    this.timers.delete(account.id);
+    if (this.registrationDelayMs === null) return;
+    if (account.registrar === '') {
+      this.registrations.delete(account.id);
+      return;
+    }
+    const requests = (this.registrations.get(account.id)?.register_requests ?? 0) + 1;
+    this.emitRegistration(status(account.id, { state: 'registering', register_requests: requests }));
+    this.timers.set(
+      account.id,
+      setTimeout(() => {
+        this.timers.delete(account.id);
+        this.emitRegistration(simulatedOutcome(account, requests));
+      }, this.registrationDelayMs),
+    );
   }
 
   /** The next call of `command` rejects with `error`. */
@@ -124,6 +209,7 @@ export class MockBackend implements Backend {
       };
       if (existing) this.accounts = this.accounts.map((a) => (a.id === account.id ? account : a));
       else this.accounts = [...this.accounts, account];
+      queueMicrotask(() => this.simulateRegistration(account));
       return account;
     });
   }
@@ -131,8 +217,26 @@ export class MockBackend implements Backend {
   remove_account(id: string): Promise<null> {
     return this.run('remove_account', { id }, () => {
       this.accounts = this.accounts.filter((a) => a.id !== id);
+      const timer = this.timers.get(id);
+      if (timer !== undefined) clearTimeout(timer);
+      this.timers.delete(id);
+      this.registrations.delete(id);
       return null;
     });
+  }
+
+  registration_states(): Promise<RegistrationStatus[]> {
+    return this.run('registration_states', undefined, () =>
+      [...this.registrations.values()].sort((a, b) => a.account_id.localeCompare(b.account_id)),
+    );
+  }
+
+  async onRegistration(cb: (status: RegistrationStatus) => void): Promise<() => void> {
+    await this.run('onRegistration', undefined, () => null);
+    this.listeners.add(cb);
+    return () => {
+      this.listeners.delete(cb);
+    };
   }
 
   audio_devices(): Promise<AudioDevices> {

@@ -2,6 +2,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const invoke = vi.fn();
 vi.mock('@tauri-apps/api/core', () => ({ invoke: (...args: unknown[]) => invoke(...args) }));
+const listen = vi.fn();
+vi.mock('@tauri-apps/api/event', () => ({ listen: (...args: unknown[]) => listen(...args) }));
 
 const { TauriBackend, inTauri } = await import('./tauri-backend');
 import type { AccountInput } from './backend';
@@ -70,6 +72,23 @@ describe('TauriBackend', () => {
       message: 'Command app_info not allowed by ACL',
       hint: expect.any(String),
     });
+  });
+
+  it('asks registration_states and listens to accounts://registration', async () => {
+    invoke.mockResolvedValue([]);
+    await expect(new TauriBackend().registration_states()).resolves.toEqual([]);
+    expect(invoke).toHaveBeenCalledWith('registration_states', undefined);
+
+    const unlisten = vi.fn();
+    listen.mockResolvedValue(unlisten);
+    const got: unknown[] = [];
+    const stop = await new TauriBackend().onRegistration((s) => got.push(s));
+    expect(listen).toHaveBeenCalledWith('accounts://registration', expect.any(Function));
+    const payload = { account_id: 'acc-1', state: 'registered' };
+    (listen.mock.calls[0][1] as (e: { payload: unknown }) => void)({ payload });
+    expect(got).toEqual([payload]);
+    stop();
+    expect(unlisten).toHaveBeenCalled();
   });
 
   it('detects the shell by __TAURI_INTERNALS__', () => {

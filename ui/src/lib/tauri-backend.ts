@@ -1,11 +1,14 @@
 import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import {
+  REGISTRATION_EVENT,
   toUiError,
   type Account,
   type AccountInput,
   type AppInfo,
   type AudioDevices,
   type Backend,
+  type RegistrationStatus,
 } from './backend';
 
 /**
@@ -35,6 +38,18 @@ export class TauriBackend implements Backend {
 
   remove_account(id: string): Promise<null> {
     return this.call('remove_account', { id });
+  }
+
+  registration_states(): Promise<RegistrationStatus[]> {
+    return this.call('registration_states');
+  }
+
+  async onRegistration(cb: (status: RegistrationStatus) => void): Promise<() => void> {
+    try {
+      return await listen<RegistrationStatus>(REGISTRATION_EVENT, (event) => cb(event.payload));
+    } catch (err) {
+      throw toUiError(err);
+    }
   }
 
   audio_devices(): Promise<AudioDevices> {
