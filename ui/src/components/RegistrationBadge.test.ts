@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import App from '../App.svelte';
 import type { Account, RegistrationStatus } from '../lib/backend';
+import { registrationView } from '../lib/labels';
 import { MockBackend, type MockOptions } from '../lib/mock-backend';
 
 const alice: Account = {
@@ -90,6 +91,16 @@ describe('registration badges', () => {
     await setup({ accounts: [alice], registrations: [refused] }, 'settings');
     await waitFor(() => expect(rowOf('Alice Example').getByTestId('account-registration').textContent).toBe('Failed'));
     expect(rowOf('Alice Example').getByTestId('account-registration-reason').textContent).toContain('127.0.0.1');
+  });
+
+  it('counts the retry delay down', () => {
+    const failed = { ...refused, retry_in_secs: 5 };
+    const acc = { ...alice };
+    expect(registrationView(acc, failed, 0).detail).toBe('Trying again in 5 s');
+    expect(registrationView(acc, failed, 3).detail).toBe('Trying again in 2 s');
+    expect(registrationView(acc, failed, 5).detail).toBe('Trying again now…');
+    expect(registrationView(acc, undefined).label).toBe('Not registered');
+    expect(registrationView({ ...acc, registrar: '' }, failed).kind).toBe('direct');
   });
 
   it('a stopped registration says it stopped trying', async () => {

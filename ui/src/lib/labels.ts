@@ -27,6 +27,8 @@ export type RegistrationBadge = 'registered' | 'registering' | 'unregistered' | 
 export function registrationView(
   account: Account,
   status: RegistrationStatus | undefined,
+  /** Seconds since `status` arrived (counts `retry_in_secs` down). */
+  elapsedSecs = 0,
 ): { kind: RegistrationBadge; label: string; detail: string | null; reason: UiError | null } {
   if (account.registrar === '') {
     return { kind: 'direct', label: 'Direct calls only — no registration', detail: null, reason: null };
@@ -41,9 +43,11 @@ export function registrationView(
       const detail =
         status.state === 'stopped'
           ? 'Stopped trying until the settings change'
-          : status.retry_in_secs !== null
-            ? `Trying again in ${status.retry_in_secs} s`
-            : null;
+          : status.retry_in_secs === null
+            ? null
+            : status.retry_in_secs - elapsedSecs > 0
+              ? `Trying again in ${status.retry_in_secs - elapsedSecs} s`
+              : 'Trying again now…';
       return { kind: 'failed', label: 'Failed', detail, reason: status.reason };
     }
     default:
