@@ -190,3 +190,63 @@ fn registers_through_the_nat_and_reports_a_wrong_password() {
     assert!(err.contains("Wrong user name or password"), "{err}");
     assert!(err.contains("\"alice\""), "{err}");
 }
+
+/// The check of log redaction: register for real with a known password at the most
+/// verbose log level (every SIP message is logged) and look for the password everywhere the CLI
+/// writes: stdout, stderr and the log folder.
+#[test]
+fn registration_at_trace_level_never_logs_the_password() {
+    let Some(lab) = Lab::start_or_skip(RouterProfile::Cone).unwrap() else {
+        return;
+    };
+    let password = format!("Trace-Probe-{}", std::process::id());
+    let k = lab
+        .start_kamailio(KamailioConfig::new().user("alice", &password))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(
+        dir.path(),
+        &format!("sip:{}", k.sip_addr().ip()),
+        "udp",
+        &password,
+    );
+    let mut cmd = lab.client().command(env!("CARGO_BIN_EXE_homeline"));
+    prepare(&mut cmd, dir.path());
+    let o = cmd
+        .env("HOMELINE_LOG", "trace")
+        .args(["-vv", "--config", path.to_str().unwrap(), "register"])
+        .output()
+        .unwrap();
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    // The trace really shows the SIP exchange, so the check below looks at a full log.
+    assert!(
+        err.contains("REGISTER sip:"),
+        "no SIP message at trace level:\n{err}"
+    );
+    assert!(err.contains("Authorization: Digest"), "{err}");
+    assert!(!out.contains(&password) && !err.contains(&password));
+    for entry in walk(&dir.path().join("logs")) {
+        let bytes = std::fs::read(&entry).unwrap();
+        let leaked = bytes
+            .windows(password.len())
+            .any(|w| w == password.as_bytes());
+        assert!(!leaked, "password in {}", entry.display());
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files.extend(walk(&p));
+        } else {
+            files.push(p);
+        }
+    }
+    files
+}
