@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use homeline_phone::sip::CallCommand;
 use homeline_phone::sip::TokioClock;
 use homeline_phone::sip::direct::{
     CallHandle, CallNotice, DirectCalls, DirectSetup, EndCause, direct_peer, local_ip_towards,
 };
-use homeline_phone::{Phone, PhoneOptions, UiError};
+use homeline_phone::{Phone, PhoneOptions, RegistrationState, UiError};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
@@ -28,14 +29,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 fn ui_line(e: &UiError) -> String {
     format!("{} {}", e.message, e.hint)
-}
-
-fn no_account_calls(account: &str) -> Failure {
-    Failure(format!(
-        "calls through the server of account {account:?} are not available yet; call an \
-         address directly (homeline call sip:user@192.0.2.7:5090) or take calls with \
-         homeline answer --listen IP:PORT"
-    ))
 }
 
 /// How a call ended, in the words the CLI prints and the JSON's `end_reason`.
@@ -279,23 +272,173 @@ fn report(o: &Outcome, secs: f64, json: bool, from: Option<&str>) {
     }
 }
 
+/// Who takes the calls: an account-less listener, or a registered account's driver.
+enum Taker {
+    Direct(DirectCalls),
+    Account(Box<Phone>, String),
+}
+
+impl Taker {
+    fn command(&self, c: CallCommand) -> Result<(), Failure> {
+        match (self, c) {
+            (Taker::Direct(d), CallCommand::Answer(h)) => d.answer(h),
+            (Taker::Direct(d), CallCommand::Hangup(h)) => d.hangup(h),
+            (Taker::Direct(d), CallCommand::Ring(h)) => d.ring(h),
+            (Taker::Direct(d), CallCommand::Reject(h, code)) => d.reject(h, code),
+            (Taker::Account(p, id), c) => {
+                if p.call_command(id, c) {
+                    Ok(())
+                } else {
+                    return Err(Failure("the account's driver stopped".into()));
+                }
+            }
+        }
+        .map_err(|e| Failure(ui_line(&e)))
+    }
+}
+
+/// Registers `name` (or the first account) and returns the phone and the account id, once
+/// registered.
+async fn register_for_calls(
+    config: Option<PathBuf>,
+    name: Option<&str>,
+    json: bool,
+) -> Result<
+    (
+        Phone,
+        String,
+        tokio::sync::mpsc::UnboundedReceiver<CallNotice>,
+    ),
+    Failure,
+> {
+    let phone = Phone::open(PhoneOptions {
+        config_path: config,
+        ..PhoneOptions::default()
+    })
+    .map_err(|e| Failure(ui_line(&UiError::from(&e))))?;
+    let accounts = phone.list_accounts();
+    let a = match name {
+        Some(n) => accounts
+            .iter()
+            .find(|a| a.id == n || a.display_name.eq_ignore_ascii_case(n)),
+        None => accounts.first(),
+    }
+    .ok_or_else(|| Failure(format!("there is no account {:?}", name.unwrap_or(""))))?;
+    let id = a.id.clone();
+    // Subscribe before registering: a call may arrive right after the 200 to the REGISTER.
+    let mut all = phone.subscribe_calls();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mine = id.clone();
+    tokio::spawn(async move {
+        loop {
+            match all.recv().await {
+                Ok(c) if c.account_id == mine => {
+                    if tx.send(c.event).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    phone
+        .start_registration(&id)
+        .map_err(|e| Failure(ui_line(&UiError::from(&e))))?;
+    let mut watch = phone
+        .registration_watch(&id)
+        .ok_or_else(|| Failure("the registration did not start (a bug)".into()))?;
+    let status = tokio::time::timeout(Duration::from_secs(40), async {
+        loop {
+            let st = watch.borrow_and_update().clone();
+            if matches!(
+                st.state,
+                RegistrationState::Registered
+                    | RegistrationState::Failed
+                    | RegistrationState::Stopped
+            ) {
+                return st;
+            }
+            if watch.changed().await.is_err() {
+                return watch.borrow().clone();
+            }
+        }
+    })
+    .await
+    .map_err(|_| Failure(format!("{}: no registration within 40 s", a.display_name)))?;
+    if status.state != RegistrationState::Registered {
+        phone.stop_registrations().await;
+        return Err(Failure(match &status.reason {
+            Some(r) => format!("{}: {}", a.display_name, ui_line(r)),
+            None => format!("{}: {}", a.display_name, status.summary()),
+        }));
+    }
+    if !json {
+        println!(
+            "{}: {}; waiting for calls",
+            a.display_name,
+            status.summary()
+        );
+    }
+    Ok((phone, id, rx))
+}
+
 pub(crate) fn answer(
+    config: Option<PathBuf>,
     account: Option<&str>,
     listen: Option<SocketAddr>,
     count: u64,
     duration: Option<u64>,
     json: bool,
 ) -> Result<(), Failure> {
-    let Some(listen) = listen else {
-        return Err(no_account_calls(account.unwrap_or("(the first)")));
-    };
     runtime()?.block_on(async {
-        let (calls, mut events) = DirectCalls::start(DirectSetup::anonymous(listen), Arc::new(TokioClock))
-            .await
-            .map_err(|e| Failure(ui_line(&e)))?;
-        if !json {
-            println!("listening on {} (UDP)", calls.local_addr());
+        let (calls, mut events) = match listen {
+            Some(listen) => {
+                let (calls, mut b) =
+                    DirectCalls::start(DirectSetup::anonymous(listen), Arc::new(TokioClock))
+                        .await
+                        .map_err(|e| Failure(ui_line(&e)))?;
+                if !json {
+                    println!("listening on {} (UDP)", calls.local_addr());
+                }
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                tokio::spawn(async move {
+                    loop {
+                        match b.recv().await {
+                            Ok(ev) => {
+                                if tx.send(ev).is_err() {
+                                    return;
+                                }
+                            }
+                            Err(RecvError::Lagged(_)) => {}
+                            Err(RecvError::Closed) => return,
+                        }
+                    }
+                });
+                (Taker::Direct(calls), rx)
+            }
+            None => {
+                let (phone, id, rx) = register_for_calls(config, account, json).await?;
+                (Taker::Account(Box::new(phone), id), rx)
+            }
+        };
+        let result = take_calls(&calls, &mut events, count, duration, json).await;
+        if let Taker::Account(phone, _) = &calls {
+            // Unregister before exiting, as the app does on quit.
+            phone.stop_registrations().await;
         }
+        result
+    })
+}
+
+async fn take_calls(
+    calls: &Taker,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<CallNotice>,
+    count: u64,
+    duration: Option<u64>,
+    json: bool,
+) -> Result<(), Failure> {
+    {
         // Per call: the caller, when it was answered, when we hang it up.
         let mut live: HashMap<CallHandle, (String, Option<Instant>)> = HashMap::new();
         let mut hangups: Vec<(Instant, CallHandle)> = Vec::new();
@@ -311,14 +454,14 @@ pub(crate) fn answer(
             };
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Ok(CallNotice::Incoming { call, from, .. }) => {
+                    Some(CallNotice::Incoming { call, from, .. }) => {
                         if !json {
                             println!("incoming call from {from}");
                         }
                         live.insert(call, (from, None));
-                        calls.answer(call).map_err(|e| Failure(ui_line(&e)))?;
+                        calls.command(CallCommand::Answer(call))?;
                     }
-                    Ok(CallNotice::Confirmed { call, .. }) => {
+                    Some(CallNotice::Confirmed { call, .. }) => {
                         if let Some((from, at)) = live.get_mut(&call) {
                             let now = Instant::now();
                             *at = Some(now);
@@ -330,7 +473,7 @@ pub(crate) fn answer(
                             }
                         }
                     }
-                    Ok(CallNotice::Ended { call, cause }) => {
+                    Some(CallNotice::Ended { call, cause }) => {
                         let Some((from, at)) = live.remove(&call) else { continue };
                         hangups.retain(|(_, c)| *c != call);
                         ended += 1;
@@ -341,22 +484,24 @@ pub(crate) fn answer(
                         let secs = at.map_or(0.0, |t| t.elapsed().as_secs_f64());
                         report(&o, secs, json, Some(&from));
                     }
-                    Ok(_) | Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => return Err(Failure("the call engine stopped".into())),
+                    Some(_) => {}
+                    None => return Err(Failure("the call engine stopped".into())),
                 },
                 () = sleep => {
                     let now = Instant::now();
                     let due: Vec<CallHandle> = hangups.iter().filter(|(t, _)| *t <= now).map(|(_, c)| *c).collect();
                     hangups.retain(|(t, _)| *t > now);
                     for c in due {
-                        calls.hangup(c).map_err(|e| Failure(ui_line(&e)))?;
+                        calls.command(CallCommand::Hangup(c))?;
                     }
                 }
             }
         }
         if failed > 0 {
-            return Err(Failure(format!("{failed} of {count} calls did not end cleanly")));
+            return Err(Failure(format!(
+                "{failed} of {count} calls did not end cleanly"
+            )));
         }
         Ok(())
-    })
+    }
 }

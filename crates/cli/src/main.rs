@@ -140,7 +140,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             count,
             duration,
             json,
-        } => call::answer(account.as_deref(), listen, count, duration, json),
+        } => call::answer(
+            cli.config,
+            account.as_deref(),
+            listen,
+            count,
+            duration,
+            json,
+        ),
         Command::Config { command } => {
             let path = config_path(cli.config)?;
             match command {

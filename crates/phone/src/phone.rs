@@ -394,6 +394,18 @@ impl Phone {
         self.sip.subscribe_incoming()
     }
 
+    /// Call events of every registered account from now on (while nobody subscribes,
+    /// incoming calls are answered `486 Busy Here`).
+    pub fn subscribe_calls(&self) -> tokio::sync::broadcast::Receiver<sip::AccountCall> {
+        self.sip.subscribe_calls()
+    }
+
+    /// Rings, answers, rejects or hangs up a call of `account_id`; `false` when that
+    /// account is not running.
+    pub fn call_command(&self, account_id: &str, command: sip::CallCommand) -> bool {
+        self.sip.call_command(account_id, command)
+    }
+
     /// Unregisters every account, waiting at most a few seconds.
     pub async fn stop_registrations(&self) {
         self.sip

@@ -283,6 +283,26 @@ pub fn honest_media(address: IpAddr, session_id: u64) -> LocalMedia {
     m
 }
 
+/// Our SDP for the 200 of an incoming call: the answer to its offer, or our offer when the
+/// INVITE had none (§13.2.1). `None` when the offer cannot be answered: reject with 488
+/// (RFC 3264 §6).
+pub(crate) fn answer_sdp(ip: IpAddr, session_id: u64, offer: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    let local = honest_media(ip, session_id);
+    match offer {
+        Some(o) => match SessionDescription::parse_bytes(&o)
+            .map_err(|e| e.to_string())
+            .and_then(|o| answer_offer(&local, &o).map_err(|e| e.to_string()))
+        {
+            Ok((answer, _)) => Some(answer.to_string().into_bytes()),
+            Err(e) => {
+                tracing::info!(error = %e, "cannot answer the SDP offer");
+                None
+            }
+        },
+        None => Some(build_offer(&local).to_string().into_bytes()),
+    }
+}
+
 struct Engine {
     sock: UdpSocket,
     local: SocketAddr,
@@ -376,23 +396,7 @@ impl Engine {
             Command::Ring(h) => self.calls.ring(now, layer, h),
             Command::Answer(h) => {
                 let offer = self.offers.get(&h).cloned().flatten();
-                let local = honest_media(self.local.ip(), self.session_id);
-                let sdp = match offer {
-                    Some(o) => match SessionDescription::parse_bytes(&o)
-                        .map_err(|e| e.to_string())
-                        .and_then(|o| answer_offer(&local, &o).map_err(|e| e.to_string()))
-                    {
-                        Ok((answer, _)) => Some(answer.to_string().into_bytes()),
-                        Err(e) => {
-                            // RFC 3264 §6: an offer we cannot answer is refused with 488.
-                            tracing::info!(error = %e, "cannot answer the SDP offer");
-                            None
-                        }
-                    },
-                    // §13.2.1: no offer in the INVITE, so ours goes in the 200.
-                    None => Some(build_offer(&local).to_string().into_bytes()),
-                };
-                match sdp {
+                match answer_sdp(self.local.ip(), self.session_id, offer) {
                     Some(sdp) => self.calls.answer(now, layer, h, sdp),
                     None => self.calls.reject(now, layer, h, 488),
                 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use homeline_sip::auth::Credentials;
+use homeline_sip::call::{CallConfig, CallEvent, CallHandle, CallLayer};
 use homeline_sip::framing::PONG;
 use homeline_sip::keepalive::{KeepAlive, KeepAliveEvent};
 use homeline_sip::register::{FailureReason, Registration, RegistrationConfig, RegistrationEvent};
@@ -22,7 +23,7 @@ use homeline_sip::transaction::{
     response_for,
 };
 use homeline_sip::{Inbound, rng::Rng};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use super::clock::Clock;
 use super::resolve::{Dns, ServerUri, Target, locate};
@@ -71,6 +72,28 @@ pub struct IncomingRequest {
     pub answered: u16,
 }
 
+/// A call event of one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountCall {
+    /// The account.
+    pub account_id: String,
+    /// What happened.
+    pub event: CallEvent,
+}
+
+/// What the application asks of an account's calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallCommand {
+    /// `180 Ringing`.
+    Ring(CallHandle),
+    /// `200 OK` with an SDP answer (inactive until media exists).
+    Answer(CallHandle),
+    /// Reject with this status.
+    Reject(CallHandle, u16),
+    /// CANCEL, decline or BYE.
+    Hangup(CallHandle),
+}
+
 /// Shared services of the drivers.
 #[derive(Debug, Clone)]
 pub struct DriverDeps {
@@ -82,6 +105,8 @@ pub struct DriverDeps {
     pub changes: broadcast::Sender<RegistrationStatus>,
     /// Incoming requests of every account.
     pub incoming: broadcast::Sender<IncomingRequest>,
+    /// Call events of every account.
+    pub calls: broadcast::Sender<AccountCall>,
 }
 
 /// Back-off for failures below the registration core (DNS, connecting): 2 s doubling to
@@ -125,6 +150,7 @@ pub struct Driver {
     shutdown: watch::Receiver<bool>,
     seed: u64,
     backoff: Backoff,
+    commands: mpsc::UnboundedReceiver<CallCommand>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -144,6 +170,7 @@ impl Driver {
         status: watch::Sender<RegistrationStatus>,
         shutdown: watch::Receiver<bool>,
         seed: u64,
+        commands: mpsc::UnboundedReceiver<CallCommand>,
     ) -> Self {
         Self {
             setup,
@@ -151,6 +178,7 @@ impl Driver {
             status,
             shutdown,
             seed,
+            commands,
             backoff: Backoff {
                 failures: 0,
                 rng: Rng::new(seed ^ 0x5eed),
@@ -350,7 +378,17 @@ impl Driver {
                 return SessionEnd::Stopped;
             }
         };
+        let mut call_config = CallConfig::new(&self.setup.aor, flow.local(), target.transport);
+        call_config.credentials = self.setup.credentials.clone();
+        // Every call request goes through the registration's flow: the one path known to get
+        // through the NAT (RFC 5626 §5.1 reuses the flow likewise).
+        call_config.outbound_proxy = Some(flow.peer());
+        call_config.timers = self.setup.timers;
+        call_config.user_agent = format!("Homeline/{}", crate::VERSION);
         let mut s = Session {
+            calls: CallLayer::new(call_config, self.seed ^ 0xca11),
+            offers: std::collections::HashMap::new(),
+            record_routes: std::collections::HashMap::new(),
             flow,
             target,
             reg,
@@ -378,6 +416,7 @@ impl Driver {
             let next = [
                 s.reg.poll_timeout(),
                 s.layer.poll_timeout(),
+                s.calls.poll_timeout(),
                 s.keepalive.as_ref().and_then(KeepAlive::poll_timeout),
                 s.unregister_deadline,
             ]
@@ -396,6 +435,9 @@ impl Driver {
                     if let Some(end) = self.on_flow_event(&mut s, ev) {
                         return end;
                     }
+                }
+                Some(c) = self.commands.recv() => {
+                    self.on_call_command(&mut s, c);
                 }
                 changed = self.shutdown.changed(), if !shutting => {
                     if changed.is_err() || *self.shutdown.borrow() {
@@ -419,6 +461,7 @@ impl Driver {
                         return SessionEnd::Shutdown;
                     }
                     s.layer.handle_timeout(now);
+                    s.calls.handle_timeout(now, &mut s.layer);
                     s.reg.handle_timeout(now);
                     if let Some(k) = s.keepalive.as_mut() {
                         k.handle_timeout(now);
@@ -444,8 +487,9 @@ impl Driver {
                         "the transaction layer refused our REGISTER"),
                 }
             }
-            while let Some(t) = s.layer.poll_transmit() {
+            while let Some(mut t) = s.layer.poll_transmit() {
                 moved = true;
+                copy_record_route(s, &mut t.message);
                 tracing::trace!(account = %self.setup.account_id, to = %t.peer.addr,
                     "sending {}", String::from_utf8_lossy(&t.bytes()));
                 s.flow.send(t.bytes(), t.transaction);
@@ -455,9 +499,18 @@ impl Driver {
             }
             while let Some(ev) = s.layer.poll_event() {
                 moved = true;
+                remember_record_route(s, &ev);
+                // Calls first; what is not a call's (REGISTER answers …) goes on.
+                let Some(ev) = s.calls.handle_transaction_event(now, &mut s.layer, ev) else {
+                    continue;
+                };
                 if let Some(end) = self.on_transaction_event(s, now, ev) {
                     return Some(end);
                 }
+            }
+            while let Some(ev) = s.calls.poll_event() {
+                moved = true;
+                self.on_call_event(s, now, ev);
             }
             while let Some(ev) = s.reg.poll_event() {
                 moved = true;
@@ -561,6 +614,8 @@ impl Driver {
                 s.registered_once = true;
                 self.backoff.reset();
                 tracing::debug!(account = %self.setup.account_id, %contact, "binding");
+                // Calls advertise the Contact the registrar holds (the public one behind NAT).
+                s.calls.set_contact(Some(contact.clone()));
                 let server = s.target.describe();
                 self.publish(|st| {
                     st.state = RegistrationState::Registered;
@@ -715,6 +770,60 @@ impl Driver {
         });
     }
 
+    fn on_call_event(&mut self, s: &mut Session, now: Instant, ev: CallEvent) {
+        match &ev {
+            CallEvent::Incoming {
+                call, from, offer, ..
+            } => {
+                if self.deps.calls.receiver_count() == 0 {
+                    // Nobody can ring this call (no UI or CLI listens for calls): busy, at once,
+                    // rather than leaving the caller to time out.
+                    if let Err(e) = s.calls.reject(now, &mut s.layer, *call, 486) {
+                        tracing::debug!(error = %e, "could not reject");
+                    }
+                    let _ = self.deps.incoming.send(IncomingRequest {
+                        account_id: self.setup.account_id.clone(),
+                        method: "INVITE".into(),
+                        from: from.clone(),
+                        call_id: s.calls.info(*call).map(|i| i.call_id).unwrap_or_default(),
+                        answered: 486,
+                    });
+                    return;
+                }
+                s.offers.insert(*call, offer.clone());
+                tracing::info!(account = %self.setup.account_id, %from, "incoming call");
+            }
+            CallEvent::Ended { call, .. } => {
+                s.offers.remove(call);
+            }
+            _ => {}
+        }
+        let _ = self.deps.calls.send(AccountCall {
+            account_id: self.setup.account_id.clone(),
+            event: ev,
+        });
+    }
+
+    fn on_call_command(&mut self, s: &mut Session, c: CallCommand) {
+        let now = self.deps.clock.now();
+        let layer = &mut s.layer;
+        let r = match c {
+            CallCommand::Ring(h) => s.calls.ring(now, layer, h),
+            CallCommand::Answer(h) => {
+                let offer = s.offers.get(&h).cloned().flatten();
+                match super::direct::answer_sdp(s.flow.local().ip(), self.seed >> 1, offer) {
+                    Some(sdp) => s.calls.answer(now, layer, h, sdp),
+                    None => s.calls.reject(now, layer, h, 488),
+                }
+            }
+            CallCommand::Reject(h, code) => s.calls.reject(now, layer, h, code),
+            CallCommand::Hangup(h) => s.calls.hangup(now, layer, h),
+        };
+        if let Err(e) = r {
+            tracing::debug!(account = %self.setup.account_id, error = %e, "call command refused");
+        }
+    }
+
     fn user(&self) -> &str {
         self.setup
             .credentials
@@ -724,6 +833,12 @@ impl Driver {
 }
 
 struct Session {
+    calls: CallLayer,
+    /// The SDP offer of each incoming call, to answer it.
+    offers: std::collections::HashMap<CallHandle, Option<Vec<u8>>>,
+    /// Record-Route of each incoming INVITE by Call-ID, for its responses (see
+    /// [`copy_record_route`]).
+    record_routes: std::collections::HashMap<String, Vec<rsip::Header>>,
     flow: Flow,
     target: Target,
     reg: Registration,
@@ -737,6 +852,71 @@ struct Session {
     last_transport_error: Option<String>,
     unregister_deadline: Option<Instant>,
     tag_rng: Rng,
+}
+
+/// Notes the Record-Route of a new incoming INVITE (bounded: a flood of INVITEs must not
+/// grow memory without limit; an old entry only matters while its call is being answered).
+fn remember_record_route(s: &mut Session, ev: &TransactionEvent) {
+    use rsip::prelude::*;
+    let TransactionEvent::Request { request, .. } = ev else {
+        return;
+    };
+    if request.method != rsip::Method::Invite {
+        return;
+    }
+    let rr: Vec<rsip::Header> = request
+        .headers
+        .iter()
+        .filter(|h| matches!(h, rsip::Header::RecordRoute(_)))
+        .cloned()
+        .collect();
+    if rr.is_empty() {
+        return;
+    }
+    let Ok(call_id) = request.call_id_header().map(|h| h.value().to_owned()) else {
+        return;
+    };
+    if s.record_routes.len() >= 256 {
+        s.record_routes.clear();
+    }
+    s.record_routes.insert(call_id, rr);
+}
+
+/// RFC 3261 §12.1.1: a UAS copies the INVITE's Record-Route into every response that
+/// creates a dialog (1xx with a To tag, 2xx), so the caller's ACK and BYE follow the proxy
+/// (kamailio refuses in-dialog requests without its Route). The call layer does not copy it
+/// yet, so the driver adds it on the way out.
+fn copy_record_route(s: &Session, message: &mut rsip::SipMessage) {
+    use rsip::prelude::*;
+    let rsip::SipMessage::Response(r) = message else {
+        return;
+    };
+    let code = r.status_code.code();
+    if !(101..300).contains(&code) {
+        return;
+    }
+    let is_invite = r
+        .cseq_header()
+        .ok()
+        .and_then(|c| c.method().ok())
+        .is_some_and(|m| m == rsip::Method::Invite);
+    if !is_invite
+        || r.headers
+            .iter()
+            .any(|h| matches!(h, rsip::Header::RecordRoute(_)))
+    {
+        return;
+    }
+    let Some(rr) = r
+        .call_id_header()
+        .ok()
+        .and_then(|c| s.record_routes.get(c.value()))
+    else {
+        return;
+    };
+    for h in rr {
+        r.headers.push(h.clone());
+    }
 }
 
 fn add_to_tag(response: &mut rsip::Response, tag: &str) {

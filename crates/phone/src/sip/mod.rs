@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 
 pub use clock::{Clock, TokioClock};
 pub use direct::{DirectCalls, DirectSetup};
-pub use driver::{AccountSetup, DriverDeps, IncomingRequest};
+pub use driver::{AccountCall, AccountSetup, CallCommand, DriverDeps, IncomingRequest};
 pub use resolve::{Dns, HickoryDns, Target};
 pub use status::{RegistrationState, RegistrationStatus};
 pub use transport::{TransportError, TransportOptions};
@@ -55,6 +55,7 @@ pub enum SipError {
 struct AccountHandle {
     status: watch::Receiver<RegistrationStatus>,
     shutdown: watch::Sender<bool>,
+    commands: tokio::sync::mpsc::UnboundedSender<CallCommand>,
     task: JoinHandle<()>,
 }
 
@@ -63,6 +64,7 @@ pub struct SipRuntime {
     accounts: Mutex<HashMap<String, AccountHandle>>,
     changes: broadcast::Sender<RegistrationStatus>,
     incoming: broadcast::Sender<IncomingRequest>,
+    calls: broadcast::Sender<AccountCall>,
     clock: Arc<dyn Clock>,
     dns: Mutex<Option<Arc<dyn Dns>>>,
 }
@@ -88,6 +90,7 @@ impl SipRuntime {
             accounts: Mutex::new(HashMap::new()),
             changes: broadcast::channel(256).0,
             incoming: broadcast::channel(256).0,
+            calls: broadcast::channel(1024).0,
             clock,
             dns: Mutex::new(None),
         }
@@ -130,15 +133,18 @@ impl SipRuntime {
             dns: self.dns(),
             changes: self.changes.clone(),
             incoming: self.incoming.clone(),
+            calls: self.calls.clone(),
         };
+        let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
         let seed = seed_for(&id);
-        let driver = driver::Driver::new(setup, deps, status_tx, shutdown_rx, seed);
+        let driver = driver::Driver::new(setup, deps, status_tx, shutdown_rx, seed, cmd_rx);
         let task = handle.spawn(driver.run());
         let old = self.lock().insert(
             id,
             AccountHandle {
                 status: status_rx,
                 shutdown: shutdown_tx,
+                commands: cmd_tx,
                 task,
             },
         );
@@ -173,6 +179,19 @@ impl SipRuntime {
     /// Incoming requests of every account from now on.
     pub fn subscribe_incoming(&self) -> broadcast::Receiver<IncomingRequest> {
         self.incoming.subscribe()
+    }
+
+    /// Call events of every account from now on. While nobody subscribes, incoming calls
+    /// are answered `486 Busy Here` (there is no one to ring them).
+    pub fn subscribe_calls(&self) -> broadcast::Receiver<AccountCall> {
+        self.calls.subscribe()
+    }
+
+    /// Sends a call command to an account's driver; `false` when the account is not running.
+    pub fn call_command(&self, account_id: &str, command: CallCommand) -> bool {
+        self.lock()
+            .get(account_id)
+            .is_some_and(|h| h.commands.send(command).is_ok())
     }
 
     /// Unregisters every account and waits (at most `limit`) for the drivers to finish.
