@@ -56,16 +56,25 @@ drive() {
     # The app keeps its data and logs in the throw-away home (with-keyring.sh moves
     # XDG_DATA_HOME to a temporary keyring folder of its own).
     export XDG_DATA_HOME=$HOMELINE_E2E_HOME/.local/share
-    port=$(( 4444 + RANDOM % 1000 ))
+    # Ports the kernel says are free now (a fixed or random one may be taken).
+    free_port() { node -e "const s=require(\"net\").createServer().listen(0,\"127.0.0.1\",()=>{console.log(s.address().port);s.close()})"; }
+    port=$(free_port); native=$(free_port)
     export HOMELINE_WEBDRIVER_URL=http://127.0.0.1:$port
-    "$HOMELINE_TAURI_DRIVER" --port "$port" --native-port "$(( port + 1000 ))" \
+    "$HOMELINE_TAURI_DRIVER" --port "$port" --native-port "$native" \
       >"$HOMELINE_E2E_OUT/tauri-driver.log" 2>&1 &
     driver=$!
     trap "kill $driver 2>/dev/null || true" EXIT
-    for _ in $(seq 100); do
-      curl -fsS "$HOMELINE_WEBDRIVER_URL/status" >/dev/null 2>&1 && break
+    ready=
+    for _ in $(seq 300); do
+      kill -0 "$driver" 2>/dev/null || break
+      curl -fsS "$HOMELINE_WEBDRIVER_URL/status" >/dev/null 2>&1 && { ready=1; break; }
       sleep 0.1
     done
+    if [ -z "$ready" ]; then
+      echo "tauri-driver did not come up on port $port; its log:" >&2
+      cat "$HOMELINE_E2E_OUT/tauri-driver.log" >&2
+      exit 1
+    fi
     node --test --test-concurrency=1 "$HOMELINE_E2E_TESTS/$HOMELINE_E2E_NAME.test.mjs"
   ' || status=$?
   # Keep what the app wrote next to the screenshots for whoever reads a failed CI log.

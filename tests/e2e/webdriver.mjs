@@ -73,7 +73,7 @@ export class Session {
     const deadline = Date.now() + timeout;
     for (;;) {
       for (const el of await this.findAll(css)) {
-        if (await el.displayed()) return el;
+        if (await el.visible()) return el;
       }
       if (Date.now() > deadline) throw new WebDriverError(`no visible element matches ${css} after ${timeout} ms`);
       await new Promise((r) => setTimeout(r, 100));
@@ -85,7 +85,7 @@ export class Session {
     const deadline = Date.now() + timeout;
     for (;;) {
       let visible = false;
-      for (const el of await this.findAll(css)) visible ||= await el.displayed();
+      for (const el of await this.findAll(css)) visible ||= await el.visible();
       if (!visible) return;
       if (Date.now() > deadline) throw new WebDriverError(`${css} still visible after ${timeout} ms`);
       await new Promise((r) => setTimeout(r, 100));
@@ -128,6 +128,16 @@ export class Element {
   }
   displayed() {
     return this.s.cmd('GET', `/element/${this.id}/displayed`);
+  }
+  /** Like displayed(), but an element the page removed meanwhile counts as not visible: a
+   * list re-rendered between finding and asking is not an error. */
+  async visible() {
+    try {
+      return await this.displayed();
+    } catch (e) {
+      if (e instanceof WebDriverError && /stale element reference|no such element/.test(e.message)) return false;
+      throw e;
+    }
   }
   attribute(name) {
     return this.s.cmd('GET', `/element/${this.id}/attribute/${name}`);
