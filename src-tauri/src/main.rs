@@ -7,8 +7,8 @@
 //! Registration: once the window is up, a task on Tauri's (tokio) runtime starts every account
 //! that has a registrar and forwards each status change as the event
 //! [`REGISTRATION_EVENT`]. Saving an account restarts its registration; removing one (or
-//! clearing its registrar) restarts them all, because `Phone` offers no per-account stop. On
-//! exit every account unregisters, waiting at most a few seconds.
+//! clearing its registrar) stops its registration alone. On exit every account unregisters,
+//! waiting at most a few seconds.
 #![forbid(unsafe_code)]
 // Keeps Windows release builds from opening a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -44,8 +44,8 @@ fn list_accounts(phone: State<'_, Phone>) -> Vec<Account> {
 fn save_account(app: AppHandle, phone: State<'_, Phone>, input: AccountInput) -> Reply<Account> {
     let saved = phone.save_account(input).map_err(|e| UiError::from(&e))?;
     if saved.registrar.is_empty() {
-        // It may have had a registrar before; only a full restart stops its old registration.
-        restart_registrations(app);
+        // It may have had a registrar before: stop that registration, if any.
+        stop_registration(app, saved.id.clone());
     } else if let Err(e) = phone.start_registration(&saved.id) {
         // The account is saved; the registration problem shows as the account's state later.
         tracing::warn!(account = %saved.id, error = %e, "could not start the registration");
@@ -56,7 +56,7 @@ fn save_account(app: AppHandle, phone: State<'_, Phone>, input: AccountInput) ->
 #[tauri::command(async)]
 fn remove_account(app: AppHandle, phone: State<'_, Phone>, id: String) -> Reply<()> {
     phone.remove_account(&id).map_err(|e| UiError::from(&e))?;
-    restart_registrations(app);
+    stop_registration(app, id);
     Ok(())
 }
 
@@ -93,15 +93,10 @@ fn ui_ready() {
     }
 }
 
-/// Unregisters every account, then registers those that (still) have a registrar: `Phone` can
-/// stop only all registrations at once. Runs in the background so the command answers at once.
-fn restart_registrations(app: AppHandle) {
+/// Unregisters one account in the background, so the command answers at once.
+fn stop_registration(app: AppHandle, id: String) {
     tauri::async_runtime::spawn(async move {
-        let phone = app.state::<Phone>();
-        phone.stop_registrations().await;
-        if let Err(e) = phone.start_registrations() {
-            tracing::warn!(error = %e, "could not restart the registrations");
-        }
+        app.state::<Phone>().stop_registration(&id).await;
     });
 }
 

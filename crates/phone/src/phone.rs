@@ -406,6 +406,14 @@ impl Phone {
         self.sip.call_command(account_id, command)
     }
 
+    /// Unregisters one account (removed, or no longer registering), waiting at most a few
+    /// seconds; the others go on undisturbed.
+    pub async fn stop_registration(&self, id: &str) {
+        self.sip
+            .stop(id, sip::driver::UNREGISTER_LIMIT + Duration::from_secs(1))
+            .await;
+    }
+
     /// Unregisters every account, waiting at most a few seconds.
     pub async fn stop_registrations(&self) {
         self.sip

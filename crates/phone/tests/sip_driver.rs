@@ -162,6 +162,24 @@ async fn registers_with_digest_and_unregisters_on_shutdown() {
 }
 
 #[tokio::test]
+async fn stopping_one_account_unregisters_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, seen) = registrar(Mode::Accept).await;
+    let phone = phone(dir.path(), &format!("sip:{addr}"), "right");
+    phone.start_registration("alice").unwrap();
+    let s = settle(&phone, Duration::from_secs(10)).await;
+    assert_eq!(s.state, RegistrationState::Registered, "{s:?}");
+
+    phone.stop_registration("alice").await;
+    let requests = seen.lock().unwrap().clone();
+    let last = requests.last().unwrap();
+    assert_eq!(header(last, "Expires"), Some("0"), "{last}");
+    assert_eq!(phone.registration_states(), vec![]);
+    // Stopping an account that is not running is a no-op, not an error.
+    phone.stop_registration("nobody").await;
+}
+
+#[tokio::test]
 async fn wrong_password_stops_after_two_registers() {
     let dir = tempfile::tempdir().unwrap();
     let (addr, seen) = registrar(Mode::AlwaysChallenge).await;
