@@ -32,10 +32,13 @@
 
 pub mod accounts;
 pub mod api;
+pub mod calls;
 pub mod config;
 mod error;
 pub mod logging;
+pub mod media;
 mod phone;
+mod phone_calls;
 pub mod redact;
 pub mod secrets;
 pub mod sip;

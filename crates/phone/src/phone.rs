@@ -38,7 +38,8 @@ pub struct Phone {
     problem: Option<ConfigProblem>,
     secrets: SecretStore,
     state: Mutex<State>,
-    sip: SipRuntime,
+    sip: std::sync::Arc<SipRuntime>,
+    calls: std::sync::OnceLock<crate::calls::Calls>,
 }
 
 #[derive(Debug)]
@@ -78,8 +79,17 @@ impl Phone {
                 config: loaded.config,
                 storage: HashMap::new(),
             }),
-            sip: SipRuntime::default(),
+            sip: std::sync::Arc::new(SipRuntime::default()),
+            calls: std::sync::OnceLock::new(),
         })
+    }
+
+    pub(crate) fn calls_cell(&self) -> &std::sync::OnceLock<crate::calls::Calls> {
+        &self.calls
+    }
+
+    pub(crate) fn sip_runtime(&self) -> std::sync::Arc<SipRuntime> {
+        self.sip.clone()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -500,7 +510,7 @@ pub fn list_audio_devices() -> AudioDevices {
 }
 
 /// The user part of `sip:user@host`, the default authentication user.
-fn user_part(uri: &str) -> String {
+pub(crate) fn user_part(uri: &str) -> String {
     let rest = uri.split_once(':').map_or(uri, |(_, r)| r);
     rest.split_once('@')
         .map(|(u, _)| u.to_owned())

@@ -9,16 +9,13 @@
 //!   routes to the peer and sends the INVITE straight to the Request-URI's host and port
 //!   (RFC 3263 §4.2 for a numeric address: no DNS, UDP, port 5060 by default).
 //!
-//! Media is not here yet: the SDP is built with homeline-media's offer/answer but with the
-//! direction `inactive` (RFC 3264 §5.1) so a peer does not expect audio we cannot send or
-//! receive; see [`honest_media`].
+//! SDP is opaque here: the call manager (`crate::calls`) owns the media and writes offers and
+//! answers; [`CallCommand`] carries them, as for an account's driver.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use homeline_media::sdp::{Direction, LocalMedia, SessionDescription, answer_offer, build_offer};
 use homeline_sip::auth::Credentials;
 use homeline_sip::call::{CallConfig, CallLayer};
 pub use homeline_sip::call::{CallEvent, CallFailure, CallHandle, EndCause};
@@ -30,6 +27,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::clock::Clock;
+use super::commands::{CallCommand, SignallingAddress, execute};
 use crate::api::UiError;
 
 /// The largest datagram we read (RFC 3261 §18.1.1 lets UDP messages grow to 64 KiB).
@@ -79,24 +77,12 @@ impl DirectSetup {
 /// A call event, as the application sees it.
 pub type CallNotice = CallEvent;
 
-enum Command {
-    Dial {
-        uri: String,
-        peer: SocketAddr,
-        reply: oneshot::Sender<Result<CallHandle, UiError>>,
-    },
-    Ring(CallHandle),
-    Answer(CallHandle),
-    Reject(CallHandle, u16),
-    Hangup(CallHandle),
-}
-
 /// A running direct-call endpoint. Dropping it stops its task (calls in progress end without
 /// BYE; hang them up first).
 #[derive(Debug)]
 pub struct DirectCalls {
     local: SocketAddr,
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::UnboundedSender<CallCommand>,
     events: broadcast::Sender<CallNotice>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -140,10 +126,8 @@ impl DirectCalls {
             local,
             layer: TransactionLayer::new(setup.timers),
             calls: CallLayer::new(config, seed),
-            offers: HashMap::new(),
             clock,
             events: ev_tx.clone(),
-            session_id: seed >> 1,
         };
         let task = tokio::spawn(engine.run(cmd_rx));
         Ok((
@@ -167,45 +151,31 @@ impl DirectCalls {
         self.events.subscribe()
     }
 
-    /// Calls `uri` directly: the INVITE goes to the URI's host and port.
-    pub async fn dial(&self, uri: &str) -> Result<CallHandle, UiError> {
+    /// Calls `uri` with the SDP `offer`; the INVITE goes to the URI's host and port.
+    pub async fn dial(&self, uri: &str, offer: Vec<u8>) -> Result<CallHandle, UiError> {
         let peer = direct_peer(uri).await?;
-        self.dial_via(uri, peer).await
+        self.dial_via(uri, offer, peer).await
     }
 
     /// Calls `uri` with the INVITE sent to `next_hop` (an account's proxy, RFC 3261 §8.1.2).
-    pub async fn dial_via(&self, uri: &str, next_hop: SocketAddr) -> Result<CallHandle, UiError> {
-        let peer = next_hop;
+    pub async fn dial_via(
+        &self,
+        uri: &str,
+        offer: Vec<u8>,
+        next_hop: SocketAddr,
+    ) -> Result<CallHandle, UiError> {
         let (tx, rx) = oneshot::channel();
-        self.send(Command::Dial {
+        self.command(CallCommand::Dial {
             uri: uri.trim().to_owned(),
-            peer,
+            offer,
+            next_hop: Some(next_hop),
             reply: tx,
         })?;
         rx.await.map_err(|_| stopped())?
     }
 
-    /// Rings an incoming call (`180 Ringing`).
-    pub fn ring(&self, call: CallHandle) -> Result<(), UiError> {
-        self.send(Command::Ring(call))
-    }
-
-    /// Answers an incoming call (`200 OK` with an SDP answer).
-    pub fn answer(&self, call: CallHandle) -> Result<(), UiError> {
-        self.send(Command::Answer(call))
-    }
-
-    /// Rejects an incoming call with `code` (486, 603 …).
-    pub fn reject(&self, call: CallHandle, code: u16) -> Result<(), UiError> {
-        self.send(Command::Reject(call, code))
-    }
-
-    /// Hangs up (CANCEL, decline or BYE, whatever fits the call's state).
-    pub fn hangup(&self, call: CallHandle) -> Result<(), UiError> {
-        self.send(Command::Hangup(call))
-    }
-
-    fn send(&self, c: Command) -> Result<(), UiError> {
+    /// Sends any call command (ring, answer with SDP, hang up, hold …).
+    pub fn command(&self, c: CallCommand) -> Result<(), UiError> {
         self.commands.send(c).map_err(|_| stopped())
     }
 }
@@ -273,50 +243,17 @@ fn uri_host(ip: IpAddr) -> String {
     }
 }
 
-/// Our media description until media exists: real address, every codec, but `inactive`
-/// (RFC 3264 §5.1: "neither send nor receive"), so the peer sends no RTP we would drop and
-/// expects none. Port 9 (discard) is the conventional placeholder for a stream that carries
-/// nothing (as RFC 6544 §4.1 uses it); it is not 0, which would reject the stream (§6).
-pub fn honest_media(address: IpAddr, session_id: u64) -> LocalMedia {
-    let mut m = LocalMedia::new(address, 9, session_id);
-    m.direction = Direction::Inactive;
-    m
-}
-
-/// Our SDP for the 200 of an incoming call: the answer to its offer, or our offer when the
-/// INVITE had none (§13.2.1). `None` when the offer cannot be answered: reject with 488
-/// (RFC 3264 §6).
-pub(crate) fn answer_sdp(ip: IpAddr, session_id: u64, offer: Option<Vec<u8>>) -> Option<Vec<u8>> {
-    let local = honest_media(ip, session_id);
-    match offer {
-        Some(o) => match SessionDescription::parse_bytes(&o)
-            .map_err(|e| e.to_string())
-            .and_then(|o| answer_offer(&local, &o).map_err(|e| e.to_string()))
-        {
-            Ok((answer, _)) => Some(answer.to_string().into_bytes()),
-            Err(e) => {
-                tracing::info!(error = %e, "cannot answer the SDP offer");
-                None
-            }
-        },
-        None => Some(build_offer(&local).to_string().into_bytes()),
-    }
-}
-
 struct Engine {
     sock: UdpSocket,
     local: SocketAddr,
     layer: TransactionLayer,
     calls: CallLayer,
-    /// The SDP offer of each incoming call, to answer it.
-    offers: HashMap<CallHandle, Option<Vec<u8>>>,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<CallNotice>,
-    session_id: u64,
 }
 
 impl Engine {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<CallCommand>) {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         loop {
             self.pump().await;
@@ -371,42 +308,13 @@ impl Engine {
         }
     }
 
-    fn on_command(&mut self, c: Command) {
+    fn on_command(&mut self, c: CallCommand) {
         let now = self.clock.now();
-        let layer = &mut self.layer;
-        let result = match c {
-            Command::Dial { uri, peer, reply } => {
-                let offer = build_offer(&honest_media(self.local.ip(), self.session_id))
-                    .to_string()
-                    .into_bytes();
-                let peer = Peer {
-                    transport: TransportKind::Udp,
-                    addr: peer,
-                };
-                let r = self.calls.dial(now, layer, &uri, offer, peer).map_err(|e| {
-                    UiError::new(
-                        "call_failed",
-                        format!("Cannot call {uri}: {e}."),
-                        "Check the address and try again.",
-                    )
-                });
-                let _ = reply.send(r);
-                Ok(())
-            }
-            Command::Ring(h) => self.calls.ring(now, layer, h),
-            Command::Answer(h) => {
-                let offer = self.offers.get(&h).cloned().flatten();
-                match answer_sdp(self.local.ip(), self.session_id, offer) {
-                    Some(sdp) => self.calls.answer(now, layer, h, sdp),
-                    None => self.calls.reject(now, layer, h, 488),
-                }
-            }
-            Command::Reject(h, code) => self.calls.reject(now, layer, h, code),
-            Command::Hangup(h) => self.calls.hangup(now, layer, h),
+        let address = SignallingAddress {
+            local: self.local.ip(),
+            public: None,
         };
-        if let Err(e) = result {
-            tracing::debug!(error = %e, "call command refused");
-        }
+        execute(&mut self.calls, &mut self.layer, now, c, address, None);
     }
 
     /// Drains both cores until nothing moves (the sip crate's discipline).
@@ -436,15 +344,6 @@ impl Engine {
             }
             while let Some(ev) = self.calls.poll_event() {
                 moved = true;
-                match &ev {
-                    CallEvent::Incoming { call, offer, .. } => {
-                        self.offers.insert(*call, offer.clone());
-                    }
-                    CallEvent::Ended { call, .. } => {
-                        self.offers.remove(call);
-                    }
-                    _ => {}
-                }
                 // Nobody listening is fine (the handle may be gone).
                 let _ = self.events.send(ev);
             }

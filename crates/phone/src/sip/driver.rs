@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use homeline_sip::auth::Credentials;
-use homeline_sip::call::{CallConfig, CallEvent, CallHandle, CallLayer};
+use homeline_sip::call::{CallConfig, CallEvent, CallLayer};
 use homeline_sip::framing::PONG;
 use homeline_sip::keepalive::{KeepAlive, KeepAliveEvent};
 use homeline_sip::register::{FailureReason, Registration, RegistrationConfig, RegistrationEvent};
@@ -26,6 +26,7 @@ use homeline_sip::{Inbound, rng::Rng};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::clock::Clock;
+use super::commands::{CallCommand, SignallingAddress, execute};
 use super::resolve::{Dns, ServerUri, Target, locate};
 use super::status::{RegistrationState, RegistrationStatus, failure_reason};
 use super::transport::{Flow, FlowEvent, TransportOptions};
@@ -79,19 +80,6 @@ pub struct AccountCall {
     pub account_id: String,
     /// What happened.
     pub event: CallEvent,
-}
-
-/// What the application asks of an account's calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallCommand {
-    /// `180 Ringing`.
-    Ring(CallHandle),
-    /// `200 OK` with an SDP answer (inactive until media exists).
-    Answer(CallHandle),
-    /// Reject with this status.
-    Reject(CallHandle, u16),
-    /// CANCEL, decline or BYE.
-    Hangup(CallHandle),
 }
 
 /// Shared services of the drivers.
@@ -387,7 +375,7 @@ impl Driver {
         call_config.user_agent = format!("Homeline/{}", crate::VERSION);
         let mut s = Session {
             calls: CallLayer::new(call_config, self.seed ^ 0xca11),
-            offers: std::collections::HashMap::new(),
+            public_ip: None,
             record_routes: std::collections::HashMap::new(),
             flow,
             target,
@@ -646,6 +634,7 @@ impl Driver {
                 }
             }
             RegistrationEvent::PublicAddressChanged { public } => {
+                s.public_ip = Some(public.ip());
                 tracing::debug!(account = %self.setup.account_id, %public,
                     "the registrar sees us at another address (NAT); correcting the Contact");
             }
@@ -790,11 +779,8 @@ impl Driver {
                     });
                     return;
                 }
-                s.offers.insert(*call, offer.clone());
-                tracing::info!(account = %self.setup.account_id, %from, "incoming call");
-            }
-            CallEvent::Ended { call, .. } => {
-                s.offers.remove(call);
+                tracing::info!(account = %self.setup.account_id, %from,
+                    with_offer = offer.is_some(), "incoming call");
             }
             _ => {}
         }
@@ -806,22 +792,12 @@ impl Driver {
 
     fn on_call_command(&mut self, s: &mut Session, c: CallCommand) {
         let now = self.deps.clock.now();
-        let layer = &mut s.layer;
-        let r = match c {
-            CallCommand::Ring(h) => s.calls.ring(now, layer, h),
-            CallCommand::Answer(h) => {
-                let offer = s.offers.get(&h).cloned().flatten();
-                match super::direct::answer_sdp(s.flow.local().ip(), self.seed >> 1, offer) {
-                    Some(sdp) => s.calls.answer(now, layer, h, sdp),
-                    None => s.calls.reject(now, layer, h, 488),
-                }
-            }
-            CallCommand::Reject(h, code) => s.calls.reject(now, layer, h, code),
-            CallCommand::Hangup(h) => s.calls.hangup(now, layer, h),
+        let local = s.flow.local().ip();
+        let address = SignallingAddress {
+            local,
+            public: s.public_ip.filter(|p| *p != local),
         };
-        if let Err(e) = r {
-            tracing::debug!(account = %self.setup.account_id, error = %e, "call command refused");
-        }
+        execute(&mut s.calls, &mut s.layer, now, c, address, Some(s.flow.peer()));
     }
 
     fn user(&self) -> &str {
@@ -834,8 +810,8 @@ impl Driver {
 
 struct Session {
     calls: CallLayer,
-    /// The SDP offer of each incoming call, to answer it.
-    offers: std::collections::HashMap<CallHandle, Option<Vec<u8>>>,
+    /// Our address as the registrar sees it (RFC 3581 `received`), once learned.
+    public_ip: Option<std::net::IpAddr>,
     /// Record-Route of each incoming INVITE by Call-ID, for its responses (see
     /// [`copy_record_route`]).
     record_routes: std::collections::HashMap<String, Vec<rsip::Header>>,

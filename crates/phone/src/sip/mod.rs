@@ -15,6 +15,7 @@
 //! (the desktop shell's, or the CLI's).
 
 pub mod clock;
+pub mod commands;
 pub mod direct;
 pub mod driver;
 pub mod resolve;
@@ -31,7 +32,8 @@ use tokio::task::JoinHandle;
 
 pub use clock::{Clock, TokioClock};
 pub use direct::{DirectCalls, DirectSetup};
-pub use driver::{AccountCall, AccountSetup, CallCommand, DriverDeps, IncomingRequest};
+pub use commands::{CallCommand, SignallingAddress};
+pub use driver::{AccountCall, AccountSetup, DriverDeps, IncomingRequest};
 pub use resolve::{Dns, HickoryDns, Target};
 pub use status::{RegistrationState, RegistrationStatus};
 pub use transport::{TransportError, TransportOptions};

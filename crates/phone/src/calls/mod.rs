@@ -1,0 +1,1370 @@
+//! The call manager: every call of every line, with its media.
+//!
+//! One tokio task (an actor) owns the calls. It hears the signalling of the accounts' drivers
+//! ([`SipRuntime::subscribe_calls`]) and of direct-call endpoints ([`DirectCalls`]), turns the
+//! application's wishes ([`Calls`]) into [`CallCommand`]s, makes the SDP (offer/answer with
+//! `homeline-media`) and runs one [`MediaStream`] per call. Everything the UI needs goes out
+//! as a [`CallView`] on every change.
+//!
+//! ```text
+//!  Calls (handle) ──requests──►  actor  ◄── AccountCall (drivers)  ◄── CallEvent (direct lines)
+//!                                  │  ──CallCommand──► driver / direct line (SIP)
+//!                                  │  ──start/renegotiate/stop──► MediaStream (RTP + audio)
+//!                                  └──► CallView (broadcast + the list of live calls)
+//! ```
+//!
+//! Lines: an account (its registration flow carries the calls), a direct endpoint made for
+//! one outgoing call (no server: `sip:bob@192.0.2.7`), a listening endpoint
+//! ([`Calls::listen`], as `homeline answer --listen`), and the echo line: a hidden endpoint on
+//! loopback that answers every call and plays the caller's voice back a second later,
+//! through the same SIP and RTP path as any call.
+
+pub mod view;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use homeline_media::sdp::{
+    Direction, LocalMedia, SessionDescription, SrtpPolicy, answer_offer, build_offer,
+    process_answer,
+};
+use homeline_sip::auth::Credentials;
+use homeline_sip::call::{CallEvent, CallHandle, EndCause};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::api::UiError;
+use crate::media::{
+    AudioPlan, LevelReading, MediaEvent, MediaSocket, MediaStats, MediaStream, local_media,
+};
+use crate::sip::commands::{CallCommand, SignallingAddress};
+use crate::sip::direct::{DirectCalls, DirectSetup, direct_peer, local_ip_towards};
+use crate::sip::{SipRuntime, TokioClock};
+pub use view::{CallDirection, CallOutcome, CallStatus, CallView, split_name_addr, unix_ms};
+
+/// How long the echo line waits before playing your voice back.
+pub const ECHO_DELAY: Duration = Duration::from_secs(1);
+
+/// Settings of the call manager.
+#[derive(Debug, Clone)]
+pub struct CallsConfig {
+    /// Audio of calls that do not say otherwise (the app: the devices from Settings).
+    pub default_audio: AudioPlan,
+    /// SDES-SRTP: offered by default; `Required` refuses plain RTP.
+    pub srtp: SrtpPolicy,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        Self {
+            default_audio: AudioPlan::Silence,
+            srtp: SrtpPolicy::Optional,
+        }
+    }
+}
+
+/// Which way a call goes out.
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// Through a registered account's flow.
+    Account(String),
+    /// Straight to the URI's host (no server), optionally as an account (its address as
+    /// From, its credentials for a peer that challenges).
+    Direct {
+        /// The account this direct call is made from, if any.
+        account_id: Option<String>,
+        /// Our address of record.
+        aor: Option<String>,
+        /// Credentials for a challenge.
+        credentials: Option<Credentials>,
+    },
+    /// The built-in echo line.
+    Echo,
+}
+
+/// A call to place.
+#[derive(Debug, Clone)]
+pub struct DialRequest {
+    /// The Request-URI (`sip:bob@example.com`).
+    pub uri: String,
+    /// Which way it goes.
+    pub route: Route,
+    /// Audio of this call (`None`: [`CallsConfig::default_audio`]).
+    pub audio: Option<AudioPlan>,
+}
+
+/// Called with the final view of every call that ended (the call history).
+pub type EndedHook = Arc<dyn Fn(&CallView) + Send + Sync>;
+
+type Reply<T> = oneshot::Sender<Result<T, UiError>>;
+
+enum Request {
+    Dial(DialRequest, Reply<CallView>),
+    Echo(Option<AudioPlan>, Reply<CallView>),
+    Listen(SocketAddr, Option<AudioPlan>, Reply<SocketAddr>),
+    AutoAnswer(Option<AudioPlan>),
+    Answer(String, Reply<()>),
+    Reject(String, Reply<()>),
+    Hangup(String, Reply<()>),
+    Hold(String, bool, Reply<()>),
+    Mute(String, bool, Reply<()>),
+    Dtmf(String, String, Reply<()>),
+    Levels(String, oneshot::Sender<Option<watch::Receiver<LevelReading>>>),
+}
+
+enum Internal {
+    Line(u64, CallEvent),
+    Media(String, MediaEvent),
+    MediaStarted(String, Result<MediaStream, UiError>),
+    MediaStopped(String, MediaStats),
+}
+
+/// The application's handle on calls (cheap to clone).
+#[derive(Clone)]
+pub struct Calls {
+    requests: mpsc::UnboundedSender<Request>,
+    views: Arc<Mutex<BTreeMap<u64, CallView>>>,
+    updates: broadcast::Sender<CallView>,
+}
+
+impl std::fmt::Debug for Calls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Calls")
+            .field("live", &self.list().len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn stopped() -> UiError {
+    UiError::new(
+        "calls_stopped",
+        "The call engine has stopped.",
+        "Restart Homeline; if this repeats, report it with the log.",
+    )
+}
+
+fn no_call(id: &str) -> UiError {
+    UiError::new(
+        "no_such_call",
+        format!("There is no call {id} (it may have ended)."),
+        "Refresh the call list.",
+    )
+}
+
+impl Calls {
+    /// Starts the manager on the current tokio runtime, listening to `runtime`'s accounts.
+    /// Must run inside a tokio runtime.
+    pub fn start(runtime: Arc<SipRuntime>, config: CallsConfig, on_ended: Option<EndedHook>) -> Self {
+        let (req_tx, req_rx) = mpsc::unbounded_channel();
+        let (int_tx, int_rx) = mpsc::unbounded_channel();
+        let views = Arc::new(Mutex::new(BTreeMap::new()));
+        let updates = broadcast::channel(1024).0;
+        // Subscribing now makes the drivers ring incoming calls instead of answering 486.
+        let account_calls = runtime.subscribe_calls();
+        let actor = Actor {
+            runtime,
+            config,
+            on_ended,
+            calls: HashMap::new(),
+            index: HashMap::new(),
+            lines: HashMap::new(),
+            next_call: 1,
+            next_line: 1,
+            internal: int_tx,
+            views: views.clone(),
+            updates: updates.clone(),
+            auto_answer: None,
+            echo: None,
+            seed: crate::sip::seed_for("calls"),
+        };
+        tokio::spawn(actor.run(req_rx, int_rx, account_calls));
+        Self {
+            requests: req_tx,
+            views,
+            updates,
+        }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, UiError> {
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(make(tx)).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Places a call.
+    pub async fn dial(&self, request: DialRequest) -> Result<CallView, UiError> {
+        self.ask(|r| Request::Dial(request, r)).await
+    }
+
+    /// Calls the built-in echo line (no account needed).
+    pub async fn echo_test(&self, audio: Option<AudioPlan>) -> Result<CallView, UiError> {
+        self.ask(|r| Request::Echo(audio, r)).await
+    }
+
+    /// Takes calls on `addr` with no account (`homeline answer --listen`); with
+    /// `auto_answer`, each is answered at once with that audio. Returns the bound address.
+    pub async fn listen(
+        &self,
+        addr: SocketAddr,
+        auto_answer: Option<AudioPlan>,
+    ) -> Result<SocketAddr, UiError> {
+        self.ask(|r| Request::Listen(addr, auto_answer, r)).await
+    }
+
+    /// Answers every incoming call of the accounts at once with this audio (`None`: ring
+    /// and wait for [`Calls::answer`]).
+    pub fn set_auto_answer(&self, audio: Option<AudioPlan>) {
+        let _ = self.requests.send(Request::AutoAnswer(audio));
+    }
+
+    /// Answers an incoming call (other calls go on hold).
+    pub async fn answer(&self, id: &str) -> Result<(), UiError> {
+        self.ask(|r| Request::Answer(id.to_owned(), r)).await
+    }
+
+    /// Refuses an incoming call (603 Decline; 486 Busy Here for a waiting call).
+    pub async fn reject(&self, id: &str) -> Result<(), UiError> {
+        self.ask(|r| Request::Reject(id.to_owned(), r)).await
+    }
+
+    /// Hangs up (cancel, decline or BYE).
+    pub async fn hangup(&self, id: &str) -> Result<(), UiError> {
+        self.ask(|r| Request::Hangup(id.to_owned(), r)).await
+    }
+
+    /// Puts a call on hold or takes it off.
+    pub async fn hold(&self, id: &str, on: bool) -> Result<(), UiError> {
+        self.ask(|r| Request::Hold(id.to_owned(), on, r)).await
+    }
+
+    /// Mutes or unmutes our microphone in a call.
+    pub async fn mute(&self, id: &str, on: bool) -> Result<(), UiError> {
+        self.ask(|r| Request::Mute(id.to_owned(), on, r)).await
+    }
+
+    /// Sends DTMF digits (RFC 4733 in RTP, or SIP INFO when the peer has no telephone-event).
+    pub async fn send_dtmf(&self, id: &str, digits: &str) -> Result<(), UiError> {
+        self.ask(|r| Request::Dtmf(id.to_owned(), digits.to_owned(), r))
+            .await
+    }
+
+    /// The levels of a call's audio, while it has media.
+    pub async fn levels(&self, id: &str) -> Option<watch::Receiver<LevelReading>> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(Request::Levels(id.to_owned(), tx))
+            .ok()?;
+        rx.await.ok().flatten()
+    }
+
+    /// The calls not yet ended, oldest first.
+    pub fn list(&self) -> Vec<CallView> {
+        self.views
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Every change of every call from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<CallView> {
+        self.updates.subscribe()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LineKey {
+    Account(String),
+    Direct(u64),
+}
+
+struct DirectLine {
+    calls: DirectCalls,
+    /// Calls of this line are not shown (the echo line's answering side).
+    hidden: bool,
+    auto_answer: Option<AudioPlan>,
+    account_id: Option<String>,
+    /// Made for one outgoing call: dropped when it ends.
+    one_call: bool,
+}
+
+/// What a call's media is doing.
+enum MediaState {
+    /// Nothing yet.
+    None,
+    /// Being opened (audio devices take a moment).
+    Starting,
+    Running(MediaStream),
+    Stopping,
+}
+
+struct Entry {
+    key: u64,
+    view: CallView,
+    line: LineKey,
+    handle: CallHandle,
+    hidden: bool,
+    audio: AudioPlan,
+    socket: Option<MediaSocket>,
+    local: Option<LocalMedia>,
+    /// Our offer waiting for its answer (INVITE, offer-less answer, re-INVITE).
+    offer_sent: Option<SessionDescription>,
+    /// The INVITE's offer, until we answer.
+    their_offer: Option<Vec<u8>>,
+    media: MediaState,
+    /// A hold or resume in progress.
+    hold_pending: Option<bool>,
+    /// Media events that arrived while the media was starting.
+    answered: bool,
+}
+
+struct Actor {
+    runtime: Arc<SipRuntime>,
+    config: CallsConfig,
+    on_ended: Option<EndedHook>,
+    calls: HashMap<String, Entry>,
+    index: HashMap<(LineKey, CallHandle), String>,
+    lines: HashMap<u64, DirectLine>,
+    next_call: u64,
+    next_line: u64,
+    internal: mpsc::UnboundedSender<Internal>,
+    views: Arc<Mutex<BTreeMap<u64, CallView>>>,
+    updates: broadcast::Sender<CallView>,
+    auto_answer: Option<AudioPlan>,
+    /// The echo line's listening address.
+    echo: Option<SocketAddr>,
+    seed: u64,
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+        mut internal: mpsc::UnboundedReceiver<Internal>,
+        mut account_calls: broadcast::Receiver<crate::sip::AccountCall>,
+    ) {
+        let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
+        stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                r = requests.recv() => match r {
+                    Some(r) => self.on_request(r).await,
+                    None => break,
+                },
+                Some(i) = internal.recv() => self.on_internal(i).await,
+                ev = account_calls.recv() => match ev {
+                    Ok(c) => self.on_call_event(LineKey::Account(c.account_id), c.event).await,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "call events were lost (overloaded)");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        // No accounts any more; direct lines go on.
+                        account_calls = broadcast::channel(1).1;
+                    }
+                },
+                _ = stats_tick.tick() => self.refresh_stats(),
+            }
+        }
+        // The application is gone: end what is left politely.
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for id in ids {
+            let _ = self.command(&id, |h| CallCommand::Hangup(h));
+        }
+    }
+
+    // ---- requests -------------------------------------------------------------------------
+
+    async fn on_request(&mut self, r: Request) {
+        match r {
+            Request::Dial(req, reply) => {
+                let r = self.dial(req, false).await;
+                let _ = reply.send(r);
+            }
+            Request::Echo(audio, reply) => {
+                let r = self.echo_call(audio).await;
+                let _ = reply.send(r);
+            }
+            Request::Listen(addr, auto, reply) => {
+                let r = self
+                    .open_line(DirectSetup::anonymous(addr), false, auto, None, false)
+                    .await
+                    .map(|(_, a)| a);
+                let _ = reply.send(r);
+            }
+            Request::AutoAnswer(a) => self.auto_answer = a,
+            Request::Answer(id, reply) => {
+                let r = self.answer(&id).await;
+                let _ = reply.send(r);
+            }
+            Request::Reject(id, reply) => {
+                let r = match self.calls.get(&id) {
+                    Some(e) if e.view.state == CallStatus::Incoming => {
+                        let code = if e.view.waiting { 486 } else { 603 };
+                        self.command(&id, |h| CallCommand::Reject(h, code))
+                    }
+                    Some(_) => Err(UiError::new(
+                        "invalid_call_state",
+                        "Only a ringing incoming call can be rejected.",
+                        "Hang up instead.",
+                    )),
+                    None => Err(no_call(&id)),
+                };
+                let _ = reply.send(r);
+            }
+            Request::Hangup(id, reply) => {
+                let r = self.command(&id, CallCommand::Hangup);
+                if r.is_ok()
+                    && let Some(e) = self.calls.get_mut(&id)
+                    && !matches!(e.view.state, CallStatus::Ended)
+                {
+                    e.view.state = CallStatus::Ending;
+                    self.publish(&id);
+                }
+                let _ = reply.send(r);
+            }
+            Request::Hold(id, on, reply) => {
+                let r = self.hold(&id, on);
+                let _ = reply.send(r);
+            }
+            Request::Mute(id, on, reply) => {
+                let r = match self.calls.get_mut(&id) {
+                    Some(e) => {
+                        e.view.muted = on;
+                        if let MediaState::Running(m) = &e.media {
+                            m.set_muted(on || e.view.on_hold);
+                        }
+                        self.publish(&id);
+                        Ok(())
+                    }
+                    None => Err(no_call(&id)),
+                };
+                let _ = reply.send(r);
+            }
+            Request::Dtmf(id, digits, reply) => {
+                let r = self.dtmf(&id, &digits).await;
+                let _ = reply.send(r);
+            }
+            Request::Levels(id, reply) => {
+                let l = self.calls.get(&id).and_then(|e| match &e.media {
+                    MediaState::Running(m) => Some(m.watch_levels()),
+                    _ => None,
+                });
+                let _ = reply.send(l);
+            }
+        }
+    }
+
+    fn new_id(&mut self) -> (u64, String) {
+        let k = self.next_call;
+        self.next_call += 1;
+        (k, format!("call-{k}"))
+    }
+
+    async fn open_line(
+        &mut self,
+        setup: DirectSetup,
+        hidden: bool,
+        auto_answer: Option<AudioPlan>,
+        account_id: Option<String>,
+        one_call: bool,
+    ) -> Result<(u64, SocketAddr), UiError> {
+        let (calls, mut events) = DirectCalls::start(setup, Arc::new(TokioClock)).await?;
+        let addr = calls.local_addr();
+        let key = self.next_line;
+        self.next_line += 1;
+        let tx = self.internal.clone();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(ev) => {
+                        if tx.send(Internal::Line(key, ev)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "direct-call events were lost");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        self.lines.insert(
+            key,
+            DirectLine {
+                calls,
+                hidden,
+                auto_answer,
+                account_id,
+                one_call,
+            },
+        );
+        Ok((key, addr))
+    }
+
+    async fn echo_call(&mut self, audio: Option<AudioPlan>) -> Result<CallView, UiError> {
+        let echo = match self.echo {
+            Some(a) => a,
+            None => {
+                let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+                let (_, addr) = self
+                    .open_line(
+                        DirectSetup::anonymous(bind),
+                        true,
+                        Some(AudioPlan::Echo { delay: ECHO_DELAY }),
+                        None,
+                        false,
+                    )
+                    .await?;
+                self.echo = Some(addr);
+                addr
+            }
+        };
+        let uri = format!("sip:echo@{echo}");
+        let mut view = self
+            .dial(
+                DialRequest {
+                    uri,
+                    route: Route::Echo,
+                    audio,
+                },
+                true,
+            )
+            .await?;
+        view.remote_name = Some("Echo test".into());
+        if let Some(e) = self.calls.get_mut(&view.id) {
+            e.view.remote_name = view.remote_name.clone();
+            let id = view.id.clone();
+            self.publish(&id);
+        }
+        Ok(view)
+    }
+
+    async fn signalling_address(&self, line: &LineKey) -> Result<SignallingAddress, UiError> {
+        match line {
+            LineKey::Account(id) => {
+                let (tx, rx) = oneshot::channel();
+                if !self.runtime.call_command(id, CallCommand::Address(tx)) {
+                    return Err(not_registered());
+                }
+                tokio::time::timeout(Duration::from_secs(5), rx)
+                    .await
+                    .map_err(|_| not_registered())?
+                    .map_err(|_| not_registered())
+            }
+            LineKey::Direct(k) => {
+                let l = self.lines.get(k).ok_or_else(stopped)?;
+                Ok(SignallingAddress {
+                    local: l.calls.local_addr().ip(),
+                    public: None,
+                })
+            }
+        }
+    }
+
+    async fn dial(&mut self, req: DialRequest, echo: bool) -> Result<CallView, UiError> {
+        let uri = req.uri.trim().to_owned();
+        let (line, account_id) = match &req.route {
+            Route::Account(id) => (LineKey::Account(id.clone()), Some(id.clone())),
+            Route::Direct {
+                account_id,
+                aor,
+                credentials,
+            } => {
+                let peer = direct_peer(&uri).await?;
+                let bind = SocketAddr::new(local_ip_towards(peer), 0);
+                let mut setup = DirectSetup::anonymous(bind);
+                if let Some(a) = aor {
+                    setup.aor = a.clone();
+                }
+                setup.credentials = credentials.clone();
+                let (k, _) = self
+                    .open_line(setup, false, None, account_id.clone(), true)
+                    .await?;
+                (LineKey::Direct(k), account_id.clone())
+            }
+            Route::Echo => {
+                let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+                let (k, _) = self
+                    .open_line(DirectSetup::anonymous(bind), false, None, None, true)
+                    .await?;
+                (LineKey::Direct(k), None)
+            }
+        };
+        let result = self.dial_on(&line, &uri, req.audio, account_id, echo).await;
+        if result.is_err()
+            && let LineKey::Direct(k) = line
+        {
+            self.lines.remove(&k);
+        }
+        result
+    }
+
+    async fn dial_on(
+        &mut self,
+        line: &LineKey,
+        uri: &str,
+        audio: Option<AudioPlan>,
+        account_id: Option<String>,
+        echo: bool,
+    ) -> Result<CallView, UiError> {
+        let addr = self.signalling_address(line).await?;
+        let sdp_ip = addr.public.unwrap_or(addr.local);
+        let socket = MediaSocket::bind(addr.local).await?;
+        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, self.config.srtp);
+        let offer = build_offer(&local);
+        let (tx, rx) = oneshot::channel();
+        let cmd = CallCommand::Dial {
+            uri: uri.to_owned(),
+            offer: offer.to_string().into_bytes(),
+            next_hop: match line {
+                LineKey::Direct(_) => Some(direct_peer(uri).await?),
+                LineKey::Account(_) => None,
+            },
+            reply: tx,
+        };
+        self.send_to_line(line, cmd)?;
+        let handle = rx.await.map_err(|_| stopped())??;
+        let (key, id) = self.new_id();
+        let view = CallView {
+            id: id.clone(),
+            account_id,
+            direction: CallDirection::Outgoing,
+            remote: if echo { "echo".into() } else { uri.to_owned() },
+            remote_name: None,
+            state: CallStatus::Dialing,
+            waiting: false,
+            muted: false,
+            on_hold: false,
+            remote_hold: false,
+            started_at: unix_ms(),
+            answered_at: None,
+            ended_at: None,
+            outcome: None,
+            end_reason: None,
+            media_problem: None,
+            stats: None,
+        };
+        tracing::info!(call = %id, %uri, "calling");
+        self.index.insert((line.clone(), handle), id.clone());
+        self.calls.insert(
+            id.clone(),
+            Entry {
+                key,
+                view: view.clone(),
+                line: line.clone(),
+                handle,
+                hidden: false,
+                audio: audio.unwrap_or_else(|| self.config.default_audio.clone()),
+                socket: Some(socket),
+                local: Some(local),
+                offer_sent: Some(offer),
+                their_offer: None,
+                media: MediaState::None,
+                hold_pending: None,
+                answered: false,
+            },
+        );
+        self.publish(&id);
+        Ok(view)
+    }
+
+    fn send_to_line(&self, line: &LineKey, cmd: CallCommand) -> Result<(), UiError> {
+        match line {
+            LineKey::Account(id) => {
+                if self.runtime.call_command(id, cmd) {
+                    Ok(())
+                } else {
+                    Err(not_registered())
+                }
+            }
+            LineKey::Direct(k) => self.lines.get(k).ok_or_else(stopped)?.calls.command(cmd),
+        }
+    }
+
+    fn command(
+        &self,
+        id: &str,
+        make: impl FnOnce(CallHandle) -> CallCommand,
+    ) -> Result<(), UiError> {
+        let e = self.calls.get(id).ok_or_else(|| no_call(id))?;
+        self.send_to_line(&e.line, make(e.handle))
+    }
+
+    async fn answer(&mut self, id: &str) -> Result<(), UiError> {
+        let (line, state) = match self.calls.get(id) {
+            Some(e) => (e.line.clone(), e.view.state),
+            None => return Err(no_call(id)),
+        };
+        if state != CallStatus::Incoming {
+            return Err(UiError::new(
+                "invalid_call_state",
+                "This call is not ringing.",
+                "Only an incoming call can be answered.",
+            ));
+        }
+        // Answer-and-hold: the calls going on wait while we talk to the new one.
+        let others: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(k, e)| {
+                k.as_str() != id
+                    && !e.hidden
+                    && e.view.state == CallStatus::Active
+                    && !e.view.on_hold
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for o in others {
+            if let Err(e) = self.hold(&o, true) {
+                tracing::debug!(call = %o, error = %e.message, "could not hold for answering");
+            }
+        }
+        let addr = self.signalling_address(&line).await?;
+        let sdp_ip = addr.public.unwrap_or(addr.local);
+        let socket = MediaSocket::bind(addr.local).await?;
+        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, self.config.srtp);
+        let Some(e) = self.calls.get_mut(id) else {
+            return Err(no_call(id));
+        };
+        let their = e.their_offer.take();
+        let (sdp, negotiated) = match their {
+            Some(bytes) => {
+                let parsed = SessionDescription::parse_bytes(&bytes)
+                    .map_err(|x| x.to_string())
+                    .and_then(|o| answer_offer(&local, &o).map_err(|x| x.to_string()));
+                match parsed {
+                    Ok((answer, n)) => (answer.to_string().into_bytes(), Some(n)),
+                    Err(why) => {
+                        tracing::info!(call = %id, error = %why, "cannot answer the SDP offer");
+                        e.view.end_reason = Some(UiError::new(
+                            "incompatible_media",
+                            format!("The caller's audio offer cannot be used: {why}."),
+                            "The caller offers no codec or encryption Homeline supports.",
+                        ));
+                        let h = e.handle;
+                        self.send_to_line(&line, CallCommand::Reject(h, 488))?;
+                        return Err(e_clone_reason(self.calls.get(id)));
+                    }
+                }
+            }
+            None => {
+                // §13.2.1: the INVITE had no offer; ours goes in the 200, the answer in the ACK.
+                let offer = build_offer(&local);
+                e.offer_sent = Some(offer.clone());
+                (offer.to_string().into_bytes(), None)
+            }
+        };
+        e.local = Some(local);
+        e.socket = Some(socket);
+        e.view.state = CallStatus::Connecting;
+        e.view.answered_at = Some(unix_ms());
+        e.answered = true;
+        let h = e.handle;
+        self.send_to_line(&line, CallCommand::Answer(h, sdp))?;
+        if let Some(n) = negotiated {
+            self.start_media(id, n);
+        }
+        self.publish(id);
+        Ok(())
+    }
+
+    fn hold(&mut self, id: &str, on: bool) -> Result<(), UiError> {
+        let e = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
+        if e.view.state != CallStatus::Active {
+            return Err(UiError::new(
+                "invalid_call_state",
+                "Only a connected call can be put on hold.",
+                "Wait until the call is answered.",
+            ));
+        }
+        if e.view.on_hold == on {
+            return Ok(());
+        }
+        let Some(local) = e.local.as_mut() else {
+            return Err(stopped());
+        };
+        // RFC 3264 §8.4: `sendonly` puts the peer on hold; we send silence meanwhile (no
+        // music on hold), so nothing said here reaches the held party.
+        local.direction = if on {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
+        local.session_version += 1;
+        let offer = build_offer(local);
+        e.offer_sent = Some(offer.clone());
+        e.hold_pending = Some(on);
+        let h = e.handle;
+        let line = e.line.clone();
+        self.send_to_line(&line, CallCommand::Update(h, offer.to_string().into_bytes()))
+    }
+
+    async fn dtmf(&mut self, id: &str, digits: &str) -> Result<(), UiError> {
+        let e = self.calls.get(id).ok_or_else(|| no_call(id))?;
+        if e.view.state != CallStatus::Active {
+            return Err(UiError::new(
+                "invalid_call_state",
+                "Digits can only be sent in a connected call.",
+                "Wait until the call is answered.",
+            ));
+        }
+        let bad: Vec<char> = digits
+            .chars()
+            .filter(|c| !"0123456789*#ABCDabcd".contains(*c))
+            .collect();
+        if !bad.is_empty() || digits.is_empty() {
+            return Err(UiError::new(
+                "invalid_digits",
+                format!("'{digits}' holds characters that are not DTMF digits."),
+                "Use 0-9, *, # and A-D.",
+            ));
+        }
+        for d in digits.chars().map(|c| c.to_ascii_uppercase()) {
+            let in_rtp = match &self.calls.get(id).map(|e| &e.media) {
+                Some(MediaState::Running(m)) => m.send_dtmf(d).await,
+                _ => false,
+            };
+            if !in_rtp {
+                self.command(id, |h| CallCommand::Info(h, d))?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- signalling events ----------------------------------------------------------------
+
+    async fn on_call_event(&mut self, line: LineKey, ev: CallEvent) {
+        let handle = match &ev {
+            CallEvent::Incoming { call, .. }
+            | CallEvent::Progress { call, .. }
+            | CallEvent::Answered { call, .. }
+            | CallEvent::Confirmed { call, .. }
+            | CallEvent::UpdateOffered { call, .. }
+            | CallEvent::Updated { call, .. }
+            | CallEvent::UpdateFailed { call, .. }
+            | CallEvent::TransferRequested { call, .. }
+            | CallEvent::TransferProgress { call, .. }
+            | CallEvent::Dtmf { call, .. }
+            | CallEvent::Ended { call, .. } => *call,
+            CallEvent::AutoRejected { from } => {
+                tracing::info!(%from, "a call arrived while busy and call waiting is off: 486");
+                return;
+            }
+        };
+        if let CallEvent::Incoming {
+            from,
+            to: _,
+            offer,
+            waiting,
+            ..
+        } = &ev
+        {
+            self.incoming(line, handle, from, offer.clone(), *waiting)
+                .await;
+            return;
+        }
+        let Some(id) = self.index.get(&(line.clone(), handle)).cloned() else {
+            tracing::trace!(?line, ?handle, "event of a call we do not know");
+            return;
+        };
+        match ev {
+            CallEvent::Progress {
+                code, early_media, ..
+            } => {
+                if let Some(e) = self.calls.get_mut(&id)
+                    && e.view.state == CallStatus::Dialing
+                    && (code == 180 || code == 183)
+                {
+                    e.view.state = CallStatus::Ringing;
+                    self.publish(&id);
+                }
+                if let Some(sdp) = early_media {
+                    // Early media (ringback, announcements): play it before the answer.
+                    self.apply_answer(&id, &sdp);
+                }
+            }
+            CallEvent::Answered { answer, .. } => {
+                if let Some(e) = self.calls.get_mut(&id) {
+                    e.view.state = CallStatus::Connecting;
+                    e.view.answered_at = Some(unix_ms());
+                    e.answered = true;
+                }
+                if !answer.is_empty() {
+                    self.apply_answer(&id, &answer);
+                }
+                self.publish(&id);
+            }
+            CallEvent::Confirmed { sdp, .. } => {
+                if let Some(sdp) = sdp {
+                    self.apply_answer(&id, &sdp);
+                }
+                if let Some(e) = self.calls.get_mut(&id) {
+                    e.view.state = CallStatus::Active;
+                    if e.view.answered_at.is_none() {
+                        e.view.answered_at = Some(unix_ms());
+                    }
+                }
+                self.publish(&id);
+            }
+            CallEvent::UpdateOffered { offer, .. } => self.their_update(&id, offer),
+            CallEvent::Updated { answer, .. } => {
+                if let Some(e) = self.calls.get_mut(&id)
+                    && let Some(on) = e.hold_pending.take()
+                {
+                    e.view.on_hold = on;
+                    if let MediaState::Running(m) = &e.media {
+                        m.set_muted(on || e.view.muted);
+                    }
+                }
+                self.apply_answer(&id, &answer);
+                self.publish(&id);
+            }
+            CallEvent::UpdateFailed { failure, .. } => {
+                if let Some(e) = self.calls.get_mut(&id) {
+                    let was = e.hold_pending.take();
+                    if let (Some(local), Some(on)) = (e.local.as_mut(), was) {
+                        local.direction = if on {
+                            Direction::SendRecv
+                        } else {
+                            Direction::SendOnly
+                        };
+                    }
+                    e.view.media_problem = Some(UiError::new(
+                        "hold_failed",
+                        format!("The other side refused to change the call: {}.", failure.message),
+                        failure.hint.clone(),
+                    ));
+                }
+                self.publish(&id);
+            }
+            CallEvent::TransferRequested { target, .. } => {
+                tracing::info!(call = %id, %target,
+                    "the other side asks us to call someone else (transfer); not supported yet");
+            }
+            CallEvent::TransferProgress { code, .. } => {
+                tracing::info!(call = %id, code, "transfer progress");
+            }
+            CallEvent::Dtmf { digit, .. } => {
+                tracing::debug!(call = %id, %digit, "DTMF received (INFO)");
+            }
+            CallEvent::Ended { cause, .. } => self.ended(&id, cause),
+            CallEvent::Incoming { .. } | CallEvent::AutoRejected { .. } => {}
+        }
+    }
+
+    async fn incoming(
+        &mut self,
+        line: LineKey,
+        handle: CallHandle,
+        from: &str,
+        offer: Option<Vec<u8>>,
+        waiting: bool,
+    ) {
+        let (hidden, auto, account_id) = match &line {
+            LineKey::Account(a) => (false, self.auto_answer.clone(), Some(a.clone())),
+            LineKey::Direct(k) => match self.lines.get(k) {
+                Some(l) => (l.hidden, l.auto_answer.clone(), l.account_id.clone()),
+                None => return,
+            },
+        };
+        let (name, uri) = split_name_addr(from);
+        let (key, id) = self.new_id();
+        tracing::info!(call = %id, from = %uri, waiting, "incoming call");
+        let visible_others = self
+            .calls
+            .values()
+            .any(|e| !e.hidden && e.view.state != CallStatus::Ended);
+        self.index.insert((line.clone(), handle), id.clone());
+        self.calls.insert(
+            id.clone(),
+            Entry {
+                key,
+                view: CallView {
+                    id: id.clone(),
+                    account_id,
+                    direction: CallDirection::Incoming,
+                    remote: uri,
+                    remote_name: name,
+                    state: CallStatus::Incoming,
+                    waiting: waiting || (!hidden && visible_others),
+                    muted: false,
+                    on_hold: false,
+                    remote_hold: false,
+                    started_at: unix_ms(),
+                    answered_at: None,
+                    ended_at: None,
+                    outcome: None,
+                    end_reason: None,
+                    media_problem: None,
+                    stats: None,
+                },
+                line: line.clone(),
+                handle,
+                hidden,
+                audio: auto
+                    .clone()
+                    .unwrap_or_else(|| self.config.default_audio.clone()),
+                socket: None,
+                local: None,
+                offer_sent: None,
+                their_offer: offer,
+                media: MediaState::None,
+                hold_pending: None,
+                answered: false,
+            },
+        );
+        if auto.is_some() {
+            if let Err(e) = self.answer(&id).await {
+                tracing::info!(call = %id, error = %e.message, "could not answer");
+            }
+        } else {
+            let _ = self.send_to_line(&line, CallCommand::Ring(handle));
+        }
+        self.publish(&id);
+    }
+
+    /// An SDP answer (or early media, or the ACK's answer) to our offer.
+    fn apply_answer(&mut self, id: &str, sdp: &[u8]) {
+        let Some(e) = self.calls.get_mut(id) else {
+            return;
+        };
+        let (Some(local), Some(offer)) = (e.local.as_ref(), e.offer_sent.as_ref()) else {
+            return;
+        };
+        let n = SessionDescription::parse_bytes(sdp)
+            .map_err(|x| x.to_string())
+            .and_then(|a| process_answer(local, offer, &a).map_err(|x| x.to_string()));
+        match n {
+            Ok(n) => match &e.media {
+                MediaState::Running(m) => m.renegotiate(n),
+                MediaState::None => self.start_media(id, n),
+                MediaState::Starting | MediaState::Stopping => {}
+            },
+            Err(why) => {
+                tracing::info!(call = %id, error = %why, "unusable SDP answer");
+                e.view.media_problem = Some(UiError::new(
+                    "incompatible_media",
+                    format!("The other side's audio answer cannot be used: {why}."),
+                    "It offers no codec Homeline supports; the call has no audio.",
+                ));
+                self.publish(id);
+            }
+        }
+    }
+
+    /// The peer's re-INVITE (hold, resume, new address or codec).
+    fn their_update(&mut self, id: &str, offer: Option<Vec<u8>>) {
+        let Some(e) = self.calls.get_mut(id) else {
+            return;
+        };
+        let Some(local) = e.local.as_mut() else {
+            let h = e.handle;
+            let line = e.line.clone();
+            let _ = self.send_to_line(&line, CallCommand::RejectUpdate(h, 488));
+            return;
+        };
+        local.session_version += 1;
+        let h = e.handle;
+        let line = e.line.clone();
+        let Some(bytes) = offer else {
+            // An offer-less re-INVITE (a session refresh): our current offer; the media goes
+            // on as agreed.
+            let ours = build_offer(local).to_string().into_bytes();
+            let _ = self.send_to_line(&line, CallCommand::AnswerUpdate(h, ours));
+            return;
+        };
+        let r = SessionDescription::parse_bytes(&bytes)
+            .map_err(|x| x.to_string())
+            .and_then(|o| {
+                answer_offer(local, &o)
+                    .map(|(a, n)| (a, n, o))
+                    .map_err(|x| x.to_string())
+            });
+        match r {
+            Ok((answer, n, o)) => {
+                let their_dir = o
+                    .media
+                    .first()
+                    .map(|m| Direction::of(m, &o))
+                    .unwrap_or_default();
+                e.view.remote_hold = !their_dir.receives() || n.remote_legacy_hold;
+                let start = match &e.media {
+                    MediaState::Running(m) => {
+                        m.renegotiate(n);
+                        None
+                    }
+                    MediaState::None => Some(n),
+                    MediaState::Starting | MediaState::Stopping => None,
+                };
+                let _ = self.send_to_line(
+                    &line,
+                    CallCommand::AnswerUpdate(h, answer.to_string().into_bytes()),
+                );
+                if let Some(n) = start {
+                    self.start_media(id, n);
+                }
+                self.publish(id);
+            }
+            Err(why) => {
+                tracing::info!(call = %id, error = %why, "refusing the peer's new offer");
+                let _ = self.send_to_line(&line, CallCommand::RejectUpdate(h, 488));
+            }
+        }
+    }
+
+    fn start_media(&mut self, id: &str, n: homeline_media::sdp::NegotiatedSession) {
+        let Some(e) = self.calls.get_mut(id) else {
+            return;
+        };
+        let Some(socket) = e.socket.take() else {
+            return;
+        };
+        e.media = MediaState::Starting;
+        let plan = e.audio.clone();
+        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let seed = self.seed;
+        let tx = self.internal.clone();
+        let call = id.to_owned();
+        tokio::spawn(async move {
+            let (mtx, mut mrx) = mpsc::unbounded_channel();
+            let r = MediaStream::start(socket, n, plan, seed, mtx).await;
+            let _ = tx.send(Internal::MediaStarted(call.clone(), r));
+            while let Some(ev) = mrx.recv().await {
+                if tx.send(Internal::Media(call.clone(), ev)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    fn ended(&mut self, id: &str, cause: EndCause) {
+        let Some(e) = self.calls.get_mut(id) else {
+            return;
+        };
+        let answered = e.answered;
+        let (outcome, reason) = outcome_of(e.view.direction, answered, &cause);
+        e.view.outcome = Some(outcome);
+        if e.view.end_reason.is_none() {
+            e.view.end_reason = reason;
+        }
+        e.view.state = CallStatus::Ended;
+        e.view.ended_at = Some(unix_ms());
+        tracing::info!(call = %id, ?outcome, ?cause, "call ended");
+        match std::mem::replace(&mut e.media, MediaState::Stopping) {
+            MediaState::Running(m) => {
+                let tx = self.internal.clone();
+                let call = id.to_owned();
+                tokio::spawn(async move {
+                    let stats = m.stop().await;
+                    let _ = tx.send(Internal::MediaStopped(call, stats));
+                });
+            }
+            MediaState::Starting => {
+                // MediaStarted will find the call ended and stop it.
+            }
+            MediaState::None | MediaState::Stopping => self.finish(id),
+        }
+    }
+
+    /// The call is over and its media stopped: last view, history, forget it.
+    fn finish(&mut self, id: &str) {
+        let Some(e) = self.calls.remove(id) else {
+            return;
+        };
+        self.index.retain(|_, v| v != id);
+        // Out of the live list before anyone hears it ended.
+        self.views
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&e.key);
+        if !e.hidden {
+            let _ = self.updates.send(e.view.clone());
+        }
+        if !e.hidden
+            && let Some(hook) = &self.on_ended
+        {
+            hook(&e.view);
+        }
+        if let LineKey::Direct(k) = e.line
+            && self.lines.get(&k).is_some_and(|l| l.one_call)
+        {
+            // Dropping the endpoint closes its socket; the call has ended on both sides.
+            self.lines.remove(&k);
+        }
+    }
+
+    async fn on_internal(&mut self, i: Internal) {
+        match i {
+            Internal::Line(k, ev) => self.on_call_event(LineKey::Direct(k), ev).await,
+            Internal::MediaStarted(id, r) => {
+                let Some(e) = self.calls.get_mut(&id) else {
+                    return;
+                };
+                match r {
+                    Ok(m) => {
+                        if e.view.state == CallStatus::Ended {
+                            let tx = self.internal.clone();
+                            tokio::spawn(async move {
+                                let stats = m.stop().await;
+                                let _ = tx.send(Internal::MediaStopped(id, stats));
+                            });
+                            return;
+                        }
+                        m.set_muted(e.view.muted || e.view.on_hold);
+                        e.media = MediaState::Running(m);
+                    }
+                    Err(err) => {
+                        tracing::warn!(call = %id, error = %err.message, "media did not start");
+                        e.view.media_problem = Some(err);
+                        e.media = MediaState::None;
+                        if e.view.state == CallStatus::Ended {
+                            self.finish(&id);
+                            return;
+                        }
+                        self.publish(&id);
+                    }
+                }
+            }
+            Internal::MediaStopped(id, stats) => {
+                if let Some(e) = self.calls.get_mut(&id) {
+                    e.view.stats = Some(stats);
+                }
+                self.finish(&id);
+            }
+            Internal::Media(id, ev) => {
+                let Some(e) = self.calls.get_mut(&id) else {
+                    return;
+                };
+                match ev {
+                    MediaEvent::Problem(p) | MediaEvent::AudioFailed(p) => {
+                        tracing::info!(call = %id, problem = %p.message, "media problem");
+                        e.view.media_problem = Some(p);
+                    }
+                    MediaEvent::Resumed => e.view.media_problem = None,
+                    MediaEvent::Device(msg) => {
+                        tracing::info!(call = %id, "{msg}");
+                        e.view.media_problem = Some(UiError::new(
+                            "audio_device_changed",
+                            msg,
+                            "The call goes on; pick another device in Settings → Audio if \
+                             this one is wrong.",
+                        ));
+                    }
+                    MediaEvent::Dtmf(d) => {
+                        tracing::debug!(call = %id, digit = %d, "DTMF received (RFC 4733)");
+                        return;
+                    }
+                    MediaEvent::Timeout => {
+                        tracing::info!(call = %id, "no audio for a minute; hanging up");
+                        e.view.end_reason = Some(UiError::new(
+                            "rtp_timeout",
+                            "No audio arrived for a minute, so the call was ended.",
+                            "The other side or the network dropped the call; call again.",
+                        ));
+                        let _ = self.command(&id, CallCommand::Hangup);
+                    }
+                }
+                self.publish(&id);
+            }
+        }
+    }
+
+    fn refresh_stats(&mut self) {
+        let ids: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, e)| !e.hidden && matches!(e.media, MediaState::Running(_)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in ids {
+            if let Some(e) = self.calls.get_mut(&id)
+                && let MediaState::Running(m) = &e.media
+            {
+                let s = m.stats();
+                if e.view.stats.as_ref() != Some(&s) {
+                    e.view.stats = Some(s);
+                    self.publish(&id);
+                }
+            }
+        }
+    }
+
+    fn publish(&self, id: &str) {
+        let Some(e) = self.calls.get(id) else {
+            return;
+        };
+        if e.hidden {
+            return;
+        }
+        self.views
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(e.key, e.view.clone());
+        let _ = self.updates.send(e.view.clone());
+    }
+}
+
+fn e_clone_reason(e: Option<&Entry>) -> UiError {
+    e.and_then(|e| e.view.end_reason.clone()).unwrap_or_else(stopped)
+}
+
+fn not_registered() -> UiError {
+    UiError::new(
+        "not_registered",
+        "The account is not connected to its server.",
+        "Wait until it shows Registered, or check its settings in Settings → Accounts.",
+    )
+}
+
+/// The history outcome and the plain reason of a call's end.
+pub fn outcome_of(
+    direction: CallDirection,
+    answered: bool,
+    cause: &EndCause,
+) -> (CallOutcome, Option<UiError>) {
+    let failure = |f: &homeline_sip::call::CallFailure| Some(failure_ui(f));
+    match cause {
+        _ if answered => match cause {
+            EndCause::Failed(f) => (CallOutcome::Answered, failure(f)),
+            _ => (CallOutcome::Answered, None),
+        },
+        EndCause::LocalHangup => match direction {
+            CallDirection::Incoming => (CallOutcome::Rejected, None),
+            CallDirection::Outgoing => (CallOutcome::Cancelled, None),
+        },
+        EndCause::Cancelled => (CallOutcome::Cancelled, None),
+        EndCause::CallerCancelled => (CallOutcome::Missed, None),
+        EndCause::RemoteHangup => (CallOutcome::Failed, None),
+        EndCause::Rejected(f) => (
+            if matches!(f.code, 486 | 600) {
+                CallOutcome::Busy
+            } else {
+                CallOutcome::Rejected
+            },
+            failure(f),
+        ),
+        EndCause::Failed(f) => (CallOutcome::Failed, failure(f)),
+    }
+}
+
+/// A call failure of the SIP core as the UI shows it: a sentence with its status, and the hint.
+pub fn failure_ui(f: &homeline_sip::call::CallFailure) -> UiError {
+    UiError::new(
+        format!("sip_{}", f.code),
+        format!("{} ({}).", sentence(&f.message), f.code),
+        format!("{}.", sentence(&f.hint)),
+    )
+}
+
+fn sentence(s: &str) -> String {
+    let s = s.trim().trim_end_matches('.');
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}

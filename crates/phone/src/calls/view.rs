@@ -1,0 +1,166 @@
+//! What the UI and the CLI see of a call (`docs/app-api.md`, "Calls").
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::UiError;
+use crate::media::MediaStats;
+
+/// Who placed the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    /// We called.
+    Outgoing,
+    /// They called.
+    Incoming,
+}
+
+/// Where a call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    /// Outgoing: INVITE sent.
+    Dialing,
+    /// Outgoing: the far end rings.
+    Ringing,
+    /// Incoming: ringing here.
+    Incoming,
+    /// Answered; waiting for the ACK.
+    Connecting,
+    /// Talking (also while held).
+    Active,
+    /// Hang-up sent; waiting for the last answers.
+    Ending,
+    /// Over.
+    Ended,
+}
+
+/// How a call ended, for the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// It was answered (and then ended, either side).
+    Answered,
+    /// An incoming call the caller gave up on before we answered.
+    Missed,
+    /// Refused: by us (incoming) or by the callee (603 Decline).
+    Rejected,
+    /// We hung up before the answer.
+    Cancelled,
+    /// Anything else: not found, no answer, network, incompatible media …
+    Failed,
+    /// The callee was busy (486, 600).
+    Busy,
+}
+
+/// One call, as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallView {
+    /// `call-7`.
+    pub id: String,
+    /// `None`: a direct call or the echo line.
+    pub account_id: Option<String>,
+    pub direction: CallDirection,
+    /// The other side's URI.
+    pub remote: String,
+    /// The other side's display name, when known.
+    pub remote_name: Option<String>,
+    pub state: CallStatus,
+    /// Rang while another call was going on.
+    pub waiting: bool,
+    pub muted: bool,
+    /// We put it on hold.
+    pub on_hold: bool,
+    /// The other side put us on hold.
+    pub remote_hold: bool,
+    /// Unix milliseconds.
+    pub started_at: u64,
+    pub answered_at: Option<u64>,
+    pub ended_at: Option<u64>,
+    pub outcome: Option<CallOutcome>,
+    /// Why it failed or was refused.
+    pub end_reason: Option<UiError>,
+    /// Dead air, audio device trouble: a banner with the advice.
+    pub media_problem: Option<UiError>,
+    /// Live media statistics (final ones once ended).
+    pub stats: Option<MediaStats>,
+}
+
+impl CallView {
+    /// Whether the call is over.
+    pub fn is_ended(&self) -> bool {
+        self.state == CallStatus::Ended
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The display name and URI of a From/To header value (`"Bob" <sip:bob@x>;tag=1`).
+pub fn split_name_addr(value: &str) -> (Option<String>, String) {
+    let v = value.trim();
+    if let (Some(lt), Some(gt)) = (v.find('<'), v.find('>'))
+        && lt < gt
+    {
+        let name = v[..lt].trim().trim_matches('"').trim();
+        let uri = v[lt + 1..gt].trim().to_owned();
+        return ((!name.is_empty()).then(|| name.to_owned()), uri);
+    }
+    // addr-spec form: parameters after ';' belong to the header, not the URI (§20.10).
+    let uri = v.split(';').next().unwrap_or(v).trim().to_owned();
+    (None, uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_addr_forms() {
+        assert_eq!(
+            split_name_addr("\"Bob Smith\" <sip:bob@example.com>;tag=9"),
+            (Some("Bob Smith".into()), "sip:bob@example.com".into())
+        );
+        assert_eq!(
+            split_name_addr("<sip:bob@example.com>;tag=9"),
+            (None, "sip:bob@example.com".into())
+        );
+        assert_eq!(
+            split_name_addr("sip:bob@example.com;tag=9"),
+            (None, "sip:bob@example.com".into())
+        );
+        assert_eq!(split_name_addr(""), (None, String::new()));
+    }
+
+    #[test]
+    fn serialises_as_the_contract_says() {
+        let v = CallView {
+            id: "call-1".into(),
+            account_id: None,
+            direction: CallDirection::Outgoing,
+            remote: "sip:a@b".into(),
+            remote_name: None,
+            state: CallStatus::Connecting,
+            waiting: false,
+            muted: false,
+            on_hold: false,
+            remote_hold: false,
+            started_at: 1,
+            answered_at: None,
+            ended_at: None,
+            outcome: Some(CallOutcome::Busy),
+            end_reason: None,
+            media_problem: None,
+            stats: None,
+        };
+        let j = serde_json::to_value(&v).unwrap();
+        assert_eq!(j["state"], "connecting");
+        assert_eq!(j["direction"], "outgoing");
+        assert_eq!(j["outcome"], "busy");
+        assert!(j["account_id"].is_null());
+    }
+}

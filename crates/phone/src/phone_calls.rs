@@ -1,0 +1,151 @@
+//! [`Phone`]'s calls: placing, taking and controlling calls over the call manager
+//! ([`crate::calls`]), with the accounts and settings of the phone.
+
+use homeline_sip::auth::Credentials;
+
+use crate::api::UiError;
+use crate::calls::{Calls, CallsConfig, CallView, DialRequest, Route};
+use crate::media::AudioPlan;
+use crate::phone::Phone;
+
+impl Phone {
+    /// The call manager, started on first use (inside a tokio runtime) with the audio
+    /// devices of Settings.
+    pub fn calls(&self) -> Result<&Calls, UiError> {
+        if let Some(c) = self.calls_cell().get() {
+            return Ok(c);
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(UiError::new(
+                "no_runtime",
+                "Calls need the network runtime, which is not running.",
+                "This is a bug in the caller; please report it.",
+            ));
+        }
+        let config = CallsConfig {
+            default_audio: AudioPlan::Devices(self.call_audio_routes()),
+            ..CallsConfig::default()
+        };
+        Ok(self
+            .calls_cell()
+            .get_or_init(|| Calls::start(self.sip_runtime(), config, self.ended_hook())))
+    }
+
+    /// Starts the call manager with other settings (the CLI: files instead of devices).
+    /// Does nothing if it already runs.
+    pub fn start_calls(&self, config: CallsConfig) -> Result<&Calls, UiError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(UiError::new(
+                "no_runtime",
+                "Calls need the network runtime, which is not running.",
+                "This is a bug in the caller; please report it.",
+            ));
+        }
+        Ok(self
+            .calls_cell()
+            .get_or_init(|| Calls::start(self.sip_runtime(), config, self.ended_hook())))
+    }
+
+    /// Calls `target` from `account_id` (or as the dial rules decide when `None`): a number,
+    /// a SIP address, or `echo` for the echo line.
+    pub async fn dial(
+        &self,
+        target: &str,
+        account_id: Option<&str>,
+        audio: Option<AudioPlan>,
+    ) -> Result<CallView, UiError> {
+        let calls = self.calls()?;
+        let (uri, route) = self.route_for(target, account_id)?;
+        match route {
+            Route::Echo => calls.echo_test(audio).await,
+            route => calls.dial(DialRequest { uri, route, audio }).await,
+        }
+    }
+
+    /// Where a call to `target` goes: the URI to call and the route.
+    pub(crate) fn route_for(
+        &self,
+        target: &str,
+        account_id: Option<&str>,
+    ) -> Result<(String, Route), UiError> {
+        let target = target.trim();
+        if target.eq_ignore_ascii_case("echo") {
+            return Ok(("echo".into(), Route::Echo));
+        }
+        let accounts = self.list_accounts();
+        let chosen = match account_id {
+            Some(id) => Some(
+                accounts
+                    .iter()
+                    .find(|a| a.id == id)
+                    .ok_or_else(|| {
+                        UiError::new(
+                            "account_not_found",
+                            format!("There is no account {id}."),
+                            "Choose another account, or reload the list.",
+                        )
+                    })?
+                    .clone(),
+            ),
+            None => None,
+        };
+        let uri = if target.contains(':') {
+            target.to_owned()
+        } else if target.contains('@') {
+            format!("sip:{target}")
+        } else {
+            let Some(a) = chosen.as_ref() else {
+                return Err(UiError::new(
+                    "invalid_number",
+                    format!("'{target}' is a number, and no account was chosen to call it."),
+                    "Choose an account, or dial a full address like sip:bob@192.0.2.7.",
+                ));
+            };
+            let domain = a.sip_address.rsplit('@').next().unwrap_or_default();
+            let number: String = target
+                .chars()
+                .filter(|c| !" -.()/".contains(*c))
+                .collect();
+            format!("sip:{number}@{domain}")
+        };
+        let route = match chosen {
+            Some(a) if !a.registrar.trim().is_empty() => Route::Account(a.id.clone()),
+            Some(a) => Route::Direct {
+                account_id: Some(a.id.clone()),
+                aor: Some(a.sip_address.clone()),
+                credentials: self.password(&a.id).ok().flatten().map(|p| Credentials {
+                    username: if a.auth_user.is_empty() {
+                        crate::phone::user_part(&a.sip_address)
+                    } else {
+                        a.auth_user.clone()
+                    },
+                    password: p.expose().to_owned(),
+                }),
+            },
+            None => Route::Direct {
+                account_id: None,
+                aor: None,
+                credentials: None,
+            },
+        };
+        Ok((uri, route))
+    }
+
+    /// Calls the built-in echo line.
+    pub async fn echo_test(&self) -> Result<CallView, UiError> {
+        self.calls()?.echo_test(None).await
+    }
+
+    /// Calls not yet ended.
+    pub fn list_calls(&self) -> Vec<CallView> {
+        self.calls_cell().get().map(Calls::list).unwrap_or_default()
+    }
+
+    fn call_audio_routes(&self) -> homeline_audio::AudioRoutes {
+        homeline_audio::AudioRoutes::default()
+    }
+
+    fn ended_hook(&self) -> Option<crate::calls::EndedHook> {
+        None
+    }
+}

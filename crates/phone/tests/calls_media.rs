@@ -1,0 +1,235 @@
+//! Calls with audio end to end on loopback: the call manager, SIP over UDP, SDP offer/answer,
+//! RTP with Opus and SDES-SRTP, the jitter buffer, and WAV files as microphone and speaker.
+//! A known tone goes in on one side; the test checks what comes out on the other.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use homeline_audio::{FrameSink, FrameSource, Tone, WavSink, frame_len};
+use homeline_phone::calls::{CallStatus, CallView, Calls, CallsConfig, DialRequest, Route};
+use homeline_phone::media::AudioPlan;
+use homeline_phone::sip::SipRuntime;
+
+fn tone_wav(path: &Path, freq: f64, secs: u32) {
+    let rate = 48_000;
+    let mut tone = Tone::new(rate, freq, 0.5);
+    let mut sink = WavSink::create(path, rate).unwrap();
+    let mut frame = vec![0.0f32; frame_len(rate)];
+    for _ in 0..secs * 50 {
+        tone.read_frame(&mut frame).unwrap();
+        sink.write_frame(&frame).unwrap();
+    }
+    sink.finish().unwrap();
+}
+
+/// Goertzel power of `freq` relative to the signal's total power (0..1): how much of the
+/// signal is that tone.
+fn tone_share(samples: &[f32], rate: u32, freq: f64) -> f64 {
+    let n = samples.len() as f64;
+    if n == 0.0 {
+        return 0.0;
+    }
+    let w = 2.0 * std::f64::consts::PI * freq / f64::from(rate);
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in samples {
+        let s0 = f64::from(x) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    let total: f64 = samples.iter().map(|x| f64::from(*x).powi(2)).sum();
+    if total == 0.0 {
+        0.0
+    } else {
+        (2.0 * power / n / total).min(1.0)
+    }
+}
+
+fn rms(samples: &[f32]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    (samples.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / samples.len() as f64).sqrt()
+}
+
+fn read(path: &Path) -> (Vec<f32>, u32) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    let s: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Int => r
+            .samples::<i16>()
+            .map(|s| f32::from(s.unwrap()) / 32768.0)
+            .collect(),
+        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.unwrap()).collect(),
+    };
+    (s, spec.sample_rate)
+}
+
+async fn wait_for(
+    rx: &mut tokio::sync::broadcast::Receiver<CallView>,
+    what: impl Fn(&CallView) -> bool,
+    limit: Duration,
+) -> CallView {
+    tokio::time::timeout(limit, async {
+        loop {
+            match rx.recv().await {
+                Ok(v) if what(&v) => return v,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("call updates stopped: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the call did not get there in time")
+}
+
+fn manager(audio: AudioPlan) -> Calls {
+    Calls::start(
+        Arc::new(SipRuntime::default()),
+        CallsConfig {
+            default_audio: audio,
+            ..CallsConfig::default()
+        },
+        None,
+    )
+}
+
+fn dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn files(play: &Path, record: &Path) -> AudioPlan {
+    AudioPlan::Files {
+        play: Some(play.to_path_buf()),
+        record: Some(record.to_path_buf()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_homelines_hear_each_other() {
+    let d = dir();
+    let (a_in, b_in) = (d.path().join("a.wav"), d.path().join("b.wav"));
+    let (a_out, b_out) = (d.path().join("a-heard.wav"), d.path().join("b-heard.wav"));
+    tone_wav(&a_in, 600.0, 4);
+    tone_wav(&b_in, 1500.0, 4);
+
+    let bob = manager(AudioPlan::Silence);
+    let bob_addr: SocketAddr = bob
+        .listen("127.0.0.1:0".parse().unwrap(), Some(files(&b_in, &b_out)))
+        .await
+        .unwrap();
+    let alice = manager(files(&a_in, &a_out));
+    let mut a_updates = alice.subscribe();
+    let call = alice
+        .dial(DialRequest {
+            uri: format!("sip:bob@{bob_addr}"),
+            route: Route::Direct {
+                account_id: None,
+                aor: None,
+                credentials: None,
+            },
+            audio: None,
+        })
+        .await
+        .unwrap();
+    let active = wait_for(
+        &mut a_updates,
+        |v| v.id == call.id && v.state == CallStatus::Active,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(active.answered_at.is_some());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let live = alice.list();
+    let stats = live[0].stats.clone().expect("live stats while talking");
+    assert_eq!(stats.codec.as_deref(), Some("opus/48000"), "{stats:?}");
+    assert!(stats.srtp, "SDES-SRTP is offered by default and both ends take it");
+    assert!(stats.packets_received > 50, "{stats:?}");
+    assert!(stats.mos.is_some_and(|m| m > 4.0), "{stats:?}");
+    alice.hangup(&call.id).await.unwrap();
+    let ended = wait_for(&mut a_updates, CallView::is_ended, Duration::from_secs(10)).await;
+    let last = ended.stats.expect("final stats");
+    assert!(last.packets_sent >= 100, "3 s of 20 ms packets: {last:?}");
+    assert_eq!(last.loss_pct, 0.0, "loopback loses nothing: {last:?}");
+    // Bob's side finishes its recording when it sees the BYE.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    for (heard, want, other, who) in [
+        (&b_out, 600.0, 1500.0, "bob hears alice"),
+        (&a_out, 1500.0, 600.0, "alice hears bob"),
+    ] {
+        let (s, rate) = read(heard);
+        assert!(s.len() > rate as usize * 2, "{who}: {} samples", s.len());
+        // Skip the start (jitter buffer filling), judge one steady second.
+        let steady = &s[rate as usize..2 * rate as usize];
+        let level = rms(steady);
+        assert!(level > 0.2, "{who}: the tone (rms 0.35) arrives, got rms {level}");
+        let share = tone_share(steady, rate, want);
+        assert!(share > 0.9, "{who}: {want} Hz is {share:.3} of what arrives");
+        let leak = tone_share(steady, rate, other);
+        assert!(leak < 0.01, "{who}: our own {other} Hz must not come back ({leak:.3})");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_echo_line_plays_your_voice_back_a_second_later() {
+    let d = dir();
+    let (input, heard) = (d.path().join("voice.wav"), d.path().join("heard.wav"));
+    // Half a second of tone, then silence: the echo must come back about 1 s later.
+    let rate = 48_000u32;
+    {
+        let mut tone = Tone::new(rate, 800.0, 0.5);
+        let mut sink = WavSink::create(&input, rate).unwrap();
+        let mut frame = vec![0.0f32; frame_len(rate)];
+        for k in 0..150 {
+            tone.read_frame(&mut frame).unwrap();
+            if k >= 25 {
+                frame.fill(0.0);
+            }
+            sink.write_frame(&frame).unwrap();
+        }
+        sink.finish().unwrap();
+    }
+    let calls = manager(files(&input, &heard));
+    let mut updates = calls.subscribe();
+    let call = calls.echo_test(None).await.unwrap();
+    assert_eq!(call.remote_name.as_deref(), Some("Echo test"));
+    assert_eq!(call.account_id, None);
+    wait_for(
+        &mut updates,
+        |v| v.id == call.id && v.state == CallStatus::Active,
+        Duration::from_secs(10),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    calls.hangup(&call.id).await.unwrap();
+    let ended = wait_for(&mut updates, CallView::is_ended, Duration::from_secs(10)).await;
+    assert_eq!(
+        ended.outcome,
+        Some(homeline_phone::calls::CallOutcome::Answered)
+    );
+    assert!(
+        calls.list().is_empty(),
+        "the echo line's own side is never shown"
+    );
+
+    let (s, rate) = read(&heard);
+    // Where does the tone come back? Find the first 20 ms window with clear energy.
+    let win = frame_len(rate);
+    let onset = s
+        .chunks(win)
+        .position(|w| rms(w) > 0.1)
+        .expect("the voice came back") as f64
+        * 0.02;
+    assert!(
+        (0.9..1.6).contains(&onset),
+        "the echo starts {onset:.2} s into the call (1 s delay + network + jitter buffer)"
+    );
+    let back = &s[(onset * f64::from(rate)) as usize..][..rate as usize / 4];
+    let share = tone_share(back, rate, 800.0);
+    assert!(share > 0.9, "what comes back is our 800 Hz ({share:.3})");
+}
