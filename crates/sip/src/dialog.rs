@@ -114,15 +114,18 @@ fn without_tag(value: &str) -> String {
     parts.join(";")
 }
 
-fn values(headers: &rsip::Headers, pick: fn(&rsip::Header) -> Option<&str>) -> Vec<&str> {
-    headers.iter().filter_map(pick).collect()
-}
-
-fn record_routes(h: &rsip::Header) -> Option<&str> {
-    match h {
-        rsip::Header::RecordRoute(v) => Some(v.value()),
-        _ => None,
-    }
+/// Every Record-Route value of a message in header order, comma-joined values split
+/// (§7.3.1: `Record-Route: <a>, <b>` is the same as two header fields `<a>` then `<b>`).
+fn record_routes(headers: &rsip::Headers) -> Vec<String> {
+    headers
+        .iter()
+        .filter_map(|h| match h {
+            rsip::Header::RecordRoute(v) => Some(v.value()),
+            _ => None,
+        })
+        .flat_map(crate::message::split_list)
+        .map(str::to_owned)
+        .collect()
 }
 
 fn contact_uri(headers: &rsip::Headers) -> Option<String> {
@@ -191,10 +194,7 @@ impl Dialog {
         let local_tag = header_param(from, "tag").ok_or(DialogError::Missing("From tag"))?;
         let local_seq = cseq_number(request)?;
         // §12.1.2: the route set is the Record-Route list of the response, reversed.
-        let mut route_set: Vec<String> = values(&response.headers, record_routes)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let mut route_set = record_routes(&response.headers);
         route_set.reverse();
         Ok(Self {
             id: DialogId {
@@ -249,10 +249,7 @@ impl Dialog {
             remote_uri: without_tag(from),
             remote_target: contact_uri(&request.headers).ok_or(DialogError::Missing("Contact"))?,
             // §12.1.1: Record-Route in request order.
-            route_set: values(&request.headers, record_routes)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            route_set: record_routes(&request.headers),
             secure: is_sips(request),
         })
     }
@@ -266,10 +263,7 @@ impl Dialog {
         }
         if code >= 200 && self.state == DialogState::Early {
             self.state = DialogState::Confirmed;
-            let mut rs: Vec<String> = values(&response.headers, record_routes)
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
+            let mut rs = record_routes(&response.headers);
             rs.reverse();
             self.route_set = rs;
         }

@@ -17,7 +17,9 @@
 //! - **Dialogs** ([`dialog`]): RFC 3261 §12 identity, route sets, target refresh, CSeq rules,
 //!   the UAS's 2xx retransmission until ACK; [`prack`] adds RFC 3262 reliable provisionals.
 //! - **Registration** ([`register`]): REGISTER with challenges, refresh, back-off and NAT
-//!   address learning; [`keepalive`] keeps the flow's NAT binding open (RFC 5626 §4.4).
+//!   address learning, flow migration, RFC 5626 outbound; [`keepalive`] keeps the flow's NAT
+//!   binding open and checks it (RFC 5626 §4.4: CRLF, or STUN Binding on UDP with
+//!   [`keepalive::is_stun`] to demultiplex the socket).
 //! - **Calls** ([`call`]): the call TU on top of the transaction layer, dialogs and digest
 //!   auth — INVITE/CANCEL/BYE, early media, forking, 3xx, re-INVITE (hold) with glare,
 //!   REFER/NOTIFY, INFO DTMF, PRACK — with failures as plain `{code, message, hint}`.
@@ -191,6 +193,9 @@ pub enum Error {
     /// Registration could not be set up.
     #[error(transparent)]
     Register(#[from] register::RegisterError),
+    /// A keep-alive setting was refused.
+    #[error(transparent)]
+    KeepAlive(#[from] keepalive::KeepAliveError),
     /// A call operation failed.
     #[error(transparent)]
     Call(#[from] call::CallError),

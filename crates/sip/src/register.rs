@@ -14,7 +14,9 @@
 //!     // wake at min(reg.poll_timeout(), layer.poll_timeout(), socket input) and then one of:
 //!     reg.handle_response(now, &final_response);  // TransactionEvent::Response for `id`, ≥ 200
 //!     reg.handle_transaction_timeout(now);        // TransactionEvent::Timeout for `id`
+//!     reg.handle_transport_error(now, "why");      // the REGISTER could not be sent
 //!     reg.handle_timeout(now);                    // reg.poll_timeout() passed
+//!     reg.migrate_flow(now, local, transport);    // reconnected, maybe elsewhere
 //! }
 //! ```
 //!
@@ -24,8 +26,15 @@
 //! - Refresh `refresh_margin` before expiry (at most half the granted time early).
 //! - A second non-stale challenge for a realm we already answered means the credentials are
 //!   wrong: stop and say so, rather than hammer the server and get banned.
-//! - Timeouts, 5xx, 403 and other failures retry with exponential back-off and jitter, capped
-//!   at 30 minutes; `Retry-After` is honoured within the cap.
+//! - Timeouts, transport errors, 5xx, 403 and other failures retry with exponential back-off
+//!   and jitter, capped at 30 minutes; `Retry-After` is honoured within the cap. A transport
+//!   error is told apart from the server's answer (RFC 3261 §8.1.3.1): the network failed,
+//!   the server may be fine.
+//! - One Call-ID for the whole life of the `Registration`, CSeq counting up across refreshes,
+//!   flows and addresses (§10.2.4: the same Call-ID for all registrations of a boot cycle).
+//! - RFC 5626 outbound when configured: `+sip.instance`/`reg-id`/`;ob`; whether the registrar
+//!   took it (`Require: outbound` in the 2xx, §6) and its `Flow-Timer` tell the driver how to
+//!   keep the flow alive (§4.4).
 //! - `rport` in every Via (RFC 3581); when the 2xx's Via shows a different public address, the
 //!   Contact is corrected and the old binding removed in the same REGISTER.
 
@@ -118,10 +127,12 @@ pub enum FailureReason {
     UnsupportedChallenge,
     /// No final response (Timer F).
     Timeout,
+    /// The REGISTER could not be sent or its flow failed before an answer (§8.1.3.1: the
+    /// transaction layer's transport error); the text says what the network reported.
+    Transport(String),
     /// The server refused (403).
     Forbidden,
-    /// Any other final response (5xx including the 503 synthesised on a transport error,
-    /// 4xx, 6xx).
+    /// Any other final response of the server (5xx, 4xx, 6xx).
     Rejected {
         /// Status code.
         code: u16,
@@ -152,12 +163,11 @@ impl std::fmt::Display for FailureReason {
                 "the server did not answer; it may be down, or a firewall may block the port"
             ),
             Self::Forbidden => write!(f, "the server refused the registration (403 Forbidden)"),
-            Self::Rejected { code, reason } if *code == 503 && reason.contains("transport") => {
-                write!(
-                    f,
-                    "the message could not be sent (network unreachable or connection refused)"
-                )
-            }
+            Self::Transport(detail) => write!(
+                f,
+                "the network failed ({detail}) before the server could answer; check the \
+                 connection (the server itself may be fine)"
+            ),
             Self::Rejected { code, reason } => {
                 write!(f, "the server answered {code} {reason}")
             }
@@ -234,8 +244,13 @@ pub struct Registration {
     state: RegistrationState,
     expires: u32,
     contact_addr: SocketAddr,
-    /// A previous Contact to remove in the next REGISTER (after a public-address change).
-    stale_contact: Option<SocketAddr>,
+    /// Previous Contact URIs (`<sip:…>`) to remove in the next REGISTER (after a
+    /// public-address change or a move to another flow), until a 2xx confirms it.
+    stale_contacts: Vec<String>,
+    /// The last 2xx had `Require: outbound` (RFC 5626 §6).
+    outbound_supported: bool,
+    /// The last 2xx's `Flow-Timer` (RFC 5626 §4.4).
+    flow_timer: Option<Duration>,
     digest: Option<DigestSession>,
     /// Realm whose challenge we answered during the current attempt.
     answered_realm: Option<String>,
@@ -268,7 +283,9 @@ impl Registration {
             from_tag,
             cseq: 0,
             state: RegistrationState::Idle,
-            stale_contact: None,
+            stale_contacts: Vec::new(),
+            outbound_supported: false,
+            flow_timer: None,
             digest: None,
             answered_realm: None,
             stale_retries: 0,
@@ -299,6 +316,41 @@ impl Registration {
         self.contact_addr
     }
 
+    /// The Call-ID of every REGISTER this registration sends (RFC 3261 §10.2.4: one per
+    /// boot cycle, kept across refreshes, flows and address changes).
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    /// The CSeq number of the last REGISTER built (0 before the first).
+    pub fn cseq(&self) -> u32 {
+        self.cseq
+    }
+
+    /// The transport of the current flow (Via and Contact).
+    pub fn transport(&self) -> TransportKind {
+        self.config.transport
+    }
+
+    /// The local address of the current flow (Via).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.config.local
+    }
+
+    /// True when the last 2xx showed that the registrar applies RFC 5626 outbound to our
+    /// flow (`Require: outbound`, §6; only when [`RegistrationConfig::outbound`] is set).
+    /// Keep-alives on the flow are then answered (§4.4): STUN on UDP, CRLF on streams.
+    /// Forgotten when the flow changes, until the next 2xx.
+    pub fn outbound_supported(&self) -> bool {
+        self.outbound_supported
+    }
+
+    /// The registrar's `Flow-Timer` from the last 2xx (RFC 5626 §4.4: send keep-alives at
+    /// least that often), if it sent one.
+    pub fn flow_timer(&self) -> Option<Duration> {
+        self.flow_timer
+    }
+
     /// Starts (or restarts, e.g. after a network change) registering now.
     pub fn register(&mut self, _now: Instant) {
         self.failures = 0;
@@ -310,12 +362,44 @@ impl Registration {
     /// Any public address learned from `received`/`rport` is forgotten: the new path may see
     /// a different one, and the next 2xx will tell.
     pub fn network_changed(&mut self, now: Instant, local: SocketAddr) {
-        if self.contact_addr != local {
-            self.stale_contact = Some(self.contact_addr);
-        }
-        self.config.local = local;
-        self.contact_addr = local;
+        self.set_flow(local, self.config.transport);
         self.register(now);
+    }
+
+    /// The flow to the registrar changed: the driver reconnected (after a flow failure,
+    /// RFC 5626 §4.4, or a failover to another transport) or the local address moved.
+    /// Keeps the Call-ID and continues the CSeq (RFC 3261 §10.2.4), puts `local` and
+    /// `transport` in Via and Contact, and registers at once, removing the binding of the
+    /// old Contact in the same REGISTER when it differs (with outbound the registrar
+    /// replaces the flow of our `reg-id` anyway, RFC 5626 §6). The public address learned
+    /// from `received`/`rport` is forgotten until the next 2xx, and so is the registrar's
+    /// outbound support.
+    ///
+    /// Idle or stopped (an error a retry cannot fix, such as a wrong password): the new flow
+    /// is only remembered for the next [`register`](Self::register). During an unregister,
+    /// the unregister is sent again on the new flow.
+    pub fn migrate_flow(&mut self, now: Instant, local: SocketAddr, transport: TransportKind) {
+        self.set_flow(local, transport);
+        match self.state {
+            RegistrationState::Idle | RegistrationState::Stopped => {}
+            RegistrationState::Unregistering => self.unregister(now),
+            RegistrationState::Registering
+            | RegistrationState::Registered { .. }
+            | RegistrationState::Backoff { .. } => self.register(now),
+        }
+    }
+
+    fn set_flow(&mut self, local: SocketAddr, transport: TransportKind) {
+        let old = self.contact_uri(self.contact_addr);
+        self.config.local = local;
+        self.config.transport = transport;
+        self.contact_addr = local;
+        // Only a Contact we may have registered (a REGISTER went out) needs removing.
+        if self.cseq > 0 {
+            self.mark_stale(old);
+        }
+        self.outbound_supported = false;
+        self.flow_timer = None;
     }
 
     /// Removes the binding (expires=0, §10.2.2).
@@ -373,6 +457,29 @@ impl Registration {
         self.fail(now, FailureReason::Timeout, None);
     }
 
+    /// The REGISTER in flight could not be sent, or its flow failed before the answer
+    /// (RFC 3261 §8.1.3.1, §17.1.4): fails with [`FailureReason::Transport`] and retries
+    /// with back-off (move to a new flow first with [`migrate_flow`](Self::migrate_flow)
+    /// when the driver reconnects). `reason` is what the network said ("connection
+    /// refused"). The transaction layer's synthesised 503 for the same REGISTER, fed to
+    /// [`handle_response`](Self::handle_response) afterwards, is then ignored; fed alone it
+    /// has the same effect with a generic reason. Ignored when no REGISTER is in flight.
+    pub fn handle_transport_error(&mut self, now: Instant, reason: &str) {
+        if self.outstanding_cseq.take().is_none() {
+            return;
+        }
+        if self.state == RegistrationState::Unregistering {
+            self.finish_unregister();
+            return;
+        }
+        let reason = if reason.trim().is_empty() {
+            "the request could not be sent".to_owned()
+        } else {
+            reason.trim().to_owned()
+        };
+        self.fail(now, FailureReason::Transport(reason), None);
+    }
+
     /// A final response to our REGISTER (provisional ones are ignored).
     pub fn handle_response(&mut self, now: Instant, response: &rsip::Response) {
         let code = response.status_code.code();
@@ -389,6 +496,10 @@ impl Registration {
             .call_id_header()
             .is_ok_and(|c| c.value() == self.call_id);
         if !call_id_ok || cseq.is_none() || cseq != self.outstanding_cseq {
+            return;
+        }
+        if crate::transaction::is_transport_error(response) {
+            self.handle_transport_error(now, "");
             return;
         }
         self.outstanding_cseq = None;
@@ -409,6 +520,16 @@ impl Registration {
                 retry_after(response),
             ),
         }
+    }
+
+    fn mark_stale(&mut self, contact: String) {
+        if contact != self.contact_uri(self.contact_addr) && !self.stale_contacts.contains(&contact)
+        {
+            self.stale_contacts.push(contact);
+        }
+        // The current Contact is not stale (a move back to an earlier flow).
+        let current = self.contact_uri(self.contact_addr);
+        self.stale_contacts.retain(|c| *c != current);
     }
 
     fn start_attempt(&mut self) {
@@ -485,10 +606,9 @@ impl Registration {
             self.contact_uri(self.contact_addr),
             self.outbound_params()
         )];
-        if let Some(old) = self.stale_contact
-            && expires > 0
-        {
-            contacts.push(format!("{};expires=0", self.contact_uri(old)));
+        // Also when unregistering: after a move the old binding is the one still held.
+        for old in &self.stale_contacts {
+            contacts.push(format!("{old};expires=0"));
         }
         let mut text = format!(
             "REGISTER {registrar} SIP/2.0\r\n\
@@ -540,14 +660,15 @@ impl Registration {
         if let Some(public) = public_address(response)
             && public != self.contact_addr
         {
-            self.stale_contact = Some(self.contact_addr);
+            let old = self.contact_uri(self.contact_addr);
             self.contact_addr = public;
+            self.mark_stale(old);
             self.events
                 .push_back(RegistrationEvent::PublicAddressChanged { public });
             self.start_attempt();
             return;
         }
-        self.stale_contact = None;
+        self.stale_contacts.clear();
         let granted =
             granted_expires(response, &self.contact_uri(self.contact_addr)).unwrap_or(self.expires);
         if granted == 0 {
@@ -566,6 +687,8 @@ impl Registration {
         self.state = RegistrationState::Registered {
             refresh_at: now + granted - margin,
         };
+        // RFC 5626 §6: a registrar that applied outbound to this binding says so with
+        // `Require: outbound` in the 2xx (a `Supported` would only say it could).
         let outbound = self.config.outbound.is_some()
             && response.headers.iter().any(|h| match h {
                 rsip::Header::Require(r) => r
@@ -574,6 +697,8 @@ impl Registration {
                     .any(|t| t.trim().eq_ignore_ascii_case("outbound")),
                 _ => false,
             });
+        self.outbound_supported = outbound;
+        self.flow_timer = flow_timer(response);
         self.events.push_back(RegistrationEvent::Registered {
             expires: granted,
             contact: self.contact_uri(self.contact_addr),
@@ -714,6 +839,19 @@ fn retry_after(response: &rsip::Response) -> Option<Duration> {
             .split(|c: char| !c.is_ascii_digit())
             .next()
             .and_then(|s| s.parse::<u64>().ok())
+            .map(Duration::from_secs),
+        _ => None,
+    })
+}
+
+/// The `Flow-Timer` of a 2xx (RFC 5626 §4.4, §10.1: seconds), if present and sane.
+fn flow_timer(response: &rsip::Response) -> Option<Duration> {
+    response.headers.iter().find_map(|h| match h {
+        rsip::Header::Other(name, value) if name.trim().eq_ignore_ascii_case("Flow-Timer") => value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
             .map(Duration::from_secs),
         _ => None,
     })

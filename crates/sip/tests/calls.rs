@@ -859,3 +859,84 @@ fn a_request_overtaken_by_a_later_one_is_refused_with_500() {
     );
     assert!(ms_of(&sim.events("bob"), |e| matches!(e, CallEvent::Dtmf { .. })).is_empty());
 }
+
+/// RFC 3261 §12.1: a proxy record-routes the INVITE (two values, as a proxy with two
+/// interfaces or a chain of two proxies does). The callee's core copies them into its 180
+/// and 200 (§12.1.1), so both dialogs name the same proxies: the callee's route set in
+/// request order, the caller's reversed (§12.1.2); each side's BYE carries them as Route.
+#[test]
+fn record_route_through_a_proxy_builds_both_route_sets() {
+    // Nearest the callee first, as a chain alice > p1 > p2 > bob would leave them.
+    const P2: &str = "<sip:p2.example.com;lr>";
+    const P1: &str = "<sip:p1.example.com;lr;ftag=x>";
+    let mut sim = Sim::new();
+    let mut cfg = Sim::config("alice", "192.0.2.1:5060");
+    cfg.outbound_proxy = Some(sim::peer("192.0.2.9:5060"));
+    sim.add_ua("alice", "192.0.2.1:5060", cfg, 1);
+    sim.add_ua(
+        "bob",
+        "192.0.2.2:5060",
+        Sim::config("bob", "192.0.2.2:5060"),
+        2,
+    );
+    sim.add_record_routing_proxy("proxy", "192.0.2.9:5060", &["bob"], &[P2, P1]);
+    let peer = sim.addr("proxy");
+    let a = sim
+        .act("alice", |c, l, now| {
+            c.dial(now, l, "sip:bob@example.com", OFFER.to_vec(), peer)
+        })
+        .unwrap();
+    sim.run_until(60);
+    let b = incoming(&mut sim, "bob");
+    sim.act("bob", |c, l, now| c.ring(now, l, b)).unwrap();
+    sim.run_until(1000);
+    sim.act("bob", |c, l, now| c.answer(now, l, b, ANSWER.to_vec()))
+        .unwrap();
+    sim.run_until(1100);
+    assert_eq!(sim.ua("alice").calls.state(a), Some(CallState::Active));
+
+    let from_bob: Vec<(String, Vec<String>)> = sim
+        .wire
+        .iter()
+        .filter(|(_, from, _, m)| from == "bob" && matches!(m, rsip::SipMessage::Response(_)))
+        .map(|(_, _, _, m)| (sim::summary(m), sim::header_values(m, "Record-Route")))
+        .collect();
+    assert_eq!(
+        from_bob,
+        [
+            ("180 INVITE".to_owned(), vec![P2.to_owned(), P1.to_owned()]),
+            ("200 INVITE".to_owned(), vec![P2.to_owned(), P1.to_owned()]),
+        ]
+    );
+    assert_eq!(
+        sim.ua("bob").calls.dialog(b).unwrap().route_set,
+        [P2, P1],
+        "UAS: Record-Route in request order (§12.1.1)"
+    );
+    assert_eq!(
+        sim.ua("alice").calls.dialog(a).unwrap().route_set,
+        [P1, P2],
+        "UAC: the 2xx's Record-Route reversed (§12.1.2)"
+    );
+
+    // Both directions of the dialog carry the route set (§12.2.1.1, loose routing).
+    sim.wire.clear();
+    sim.act("alice", |c, l, now| c.send_dtmf(now, l, a, '5', 100))
+        .unwrap();
+    sim.run_until(1500);
+    sim.act("bob", |c, l, now| c.hangup(now, l, b)).unwrap();
+    sim.run_until(2000);
+    let routes = |from: &str, what: &str| {
+        sim.wire
+            .iter()
+            .find(|(_, f, to, m)| f == from && to == "proxy" && sim::summary(m) == what)
+            .map(|(_, _, _, m)| sim::header_values(m, "Route"))
+            .unwrap()
+    };
+    assert_eq!(routes("alice", "INFO"), [P1, P2]);
+    assert_eq!(routes("bob", "BYE"), [P2, P1]);
+    assert_eq!(
+        ended(&mut sim, "alice"),
+        Some((1560, EndCause::RemoteHangup))
+    );
+}

@@ -575,6 +575,7 @@ fn a_caller_requiring_100rel_gets_a_reliable_180_until_its_prack() {
         "INVITE sip:bob@192.0.2.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bKr1\r\n\
          Max-Forwards: 70\r\nFrom: <sip:caller@example.com>;tag=c1\r\nTo: <sip:bob@example.com>\r\n\
          Call-ID: rel-1\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@192.0.2.4:5060>\r\n\
+         Record-Route: <sip:p1.example.com;lr>\r\n\
          Require: 100rel\r\nContent-Type: application/sdp\r\nContent-Length: 28\r\n\r\n\
          v=0\r\nm=audio 4000 RTP/AVP 0\r\n",
     );
@@ -603,6 +604,15 @@ fn a_caller_requiring_100rel_gets_a_reliable_180_until_its_prack() {
         text.contains("Require: 100rel\r\n") && text.contains("RSeq: 1\r\n"),
         "{text}"
     );
+    // The reliable 180 forms an early dialog: it and its retransmission carry the
+    // Record-Route (RFC 3261 §12.1.1).
+    assert_eq!(ringing.len(), 2);
+    for r in &ringing {
+        assert_eq!(
+            sim::header_values(&r.clone().into(), "Record-Route"),
+            ["<sip:p1.example.com;lr>"]
+        );
+    }
     let tag = header_param(
         &ringing[0]
             .headers
@@ -774,4 +784,120 @@ fn a_refused_reinvite_leaves_the_call_up() {
     // And the next change may go ahead.
     sim.act("alice", |c, l, now| c.resume(now, l, h, OFFER.to_vec()))
         .unwrap();
+}
+
+/// The responses of the scripted node so far (taken), as (ms, response).
+fn responses(sim: &mut Sim, name: &str) -> Vec<(u64, rsip::Response)> {
+    std::mem::take(sim.inbox(name))
+        .into_iter()
+        .filter_map(|(t, m, _)| match m {
+            rsip::SipMessage::Response(r) => Some((t, r)),
+            rsip::SipMessage::Request(_) => None,
+        })
+        .collect()
+}
+
+/// RFC 3261 §12.1.1: the UAS copies the INVITE's Record-Route values, in order, into every
+/// dialog-forming response it sends — the 180, the 200 and each 200 retransmission — and
+/// keeps them as its route set. A re-INVITE's Record-Route is echoed in its 200 but changes
+/// no route set (§12.2).
+#[test]
+fn uas_copies_record_route_into_its_180_200_and_retransmissions() {
+    const RR: [&str; 2] = ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr;ftag=c1>"];
+    let mut sim = Sim::new();
+    sim.add_ua(
+        "bob",
+        "192.0.2.2:5060",
+        Sim::config("bob", "192.0.2.2:5060"),
+        9,
+    );
+    sim.add_script("caller", "192.0.2.4:5060");
+    let invite = parse(&format!(
+        "INVITE sip:bob@192.0.2.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bKrr1\r\n\
+         Max-Forwards: 70\r\nRecord-Route: {}\r\nRecord-Route: {}\r\n\
+         From: <sip:caller@example.com>;tag=c1\r\nTo: <sip:bob@example.com>\r\n\
+         Call-ID: rr-1\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@192.0.2.4:5060>\r\n\
+         Content-Type: application/sdp\r\nContent-Length: 28\r\n\r\n\
+         v=0\r\nm=audio 4000 RTP/AVP 0\r\n",
+        RR[0], RR[1]
+    ));
+    sim.send("caller", "bob", &invite);
+    sim.run_until(30);
+    let b = sim
+        .events("bob")
+        .iter()
+        .find_map(|(_, e)| match e {
+            CallEvent::Incoming { call, .. } => Some(*call),
+            _ => None,
+        })
+        .unwrap();
+    sim.act("bob", |c, l, now| c.ring(now, l, b)).unwrap();
+    sim.run_until(100);
+    sim.act("bob", |c, l, now| c.answer(now, l, b, ANSWER.to_vec()))
+        .unwrap();
+    // No ACK yet: the 200 goes again at T1 (§13.3.1.4).
+    sim.run_until(700);
+    let got: Vec<(u64, String, Vec<String>)> = responses(&mut sim, "caller")
+        .into_iter()
+        .map(|(t, r)| {
+            let m: rsip::SipMessage = r.into();
+            (t, sim::summary(&m), sim::header_values(&m, "Record-Route"))
+        })
+        .collect();
+    let rr = vec![RR[0].to_owned(), RR[1].to_owned()];
+    assert_eq!(
+        got,
+        [
+            (60, "180 INVITE".to_owned(), rr.clone()),
+            (130, "200 INVITE".to_owned(), rr.clone()),
+            (630, "200 INVITE".to_owned(), rr.clone()),
+        ]
+    );
+    assert_eq!(sim.ua("bob").calls.dialog(b).unwrap().route_set, RR);
+
+    let ack = parse(
+        "ACK sip:bob@192.0.2.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bKrr2\r\n\
+         Max-Forwards: 70\r\nRoute: <sip:p1.example.com;lr;ftag=c1>\r\nRoute: <sip:p2.example.com;lr>\r\n\
+         From: <sip:caller@example.com>;tag=c1\r\nTo: <sip:bob@example.com>;tag=TAG\r\n\
+         Call-ID: rr-1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+            .replace("TAG", &sim.ua("bob").calls.dialog(b).unwrap().id.local_tag)
+            .as_str(),
+    );
+    sim.send("caller", "bob", &ack);
+    sim.run_until(1000);
+
+    // A re-INVITE with another Record-Route: echoed in the 200, the route set stays.
+    let tag = sim.ua("bob").calls.dialog(b).unwrap().id.local_tag.clone();
+    let reinvite = parse(&format!(
+        "INVITE sip:bob@192.0.2.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bKrr3\r\n\
+         Max-Forwards: 70\r\nRecord-Route: <sip:other.example.com;lr>\r\n\
+         From: <sip:caller@example.com>;tag=c1\r\nTo: <sip:bob@example.com>;tag={tag}\r\n\
+         Call-ID: rr-1\r\nCSeq: 2 INVITE\r\nContact: <sip:caller@192.0.2.4:5060>\r\n\
+         Content-Type: application/sdp\r\nContent-Length: 28\r\n\r\n\
+         v=0\r\nm=audio 4000 RTP/AVP 0\r\n"
+    ));
+    sim.send("caller", "bob", &reinvite);
+    sim.run_until(1030);
+    sim.act("bob", |c, l, now| {
+        c.answer_update(now, l, b, ANSWER.to_vec())
+    })
+    .unwrap();
+    sim.run_until(1100);
+    let ok = responses(&mut sim, "caller").remove(0).1;
+    let ok: rsip::SipMessage = ok.into();
+    assert_eq!(sim::summary(&ok), "200 INVITE");
+    assert_eq!(
+        sim::header_values(&ok, "Record-Route"),
+        ["<sip:other.example.com;lr>"]
+    );
+    assert_eq!(sim.ua("bob").calls.dialog(b).unwrap().route_set, RR);
+
+    // Bob's BYE follows the route set of the INVITE (§12.2.1.1).
+    sim.act("bob", |c, l, now| c.hangup(now, l, b)).unwrap();
+    sim.run_until(1200);
+    let bye = requests(&mut sim, "caller")
+        .into_iter()
+        .find(|r| r.method == rsip::Method::Bye)
+        .unwrap();
+    assert_eq!(sim::header_values(&bye.into(), "Route"), RR);
 }

@@ -135,6 +135,24 @@ fn early_dialog_is_confirmed_by_2xx_and_target_refreshed() {
     assert!(d.route_set.is_empty(), "2xx fixes the route set");
 }
 
+/// §12.2.1.2: a 2xx to a re-INVITE refreshes the remote target but never the route set,
+/// whatever Record-Route it carries (our UAS echoes the re-INVITE's).
+#[test]
+fn reinvite_2xx_changes_the_target_not_the_route_set() {
+    let invite = req(INVITE);
+    let mut d = Dialog::new_uac(
+        &invite,
+        &resp(&ok_200("Record-Route: <sip:p1.example.com;lr>\n")),
+    )
+    .unwrap();
+    let reinvite_ok = ok_200("Record-Route: <sip:elsewhere.example.com;lr>\n")
+        .replace("CSeq: 314159", "CSeq: 314160")
+        .replace("sip:bob@192.0.2.4", "sip:bob@192.0.2.44");
+    d.handle_response(&resp(&reinvite_ok));
+    assert_eq!(d.route_set, vec!["<sip:p1.example.com;lr>"]);
+    assert_eq!(d.remote_target, "sip:bob@192.0.2.44");
+}
+
 #[test]
 fn response_without_to_tag_does_not_form_a_dialog() {
     let invite = req(INVITE);

@@ -627,3 +627,295 @@ fn two_accounts_keep_separate_state() {
     ));
     assert_eq!(b.reg.state(), RegistrationState::Stopped);
 }
+
+fn contacts(req: &rsip::Request) -> Vec<String> {
+    req.headers
+        .iter()
+        .filter_map(|h| match h {
+            rsip::Header::Contact(c) => Some(c.value().to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn cseq_of(req: &rsip::Request) -> u32 {
+    header(req, "CSeq")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// RFC 3261 §10.2.4: one Call-ID for the boot cycle, CSeq counting on; the new flow's
+/// address and transport in Via and Contact, the old binding removed in the same REGISTER.
+#[test]
+fn flow_migration_keeps_the_call_id_and_counts_cseq_on() {
+    let mut registrar = Registrar::new("secret");
+    let mut sim = Sim::new(config("secret"));
+    assert_eq!(sim.reg.cseq(), 0);
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 100);
+    let call_id = sim.reg.call_id().to_owned();
+    assert!(!call_id.is_empty());
+    let first = registrar.received.last().unwrap().clone();
+    assert_eq!(header(&first, "Call-ID").unwrap(), call_id);
+    assert_eq!(sim.reg.cseq(), cseq_of(&first));
+
+    // The driver reconnected over TCP from another port.
+    let local: SocketAddr = "192.168.1.20:40312".parse().unwrap();
+    let before = registrar.received.len();
+    sim.reg.migrate_flow(sim.now, local, TransportKind::Tcp);
+    sim.pump(&mut registrar);
+    let moved = registrar.received[before].clone();
+    let moved = &moved;
+    assert_eq!(header(moved, "Call-ID").unwrap(), call_id, "same Call-ID");
+    assert_eq!(cseq_of(moved), cseq_of(&first) + 1, "CSeq goes on");
+    assert!(
+        header(moved, "Via")
+            .unwrap()
+            .starts_with("SIP/2.0/TCP 192.168.1.20:40312;branch=z9hG4bK"),
+        "{:?}",
+        header(moved, "Via")
+    );
+    assert_eq!(
+        contacts(moved),
+        [
+            "<sip:alice@192.168.1.20:40312;transport=tcp>;expires=600",
+            "<sip:alice@192.168.1.20:5060>;expires=0",
+        ]
+    );
+    assert_eq!(sim.reg.transport(), TransportKind::Tcp);
+    assert_eq!(sim.reg.local_addr(), local);
+    assert!(matches!(
+        sim.events.last().unwrap().1,
+        RegistrationEvent::Registered { ref contact, .. } if contact == "<sip:alice@192.168.1.20:40312;transport=tcp>"
+    ));
+    // The refresh after that: same Call-ID, next CSeq, only the new Contact.
+    let n = registrar.received.len();
+    sim.run(&mut registrar, 1000);
+    let refresh = &registrar.received[n];
+    assert_eq!(header(refresh, "Call-ID").unwrap(), call_id);
+    assert_eq!(cseq_of(refresh), cseq_of(moved) + 1);
+    assert_eq!(
+        contacts(refresh),
+        ["<sip:alice@192.168.1.20:40312;transport=tcp>;expires=600"]
+    );
+
+    // Moving while unregistering sends the unregister again, for both bindings.
+    sim.reg.unregister(sim.now);
+    let _lost = sim.reg.poll_request().unwrap();
+    sim.reg.migrate_flow(
+        sim.now,
+        "10.8.0.5:5060".parse().unwrap(),
+        TransportKind::Udp,
+    );
+    let again = sim.reg.poll_request().unwrap();
+    assert_eq!(header(&again, "Expires").unwrap(), "0");
+    assert_eq!(
+        contacts(&again),
+        [
+            "<sip:alice@10.8.0.5:5060>;expires=0",
+            "<sip:alice@192.168.1.20:40312;transport=tcp>;expires=0",
+        ]
+    );
+    assert_eq!(header(&again, "Call-ID").unwrap(), call_id);
+}
+
+#[test]
+fn flow_migration_while_idle_or_stopped_only_remembers_the_flow() {
+    let mut sim = Sim::new(config("secret"));
+    let local: SocketAddr = "10.8.0.5:5062".parse().unwrap();
+    sim.reg.migrate_flow(sim.now, local, TransportKind::Tls);
+    assert!(sim.reg.poll_request().is_none(), "idle: nothing sent");
+    sim.reg.register(sim.now);
+    let req = sim.reg.poll_request().unwrap();
+    assert!(
+        header(&req, "Via")
+            .unwrap()
+            .starts_with("SIP/2.0/TLS 10.8.0.5:5062;")
+    );
+    assert_eq!(
+        contacts(&req),
+        ["<sip:alice@10.8.0.5:5062;transport=tls>;expires=600"],
+        "nothing was registered from the old flow: nothing to remove"
+    );
+
+    // Wrong password: stopped; a new flow does not start hammering the server again.
+    let mut registrar = Registrar::new("other");
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 0);
+    assert_eq!(sim.reg.state(), RegistrationState::Stopped);
+    let sent = registrar.received.len();
+    sim.reg.migrate_flow(sim.now, local, TransportKind::Udp);
+    sim.pump(&mut registrar);
+    assert_eq!(registrar.received.len(), sent);
+}
+
+/// RFC 3261 §8.1.3.1: a transport error is its own failure — the network, not the server —
+/// retried with back-off like the others.
+#[test]
+fn a_transport_error_is_a_network_failure_retried_with_back_off() {
+    let mut registrar = Registrar::new("secret");
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    let lost = sim.reg.poll_request().unwrap();
+    sim.reg
+        .handle_transport_error(sim.now, "connection refused");
+    let Some(RegistrationEvent::Failed {
+        reason,
+        message,
+        retry_in: Some(retry),
+    }) = sim.reg.poll_event()
+    else {
+        panic!("no failure")
+    };
+    assert_eq!(
+        reason,
+        FailureReason::Transport("connection refused".into())
+    );
+    assert!(
+        message.contains("network failed (connection refused)")
+            && !message.contains("answered")
+            && !message.contains("navailable"),
+        "{message}"
+    );
+    assert!(retry >= Duration::from_secs(15) && retry <= Duration::from_secs(30));
+    assert!(matches!(sim.reg.state(), RegistrationState::Backoff { .. }));
+    // The layer's synthesised 503 for the same REGISTER comes after: ignored.
+    let mut layer = homeline_sip::transaction::TransactionLayer::new(Default::default());
+    let server = homeline_sip::transaction::Peer {
+        transport: TransportKind::Udp,
+        addr: "192.0.2.10:5060".parse().unwrap(),
+    };
+    let id = layer.send_request(sim.now, lost, server).unwrap();
+    layer.handle_transport_error(sim.now, id);
+    let synthesised = match layer.poll_event() {
+        Some(homeline_sip::transaction::TransactionEvent::Response { response, .. }) => response,
+        other => panic!("{other:?}"),
+    };
+    sim.reg.handle_response(sim.now, &synthesised);
+    assert_eq!(sim.reg.poll_event(), None);
+
+    // The retry goes out after the back-off and succeeds.
+    sim.run(&mut registrar, 60);
+    assert!(matches!(
+        sim.reg.state(),
+        RegistrationState::Registered { .. }
+    ));
+    assert!(matches!(
+        sim.events.last().unwrap().1,
+        RegistrationEvent::Registered { .. }
+    ));
+}
+
+#[test]
+fn the_layers_synthesised_503_alone_is_a_transport_failure_a_servers_503_is_not() {
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    let req = sim.reg.poll_request().unwrap();
+    let mut layer = homeline_sip::transaction::TransactionLayer::new(Default::default());
+    let server = homeline_sip::transaction::Peer {
+        transport: TransportKind::Tcp,
+        addr: "192.0.2.10:5060".parse().unwrap(),
+    };
+    let id = layer.send_request(sim.now, req, server).unwrap();
+    layer.handle_transport_error(sim.now, id);
+    let Some(homeline_sip::transaction::TransactionEvent::Response { response, .. }) =
+        layer.poll_event()
+    else {
+        panic!("no synthesised response")
+    };
+    sim.reg.handle_response(sim.now, &response);
+    assert!(matches!(
+        sim.reg.poll_event(),
+        Some(RegistrationEvent::Failed { reason: FailureReason::Transport(ref why), retry_in: Some(_), .. })
+            if why == "the request could not be sent"
+    ));
+
+    // A real 503 from the server (through the wire) stays the server's answer.
+    let mut registrar = Registrar::new("secret");
+    registrar.script = vec![Some((503, vec![]))];
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 0);
+    assert!(matches!(
+        sim.events[0].1,
+        RegistrationEvent::Failed {
+            reason: FailureReason::Rejected { code: 503, .. },
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_transport_error_during_unregister_ends_it() {
+    let mut registrar = Registrar::new("secret");
+    let mut sim = Sim::new(config("secret"));
+    sim.reg.register(sim.now);
+    sim.run(&mut registrar, 10);
+    sim.reg.unregister(sim.now);
+    let _ = sim.reg.poll_request().unwrap();
+    sim.reg
+        .handle_transport_error(sim.now, "network unreachable");
+    assert_eq!(sim.reg.poll_event(), Some(RegistrationEvent::Unregistered));
+    assert_eq!(sim.reg.state(), RegistrationState::Idle);
+    // Without a REGISTER in flight there is nothing to fail.
+    sim.reg
+        .handle_transport_error(sim.now, "network unreachable");
+    assert_eq!(sim.reg.poll_event(), None);
+}
+
+/// RFC 5626 §6: `Require: outbound` in the 2xx means the registrar applied outbound to
+/// this flow; `Flow-Timer` (§4.4) says how often to keep it alive. A new flow forgets both.
+#[test]
+fn outbound_support_and_flow_timer_are_reported_and_reset_on_a_new_flow() {
+    let mut c = config("secret");
+    c.outbound = Some(("urn:uuid:00000000-0000-1000-8000-000a95a0e128".into(), 1));
+    let mut sim = Sim::new(c.clone());
+    sim.reg.register(sim.now);
+    let req = sim.reg.poll_request().unwrap();
+    let mut ok = response_for(&req, 200, "OK");
+    ok.headers
+        .push(rsip::headers::Require::new("outbound").into());
+    ok.headers
+        .push(rsip::Header::Other("Flow-Timer".into(), "120".into()));
+    sim.reg.handle_response(sim.now, &ok);
+    assert!(sim.reg.outbound_supported());
+    assert_eq!(sim.reg.flow_timer(), Some(Duration::from_secs(120)));
+    sim.reg.migrate_flow(
+        sim.now,
+        "10.0.0.2:5060".parse().unwrap(),
+        TransportKind::Udp,
+    );
+    assert!(!sim.reg.outbound_supported());
+    assert_eq!(sim.reg.flow_timer(), None);
+    let req = sim.reg.poll_request().unwrap();
+    // Same instance and reg-id on the new flow (§4.2.1), so the registrar replaces the flow.
+    assert!(
+        contacts(&req)[0].contains(
+            ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\";reg-id=1"
+        ),
+        "{:?}",
+        contacts(&req)
+    );
+
+    // `Supported: outbound` alone is not outbound applied to our binding.
+    let mut sim = Sim::new(c);
+    sim.reg.register(sim.now);
+    let req = sim.reg.poll_request().unwrap();
+    let mut ok = response_for(&req, 200, "OK");
+    ok.headers
+        .push(rsip::headers::Supported::new("outbound, path").into());
+    sim.reg.handle_response(sim.now, &ok);
+    assert!(!sim.reg.outbound_supported());
+    assert!(matches!(
+        sim.reg.poll_event(),
+        Some(RegistrationEvent::Registered {
+            outbound: false,
+            ..
+        })
+    ));
+}

@@ -157,7 +157,8 @@ pub(crate) fn sdp_body(headers: &rsip::Headers, body: &[u8]) -> Option<Vec<u8>> 
 pub(crate) use crate::dialog::uri_of;
 
 /// A response to `request` with our To tag (not on 100, §8.2.6.2) and, for dialog-forming
-/// responses, our Contact (§12.1.1).
+/// responses, our Contact (§12.1.1). A 101–299 response to an INVITE also carries the
+/// request's Record-Route values, see [`copy_record_route`].
 pub(crate) fn response(
     request: &rsip::Request,
     code: u16,
@@ -171,10 +172,35 @@ pub(crate) fn response(
     } else {
         r
     };
+    if (101..300).contains(&code) && request.method == rsip::Method::Invite {
+        copy_record_route(request, &mut r);
+    }
     if let Some(c) = contact {
         push_header(&mut r.headers, rsip::headers::Contact::new(c).into());
     }
     r
+}
+
+/// Copies every Record-Route header of `request` into `response`, values and parameters
+/// untouched and in the same order (RFC 3261 §12.1.1: a UAS MUST do so in a response that
+/// establishes a dialog — a 1xx with a To tag or a 2xx to INVITE — so that the UAC's route
+/// set, the reversed list, §12.1.2, names the same proxies as ours).
+///
+/// For a re-INVITE (§12.2) the route set is fixed and neither side changes it, whatever
+/// Record-Route the request or its response carries (§12.2.1.2 updates only the remote
+/// target). RFC 3261 neither requires nor forbids echoing Record-Route there; we echo it as
+/// for the initial INVITE, so that a peer which wrongly rebuilds its route set from a 2xx
+/// still ends up with the same one.
+pub(crate) fn copy_record_route(request: &rsip::Request, response: &mut rsip::Response) {
+    let routes: Vec<rsip::Header> = request
+        .headers
+        .iter()
+        .filter(|h| matches!(h, rsip::Header::RecordRoute(_)))
+        .cloned()
+        .collect();
+    for h in routes {
+        push_header(&mut response.headers, h);
+    }
 }
 
 /// Contact values of a 3xx ordered by `q` (highest first, §8.1.3.4; ties keep their order).

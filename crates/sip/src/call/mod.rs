@@ -39,7 +39,9 @@
 //!   provisional (§9.1), 3xx follow in `q` order with a loop guard (§8.1.3.4), forking (every
 //!   early dialog kept; the first 2xx wins, any other 2xx gets ACK + BYE, §13.2.2.4).
 //! - Incoming (`uas`): ring, answer (2xx retransmitted until ACK, BYE after 64·T1 without,
-//!   §13.3.1.4), reject, CANCEL → 487 + 200 (§9.2), call waiting or automatic 486.
+//!   §13.3.1.4), reject, CANCEL → 487 + 200 (§9.2), call waiting or automatic 486. Every
+//!   101–299 response to an INVITE carries the request's Record-Route values in order
+//!   (§12.1.1), so the caller's route set matches ours.
 //! - In dialog (`hold`, `refer`, `info`): BYE both ways (§15), re-INVITE (hold/resume) both
 //!   ways with glare → 491 and a retry after the §14.1 random interval, REFER blind transfer
 //!   with NOTIFY sipfrag progress both ways (RFC 3515), DTMF in INFO (`application/dtmf-relay`),

@@ -7,7 +7,8 @@
 //! ## Using the layer
 //! - Client side: [`TransactionLayer::send_request`] starts a client transaction; responses
 //!   come back as [`TransactionEvent::Response`] (a `503` is synthesised on a transport error,
-//!   §8.1.3.1 / §17.1.4), and [`TransactionEvent::Timeout`] reports Timer B/F.
+//!   §8.1.3.1 / §17.1.4, told apart from a server's 503 by [`is_transport_error`]), and
+//!   [`TransactionEvent::Timeout`] reports Timer B/F.
 //! - Server side: a new request arrives as [`TransactionEvent::Request`] with the id to answer
 //!   with [`TransactionLayer::send_response`]. Retransmissions are absorbed.
 //! - Feed every valid message with [`TransactionLayer::handle_message`], timer expiry with
@@ -39,7 +40,7 @@ mod server_non_invite;
 mod util;
 
 pub use layer::{TransactionLayer, TransactionState};
-pub use util::{cancel_for, response_for};
+pub use util::{TRANSPORT_ERROR_REASON, cancel_for, is_transport_error, response_for};
 
 /// States of the four machines (RFC 3261 Figures 5–8, RFC 6026 Figures 3 and 5).
 pub mod states {

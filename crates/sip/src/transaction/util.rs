@@ -173,12 +173,54 @@ pub fn response_for(request: &rsip::Request, code: u16, reason: &str) -> rsip::R
     }
 }
 
+/// The reason phrase of the `503` a client transaction synthesises on a transport error.
+pub const TRANSPORT_ERROR_REASON: &str = "Service Unavailable (transport error)";
+
 /// The `503` a client transaction hands its TU when the request could not be sent (§17.1.4).
 pub(crate) fn transport_error_response(request: &rsip::Request) -> rsip::Response {
-    response_for(request, 503, "Service Unavailable (transport error)")
+    response_for(request, 503, TRANSPORT_ERROR_REASON)
+}
+
+/// True for the `503` the transaction layer synthesised after a transport error (§8.1.3.1,
+/// §17.1.4), false for any 503 a server sent. Received responses cannot be mistaken for it:
+/// parsing turns a known code into its named variant and drops the reason phrase, while the
+/// synthesised one keeps [`TRANSPORT_ERROR_REASON`] in `StatusCode::Other`.
+pub fn is_transport_error(response: &rsip::Response) -> bool {
+    matches!(&response.status_code, rsip::StatusCode::Other(503, r) if r == TRANSPORT_ERROR_REASON)
 }
 
 /// Status class helpers.
 pub(crate) fn code(response: &rsip::Response) -> u16 {
     response.status_code.code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_synthesised_503_is_a_transport_error() {
+        let register = "REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+            Max-Forwards: 70\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:a@h>\r\nCall-ID: c\r\n\
+            CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+        let crate::Inbound::Request(request) = crate::receive_datagram(register.as_bytes()) else {
+            panic!("not a request")
+        };
+        assert!(is_transport_error(&transport_error_response(&request)));
+        // A server's 503 with the very same words is still the server's.
+        let text = String::from_utf8(crate::message::serialize(
+            &transport_error_response(&request).into(),
+        ))
+        .unwrap_or_default();
+        assert!(text.starts_with("SIP/2.0 503 Service Unavailable (transport error)\r\n"));
+        let crate::Inbound::Response(received) = crate::receive_datagram(text.as_bytes()) else {
+            panic!("not a response")
+        };
+        assert!(!is_transport_error(&received));
+        assert!(!is_transport_error(&response_for(
+            &request,
+            503,
+            "Service Unavailable"
+        )));
+    }
 }

@@ -39,7 +39,13 @@ pub enum Node {
     /// A stateless forking proxy (RFC 3261 §16.11): new INVITEs and CANCELs go to every
     /// target (same computed branch, so a CANCEL matches its INVITE), other requests to the
     /// node their Request-URI names; responses lose their top Via and follow the next one.
-    Proxy(Vec<String>),
+    /// With `record_route`, a new INVITE gets those Record-Route values on top (§16.6 step
+    /// 4, e.g. a proxy that record-routes twice) and the proxy removes its own values from
+    /// the Route of in-dialog requests (loose routing, §16.4).
+    Proxy {
+        targets: Vec<String>,
+        record_route: Vec<String>,
+    },
 }
 
 pub struct Sim {
@@ -52,6 +58,8 @@ pub struct Sim {
     pub log: Vec<(u64, String, String, String, bool)>,
     /// (from, summary, how many to drop)
     pub drops: Vec<(String, String, u32)>,
+    /// Every message sent, in full: (ms, from, to, message).
+    pub wire: Vec<(u64, String, String, rsip::SipMessage)>,
 }
 
 pub fn summary(msg: &rsip::SipMessage) -> String {
@@ -77,6 +85,7 @@ impl Sim {
             flying: Vec::new(),
             log: Vec::new(),
             drops: Vec::new(),
+            wire: Vec::new(),
         }
     }
 
@@ -100,9 +109,29 @@ impl Sim {
     }
 
     pub fn add_proxy(&mut self, name: &str, addr: &str, targets: &[&str]) {
+        self.add_record_routing_proxy(name, addr, targets, &[]);
+    }
+
+    /// A proxy that inserts `record_route` (top first) into new INVITEs.
+    pub fn add_record_routing_proxy(
+        &mut self,
+        name: &str,
+        addr: &str,
+        targets: &[&str],
+        record_route: &[&str],
+    ) {
         let targets = targets.iter().map(|t| (*t).to_owned()).collect();
-        self.nodes
-            .insert(name.into(), (peer(addr), Node::Proxy(targets)));
+        let record_route = record_route.iter().map(|t| (*t).to_owned()).collect();
+        self.nodes.insert(
+            name.into(),
+            (
+                peer(addr),
+                Node::Proxy {
+                    targets,
+                    record_route,
+                },
+            ),
+        );
     }
 
     pub fn add_script(&mut self, name: &str, addr: &str) {
@@ -165,6 +194,8 @@ impl Sim {
             .is_some();
         self.log
             .push((ms, from.to_owned(), to.to_owned(), what, drop));
+        self.wire
+            .push((ms, from.to_owned(), to.to_owned(), msg.clone()));
         if !drop {
             let bytes = homeline_sip::message::serialize(msg);
             self.flying
@@ -252,9 +283,12 @@ impl Sim {
             match &mut self.nodes.get_mut(&to).unwrap().1 {
                 Node::Ua(ua) => ua.layer.handle_message(now, msg, from_peer),
                 Node::Script(inbox) => inbox.push((ms, msg, from_peer.addr)),
-                Node::Proxy(targets) => {
-                    let targets = targets.clone();
-                    self.proxy(&to, &targets, msg);
+                Node::Proxy {
+                    targets,
+                    record_route,
+                } => {
+                    let (targets, rr) = (targets.clone(), record_route.clone());
+                    self.proxy(&to, &targets, &rr, msg);
                 }
             }
         }
@@ -267,7 +301,13 @@ impl Sim {
         self.pump();
     }
 
-    fn proxy(&mut self, me: &str, targets: &[String], msg: rsip::SipMessage) {
+    fn proxy(
+        &mut self,
+        me: &str,
+        targets: &[String],
+        record_route: &[String],
+        msg: rsip::SipMessage,
+    ) {
         let my_addr = self.nodes[me].0.addr;
         match msg {
             rsip::SipMessage::Request(req) => {
@@ -301,8 +341,20 @@ impl Sim {
                         "SIP/2.0/UDP {my_addr};branch=z9hG4bKpx{idx}{}",
                         branch.trim_start_matches("z9hG4bK")
                     );
-                    let mut all: Vec<rsip::Header> = fwd.headers.iter().cloned().collect();
+                    let mut all: Vec<rsip::Header> = fwd
+                        .headers
+                        .iter()
+                        .filter(|h| {
+                            !matches!(h, rsip::Header::Route(r) if record_route.iter().any(|v| v == r.value()))
+                        })
+                        .cloned()
+                        .collect();
                     all.insert(0, rsip::headers::Via::new(via).into());
+                    if fork && req.method == rsip::Method::Invite {
+                        for (i, v) in record_route.iter().enumerate() {
+                            all.insert(1 + i, rsip::headers::RecordRoute::new(v.clone()).into());
+                        }
+                    }
                     fwd.headers = all.into();
                     self.send(me, &to, &fwd.into());
                 }
@@ -360,6 +412,19 @@ impl Sim {
     pub fn take_events(&mut self, name: &str) -> Vec<(u64, CallEvent)> {
         std::mem::take(&mut self.ua(name).events)
     }
+}
+
+/// The values of every header called `name` (case-insensitive) of a message, in order.
+pub fn header_values(msg: &rsip::SipMessage, name: &str) -> Vec<String> {
+    let text = String::from_utf8(homeline_sip::message::serialize(msg)).unwrap();
+    text.split("\r\n\r\n")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_owned())
+        .collect()
 }
 
 pub fn parse(text: &str) -> rsip::SipMessage {
