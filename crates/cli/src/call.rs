@@ -1,27 +1,53 @@
-//! `homeline call` and `homeline answer`: place or take calls, one progress line per step.
+//! `homeline call` and `homeline answer`: place or take calls with audio, one progress line
+//! per step, and the final statistics (`--json`: one object per call).
 //!
-//! Media is not part of calls yet: the SDP offers (and answers) every codec with the
-//! direction `inactive`, so both ends know no audio flows.
+//! Audio: `--play FILE.wav` is sent as our voice (then silence), `--record FILE.wav` keeps
+//! what the other side says, `--devices` uses the microphone and speaker chosen in Settings,
+//! `answer --echo` sends every caller's voice back a second later. Without any of them the
+//! call carries silence (a headless machine has no sound card to fall back on).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use homeline_phone::sip::CallCommand;
-use homeline_phone::sip::TokioClock;
-use homeline_phone::sip::direct::{
-    CallHandle, CallNotice, DirectCalls, DirectSetup, EndCause, direct_peer, local_ip_towards,
-};
+use homeline_phone::calls::{CallOutcome, CallStatus, CallView, CallsConfig, ECHO_DELAY};
+use homeline_phone::media::AudioPlan;
 use homeline_phone::{Phone, PhoneOptions, RegistrationState, UiError};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use crate::Failure;
 
+/// What a call sends and where what it hears goes, from the command line.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AudioArgs {
+    pub play: Option<PathBuf>,
+    pub record: Option<PathBuf>,
+    pub devices: bool,
+    pub echo: bool,
+}
+
+impl AudioArgs {
+    fn plan(&self, phone: &Phone) -> AudioPlan {
+        if self.echo {
+            AudioPlan::Echo { delay: ECHO_DELAY }
+        } else if self.devices {
+            AudioPlan::Devices(phone.audio_routes())
+        } else if self.play.is_some() || self.record.is_some() {
+            AudioPlan::Files {
+                play: self.play.clone(),
+                record: self.record.clone(),
+            }
+        } else {
+            AudioPlan::Silence
+        }
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure(format!("could not start the network runtime: {e}")))
@@ -29,6 +55,25 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 fn ui_line(e: &UiError) -> String {
     format!("{} {}", e.message, e.hint)
+}
+
+/// Opens the phone; the keyring only when an account's password may be needed (a direct
+/// call or the echo line needs none, and should not wait for or warn about a keyring).
+fn open_phone(config: Option<PathBuf>, accounts: bool) -> Result<Phone, Failure> {
+    let phone = Phone::open(PhoneOptions {
+        config_path: config,
+        secret_backend: if accounts {
+            homeline_phone::SecretBackendChoice::Auto
+        } else {
+            homeline_phone::SecretBackendChoice::SessionOnly
+        },
+        ..PhoneOptions::default()
+    })
+    .map_err(|e| Failure(ui_line(&UiError::from(&e))))?;
+    if let Some(p) = phone.config_problem() {
+        return Err(Failure(ui_line(&p.to_ui_error())));
+    }
+    Ok(phone)
 }
 
 /// How a call ended, in the words the CLI prints and the JSON's `end_reason`.
@@ -43,160 +88,53 @@ struct Outcome {
     message: String,
     /// The next step for a failure.
     hint: Option<String>,
+    /// Answered and ended by a hang-up: what a script calls success.
+    clean: bool,
 }
 
-fn outcome(cause: &EndCause) -> Outcome {
-    let plain = |end_reason, message: &str| Outcome {
+fn outcome(v: &CallView) -> Outcome {
+    let sip_code = v
+        .end_reason
+        .as_ref()
+        .and_then(|r| r.code.strip_prefix("sip_"))
+        .and_then(|c| c.parse().ok());
+    let plain = |end_reason, message: &str, clean| Outcome {
         end_reason,
         sip_code: None,
         message: message.to_owned(),
         hint: None,
+        clean,
     };
-    match cause {
-        EndCause::LocalHangup => plain("hung_up", "we hung up"),
-        EndCause::RemoteHangup => plain("remote_hung_up", "the other side hung up"),
-        EndCause::Cancelled => plain("cancelled", "the call was cancelled before an answer"),
-        EndCause::CallerCancelled => plain("caller_cancelled", "the caller gave up"),
-        EndCause::Rejected(f) | EndCause::Failed(f) => Outcome {
-            end_reason: match f.code {
-                486 | 600 => "busy",
-                603 | 607 => "declined",
-                408 | 480 => "no_answer",
-                _ => "failed",
-            },
-            sip_code: Some(f.code),
-            message: f.message.clone(),
-            hint: Some(f.hint.clone()),
-        },
-    }
-}
-
-/// What an outgoing call needs of an account.
-struct CallAccount {
-    aor: String,
-    registrar: String,
-    username: String,
-    password: String,
-}
-
-fn account_for_call(config: Option<PathBuf>, name: &str) -> Result<CallAccount, Failure> {
-    let phone = Phone::open(PhoneOptions {
-        config_path: config,
-        ..PhoneOptions::default()
-    })
-    .map_err(|e| Failure(ui_line(&UiError::from(&e))))?;
-    if let Some(p) = phone.config_problem() {
-        return Err(Failure(ui_line(&p.to_ui_error())));
-    }
-    let accounts = phone.list_accounts();
-    let a = accounts
-        .iter()
-        .find(|a| a.id == name)
-        .or_else(|| {
-            accounts
-                .iter()
-                .find(|a| a.display_name.eq_ignore_ascii_case(name))
-        })
-        .ok_or_else(|| Failure(format!("there is no account {name:?}")))?;
-    let password = phone
-        .password(&a.id)
-        .map_err(|e| Failure(ui_line(&UiError::from(&e))))?
-        .map(|s| s.expose().to_owned())
-        .unwrap_or_default();
-    let username = if a.auth_user.trim().is_empty() {
-        // The user part of the address of record, as the registration uses it.
-        a.sip_address
-            .trim_start_matches("sips:")
-            .trim_start_matches("sip:")
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    } else {
-        a.auth_user.clone()
+    let failed = |end_reason| Outcome {
+        end_reason,
+        sip_code,
+        message: v
+            .end_reason
+            .as_ref()
+            .map_or_else(|| "the call failed".to_owned(), |r| r.message.clone()),
+        hint: v.end_reason.as_ref().map(|r| r.hint.clone()),
+        clean: false,
     };
-    Ok(CallAccount {
-        aor: a.sip_address.clone(),
-        registrar: a.registrar.clone(),
-        username,
-        password,
-    })
-}
-
-pub(crate) fn call(
-    config: Option<PathBuf>,
-    uri: &str,
-    account: Option<&str>,
-    duration: u64,
-    json: bool,
-) -> Result<(), Failure> {
-    let account = match account {
-        Some(name) => Some(account_for_call(config, name)?),
-        None => None,
-    };
-    runtime()?.block_on(async {
-        // The next hop: the account's server (its registrar, as an outbound proxy), else the
-        // URI's own host and port (a direct call).
-        let via = match &account {
-            Some(a) if !a.registrar.trim().is_empty() => a.registrar.as_str(),
-            _ => uri,
-        };
-        let peer = direct_peer(via).await.map_err(|e| Failure(ui_line(&e)))?;
-        let bind = SocketAddr::new(local_ip_towards(peer), 0);
-        let setup = match &account {
-            Some(a) => DirectSetup::for_account(bind, &a.aor, &a.username, &a.password),
-            None => DirectSetup::anonymous(bind),
-        };
-        let (calls, mut events) = DirectCalls::start(setup, Arc::new(TokioClock))
-            .await
-            .map_err(|e| Failure(ui_line(&e)))?;
-        let h = calls
-            .dial_via(uri, peer)
-            .await
-            .map_err(|e| Failure(ui_line(&e)))?;
-        if !json {
-            println!("calling {uri} from {}", calls.local_addr());
+    match (v.outcome, v.end_cause.as_deref()) {
+        (Some(CallOutcome::Answered), _) if v.end_reason.is_some() => failed("failed"),
+        (Some(CallOutcome::Answered), Some("remote_hangup")) => {
+            plain("remote_hung_up", "the other side hung up", true)
         }
-        let mut answered_at: Option<Instant> = None;
-        let mut hangup_at: Option<Instant> = None;
-        let cause = loop {
-            let sleep = async {
-                match hangup_at {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                ev = events.recv() => match ev {
-                    Ok(ev) => {
-                        if let Some(cause) = on_call_event(&ev, h, json, duration, &mut answered_at, &mut hangup_at) {
-                            break cause;
-                        }
-                    }
-                    Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => {
-                        return Err(Failure("the call engine stopped".into()));
-                    }
-                },
-                () = sleep => {
-                    hangup_at = None;
-                    if !json {
-                        println!("hanging up after {duration} s");
-                    }
-                    calls.hangup(h).map_err(|e| Failure(ui_line(&e)))?;
-                }
-            }
-        };
-        let o = outcome(&cause);
-        let secs = answered_at.map_or(0.0, |t| t.elapsed().as_secs_f64());
-        report(&o, secs, json, None);
-        let clean = answered_at.is_some() && matches!(cause, EndCause::LocalHangup | EndCause::RemoteHangup);
-        if clean {
-            Ok(())
-        } else {
-            Err(Failure(failure_text(&o)))
+        (Some(CallOutcome::Answered), _) => plain("hung_up", "we hung up", true),
+        (Some(CallOutcome::Busy), _) => failed("busy"),
+        (Some(CallOutcome::Rejected), _) if v.end_reason.is_some() => failed("declined"),
+        (Some(CallOutcome::Rejected), _) => plain("declined", "we declined the call", false),
+        (Some(CallOutcome::Cancelled), _) => plain(
+            "cancelled",
+            "the call was cancelled before an answer",
+            false,
+        ),
+        (Some(CallOutcome::Missed), _) => plain("caller_cancelled", "the caller gave up", false),
+        (Some(CallOutcome::Failed), _) if matches!(sip_code, Some(408 | 480)) => {
+            failed("no_answer")
         }
-    })
+        (Some(CallOutcome::Failed), _) | (None, _) => failed("failed"),
+    }
 }
 
 fn failure_text(o: &Outcome) -> String {
@@ -207,13 +145,20 @@ fn failure_text(o: &Outcome) -> String {
         _ => "",
     };
     // A plain word first for scripts (busy, declined, no answer), unless the message is it.
-    let mut s = if word.is_empty() || o.message.starts_with(word) {
+    let mut s = if word.is_empty() || o.message.to_lowercase().starts_with(word) {
         String::new()
     } else {
         format!("{word}: ")
     };
-    s.push_str(&o.message);
-    if let Some(c) = o.sip_code {
+    // CLI style: "homeline: no answer from …", like every other error line of the CLI.
+    let mut m = o.message.trim_end_matches('.').chars();
+    if let Some(first) = m.next() {
+        s.extend(first.to_lowercase());
+        s.push_str(m.as_str());
+    }
+    if let Some(c) = o.sip_code
+        && !s.contains(&format!("({c})"))
+    {
         s.push_str(&format!(" ({c})"));
     }
     if let Some(h) = &o.hint {
@@ -222,126 +167,75 @@ fn failure_text(o: &Outcome) -> String {
     s
 }
 
-fn on_call_event(
-    ev: &CallNotice,
-    h: CallHandle,
-    json: bool,
-    duration: u64,
-    answered_at: &mut Option<Instant>,
-    hangup_at: &mut Option<Instant>,
-) -> Option<EndCause> {
-    match ev {
-        CallNotice::Progress {
-            call, code, reason, ..
-        } if *call == h && !json => println!("progress: {code} {reason}"),
-        CallNotice::Answered { call, .. } if *call == h => {
-            let now = Instant::now();
-            *answered_at = Some(now);
-            *hangup_at = Some(now + Duration::from_secs(duration));
-            if !json {
-                println!("answered");
-            }
-        }
-        CallNotice::Confirmed { call, .. } if *call == h && !json => {
-            println!("connected (no audio yet: the SDP says inactive)");
-        }
-        CallNotice::Ended { call, cause } if *call == h => return Some(cause.clone()),
-        _ => {}
-    }
-    None
-}
-
-fn report(o: &Outcome, secs: f64, json: bool, from: Option<&str>) {
+fn report(v: &CallView, o: &Outcome, json: bool) {
+    let secs = match (v.answered_at, v.ended_at) {
+        (Some(a), Some(e)) => e.saturating_sub(a) as f64 / 1000.0,
+        _ => 0.0,
+    };
+    let s = v.stats.clone().unwrap_or_default();
     if json {
-        let mut v = serde_json::json!({
+        let mut j = serde_json::json!({
             "end_reason": o.end_reason,
             "sip_code": o.sip_code,
             "duration_secs": (secs * 10.0).round() / 10.0,
             "message": o.message,
+            "codec": s.codec,
+            "packets_sent": s.packets_sent,
+            "packets_received": s.packets_received,
+            "loss_pct": s.loss_pct,
+            "jitter_ms": s.jitter_ms,
+            "rtt_ms": s.rtt_ms,
+            "mos": s.mos,
+            "playout_delay_ms": s.playout_delay_ms,
+            "srtp": s.srtp,
+            "concealed": s.concealed,
+            "fec_recovered": s.fec_recovered,
         });
-        if let Some(f) = from {
-            v["from"] = serde_json::Value::String(f.to_owned());
+        if v.direction == homeline_phone::calls::CallDirection::Incoming {
+            j["from"] = serde_json::Value::String(v.remote.clone());
         }
-        println!("{v}");
+        if let Some(p) = &v.media_problem {
+            j["media_problem"] = serde_json::Value::String(p.message.clone());
+        }
+        println!("{j}");
     } else {
+        let code = o
+            .sip_code
+            .map(|c| format!(" ({c})"))
+            .filter(|c| !o.message.contains(c.trim()))
+            .unwrap_or_default();
         println!(
-            "ended: {} after {secs:.1} s{}",
-            o.message,
-            o.sip_code.map(|c| format!(" ({c})")).unwrap_or_default()
+            "ended: {}{code} after {secs:.1} s",
+            o.message.trim_end_matches('.')
         );
-    }
-}
-
-/// Who takes the calls: an account-less listener, or a registered account's driver.
-enum Taker {
-    Direct(DirectCalls),
-    Account(Box<Phone>, String),
-}
-
-impl Taker {
-    fn command(&self, c: CallCommand) -> Result<(), Failure> {
-        match (self, c) {
-            (Taker::Direct(d), CallCommand::Answer(h)) => d.answer(h),
-            (Taker::Direct(d), CallCommand::Hangup(h)) => d.hangup(h),
-            (Taker::Direct(d), CallCommand::Ring(h)) => d.ring(h),
-            (Taker::Direct(d), CallCommand::Reject(h, code)) => d.reject(h, code),
-            (Taker::Account(p, id), c) => {
-                if p.call_command(id, c) {
-                    Ok(())
-                } else {
-                    return Err(Failure("the account's driver stopped".into()));
-                }
-            }
+        if let Some(codec) = &s.codec {
+            println!(
+                "media: {codec}{}, sent {} received {} packets, loss {:.1} %, jitter {:.1} ms{}{}",
+                if s.srtp { " (SRTP)" } else { "" },
+                s.packets_sent,
+                s.packets_received,
+                s.loss_pct,
+                s.jitter_ms,
+                s.rtt_ms
+                    .map(|r| format!(", RTT {r:.0} ms"))
+                    .unwrap_or_default(),
+                s.mos.map(|m| format!(", MOS {m:.1}")).unwrap_or_default(),
+            );
         }
-        .map_err(|e| Failure(ui_line(&e)))
     }
 }
 
-/// Registers `name` (or the first account) and returns the phone and the account id, once
-/// registered.
-async fn register_for_calls(
-    config: Option<PathBuf>,
-    name: Option<&str>,
-    json: bool,
-) -> Result<
-    (
-        Phone,
-        String,
-        tokio::sync::mpsc::UnboundedReceiver<CallNotice>,
-    ),
-    Failure,
-> {
-    let phone = Phone::open(PhoneOptions {
-        config_path: config,
-        ..PhoneOptions::default()
-    })
-    .map_err(|e| Failure(ui_line(&UiError::from(&e))))?;
+/// Registers `name` (or the first account with a registrar) and waits until registered.
+async fn register(phone: &Phone, name: Option<&str>, json: bool) -> Result<String, Failure> {
     let accounts = phone.list_accounts();
     let a = match name {
         Some(n) => accounts
             .iter()
             .find(|a| a.id == n || a.display_name.eq_ignore_ascii_case(n)),
-        None => accounts.first(),
+        None => accounts.iter().find(|a| !a.registrar.is_empty()),
     }
     .ok_or_else(|| Failure(format!("there is no account {:?}", name.unwrap_or(""))))?;
     let id = a.id.clone();
-    // Subscribe before registering: a call may arrive right after the 200 to the REGISTER.
-    let mut all = phone.subscribe_calls();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let mine = id.clone();
-    tokio::spawn(async move {
-        loop {
-            match all.recv().await {
-                Ok(c) if c.account_id == mine => {
-                    if tx.send(c.event).is_err() {
-                        return;
-                    }
-                }
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => return,
-            }
-        }
-    });
     phone
         .start_registration(&id)
         .map_err(|e| Failure(ui_line(&UiError::from(&e))))?;
@@ -374,13 +268,125 @@ async fn register_for_calls(
         }));
     }
     if !json {
-        println!(
-            "{}: {}; waiting for calls",
-            a.display_name,
-            status.summary()
-        );
+        println!("{}: {}", a.display_name, status.summary());
     }
-    Ok((phone, id, rx))
+    Ok(id)
+}
+
+pub(crate) fn call(
+    config: Option<PathBuf>,
+    uri: &str,
+    account: Option<&str>,
+    duration: u64,
+    audio: AudioArgs,
+    json: bool,
+) -> Result<(), Failure> {
+    let needs_account =
+        account.is_some() || !(uri.contains(':') || uri.eq_ignore_ascii_case("echo"));
+    let phone = open_phone(config, needs_account)?;
+    runtime()?.block_on(async {
+        let account_id = match account {
+            Some(name) => {
+                let a = phone
+                    .list_accounts()
+                    .into_iter()
+                    .find(|a| a.id == name || a.display_name.eq_ignore_ascii_case(name))
+                    .ok_or_else(|| Failure(format!("there is no account {name:?}")))?;
+                if !a.registrar.is_empty() {
+                    // Calls go through the registration's own flow (the path known to get
+                    // through the NAT), so register first.
+                    register(&phone, Some(&a.id), json).await?;
+                }
+                Some(a.id)
+            }
+            None => None,
+        };
+        let calls = phone
+            .start_calls(CallsConfig {
+                default_audio: audio.plan(&phone),
+                ..CallsConfig::default()
+            })
+            .map_err(|e| Failure(ui_line(&e)))?;
+        let mut updates = calls.subscribe();
+        let result = async {
+            let view = phone
+                .dial(uri, account_id.as_deref(), None)
+                .await
+                .map_err(|e| Failure(ui_line(&e)))?;
+            if !json {
+                println!("calling {}", view.remote);
+            }
+            follow_call(calls, &mut updates, &view.id, duration, json).await
+        }
+        .await;
+        phone.stop_registrations().await;
+        result
+    })
+}
+
+async fn follow_call(
+    calls: &homeline_phone::calls::Calls,
+    updates: &mut tokio::sync::broadcast::Receiver<CallView>,
+    id: &str,
+    duration: u64,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut state = CallStatus::Dialing;
+    let mut hangup_at: Option<Instant> = None;
+    let mut problem: Option<String> = None;
+    let last = loop {
+        let sleep = async {
+            match hangup_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            u = updates.recv() => match u {
+                Ok(v) if v.id == id => {
+                    if v.state != state {
+                        state = v.state;
+                        match state {
+                            CallStatus::Ringing if !json => println!("ringing"),
+                            CallStatus::Connecting | CallStatus::Active if hangup_at.is_none() => {
+                                hangup_at = Some(Instant::now() + Duration::from_secs(duration));
+                                if !json {
+                                    println!("answered");
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    let p = v.media_problem.as_ref().map(|p| p.message.clone());
+                    if p != problem {
+                        if let (Some(m), false) = (&p, json) {
+                            println!("media: {m}");
+                        }
+                        problem = p;
+                    }
+                    if v.is_ended() {
+                        break v;
+                    }
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return Err(Failure("the call engine stopped".into())),
+            },
+            () = sleep => {
+                hangup_at = None;
+                if !json {
+                    println!("hanging up after {duration} s");
+                }
+                calls.hangup(id).await.map_err(|e| Failure(ui_line(&e)))?;
+            }
+        }
+    };
+    let o = outcome(&last);
+    report(&last, &o, json);
+    if o.clean {
+        Ok(())
+    } else {
+        Err(Failure(failure_text(&o)))
+    }
 }
 
 pub(crate) fn answer(
@@ -389,119 +395,112 @@ pub(crate) fn answer(
     listen: Option<SocketAddr>,
     count: u64,
     duration: Option<u64>,
+    audio: AudioArgs,
     json: bool,
 ) -> Result<(), Failure> {
+    let phone = open_phone(config, listen.is_none())?;
     runtime()?.block_on(async {
-        let (calls, mut events) = match listen {
-            Some(listen) => {
-                let (calls, mut b) =
-                    DirectCalls::start(DirectSetup::anonymous(listen), Arc::new(TokioClock))
-                        .await
-                        .map_err(|e| Failure(ui_line(&e)))?;
+        let plan = audio.plan(&phone);
+        let calls = phone
+            .start_calls(CallsConfig {
+                default_audio: plan.clone(),
+                ..CallsConfig::default()
+            })
+            .map_err(|e| Failure(ui_line(&e)))?
+            .clone();
+        let mut updates = calls.subscribe();
+        match listen {
+            Some(addr) => {
+                let bound = calls
+                    .listen(addr, Some(plan))
+                    .await
+                    .map_err(|e| Failure(ui_line(&e)))?;
                 if !json {
-                    println!("listening on {} (UDP)", calls.local_addr());
+                    println!("listening on {bound} (UDP)");
                 }
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                tokio::spawn(async move {
-                    loop {
-                        match b.recv().await {
-                            Ok(ev) => {
-                                if tx.send(ev).is_err() {
-                                    return;
-                                }
-                            }
-                            Err(RecvError::Lagged(_)) => {}
-                            Err(RecvError::Closed) => return,
-                        }
-                    }
-                });
-                (Taker::Direct(calls), rx)
             }
             None => {
-                let (phone, id, rx) = register_for_calls(config, account, json).await?;
-                (Taker::Account(Box::new(phone), id), rx)
+                calls.set_auto_answer(Some(plan));
+                register(&phone, account, json).await?;
+                if !json {
+                    println!("waiting for calls");
+                }
             }
-        };
-        let result = take_calls(&calls, &mut events, count, duration, json).await;
-        if let Taker::Account(phone, _) = &calls {
-            // Unregister before exiting, as the app does on quit.
-            phone.stop_registrations().await;
         }
+        let result = take_calls(&calls, &mut updates, count, duration, json).await;
+        // Unregister before exiting, as the app does on quit.
+        phone.stop_registrations().await;
         result
     })
 }
 
 async fn take_calls(
-    calls: &Taker,
-    events: &mut tokio::sync::mpsc::UnboundedReceiver<CallNotice>,
+    calls: &homeline_phone::calls::Calls,
+    updates: &mut tokio::sync::broadcast::Receiver<CallView>,
     count: u64,
     duration: Option<u64>,
     json: bool,
 ) -> Result<(), Failure> {
-    {
-        // Per call: the caller, when it was answered, when we hang it up.
-        let mut live: HashMap<CallHandle, (String, Option<Instant>)> = HashMap::new();
-        let mut hangups: Vec<(Instant, CallHandle)> = Vec::new();
-        let mut ended = 0u64;
-        let mut failed = 0u64;
-        while ended < count {
-            let next = hangups.iter().map(|(t, _)| *t).min();
-            let sleep = async {
-                match next {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                ev = events.recv() => match ev {
-                    Some(CallNotice::Incoming { call, from, .. }) => {
+    // Per call: what we last saw of it.
+    let mut seen: HashMap<String, CallStatus> = HashMap::new();
+    let mut hangups: Vec<(Instant, String)> = Vec::new();
+    let mut ended = 0u64;
+    let mut failed = 0u64;
+    while ended < count {
+        let next = hangups.iter().map(|(t, _)| *t).min();
+        let sleep = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            u = updates.recv() => match u {
+                Ok(v) => {
+                    let before = seen.insert(v.id.clone(), v.state);
+                    if before.is_none() && !json {
+                        println!("incoming call from {}", v.remote);
+                    }
+                    if v.state == CallStatus::Active && before != Some(CallStatus::Active) {
                         if !json {
-                            println!("incoming call from {from}");
+                            println!("connected with {}", v.remote);
                         }
-                        live.insert(call, (from, None));
-                        calls.command(CallCommand::Answer(call))?;
-                    }
-                    Some(CallNotice::Confirmed { call, .. }) => {
-                        if let Some((from, at)) = live.get_mut(&call) {
-                            let now = Instant::now();
-                            *at = Some(now);
-                            if !json {
-                                println!("connected with {from}");
-                            }
-                            if let Some(d) = duration {
-                                hangups.push((now + Duration::from_secs(d), call));
-                            }
+                        if let Some(d) = duration {
+                            hangups.push((Instant::now() + Duration::from_secs(d), v.id.clone()));
                         }
                     }
-                    Some(CallNotice::Ended { call, cause }) => {
-                        let Some((from, at)) = live.remove(&call) else { continue };
-                        hangups.retain(|(_, c)| *c != call);
+                    if v.is_ended() {
+                        seen.remove(&v.id);
+                        hangups.retain(|(_, c)| *c != v.id);
                         ended += 1;
-                        let o = outcome(&cause);
-                        if at.is_none() || !matches!(cause, EndCause::LocalHangup | EndCause::RemoteHangup) {
+                        let o = outcome(&v);
+                        if !o.clean {
                             failed += 1;
                         }
-                        let secs = at.map_or(0.0, |t| t.elapsed().as_secs_f64());
-                        report(&o, secs, json, Some(&from));
+                        report(&v, &o, json);
                     }
-                    Some(_) => {}
-                    None => return Err(Failure("the call engine stopped".into())),
-                },
-                () = sleep => {
-                    let now = Instant::now();
-                    let due: Vec<CallHandle> = hangups.iter().filter(|(t, _)| *t <= now).map(|(_, c)| *c).collect();
-                    hangups.retain(|(t, _)| *t > now);
-                    for c in due {
-                        calls.command(CallCommand::Hangup(c))?;
+                }
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "call updates were lost (overloaded)");
+                }
+                Err(RecvError::Closed) => return Err(Failure("the call engine stopped".into())),
+            },
+            () = sleep => {
+                let now = Instant::now();
+                let due: Vec<String> = hangups.iter().filter(|(t, _)| *t <= now).map(|(_, c)| c.clone()).collect();
+                hangups.retain(|(t, _)| *t > now);
+                for c in due {
+                    if let Err(e) = calls.hangup(&c).await {
+                        tracing::debug!(call = %c, error = %e.message, "hang-up refused");
                     }
                 }
             }
         }
-        if failed > 0 {
-            return Err(Failure(format!(
-                "{failed} of {count} calls did not end cleanly"
-            )));
-        }
-        Ok(())
     }
+    if failed > 0 {
+        return Err(Failure(format!(
+            "{failed} of {count} calls did not end cleanly"
+        )));
+    }
+    Ok(())
 }

@@ -22,7 +22,8 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// More log detail on stderr: -v for debug, -vv for trace (HOMELINE_LOG overrides).
+    /// More log detail on stderr (default: warnings): -v info, -vv debug, -vvv trace
+    /// (HOMELINE_LOG overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
@@ -53,9 +54,10 @@ enum Command {
     },
     /// Place a call, print its progress, hang up after --duration: exit 0 when it was
     /// answered and ended cleanly, 1 with the reason (busy, declined, no answer …) otherwise.
-    /// Without --account the URI's host and port are called directly (sip:bob@192.0.2.7:5090).
+    /// Without --account the URI's host and port are called directly (sip:bob@192.0.2.7:5090);
+    /// `echo` calls the built-in echo line, which plays your audio back a second later.
     Call {
-        /// Who to call (a SIP URI).
+        /// Who to call: a SIP URI, a number (with --account), or `echo`.
         uri: String,
         /// The account to call through, by id or display name.
         #[arg(long, value_name = "NAME")]
@@ -63,9 +65,12 @@ enum Command {
         /// Hang up this many seconds after the answer.
         #[arg(long, value_name = "SECS", default_value_t = 5)]
         duration: u64,
-        /// Print one JSON object (end_reason, sip_code, duration_secs, message).
+        /// Print one JSON object (end_reason, sip_code, duration_secs, message, codec,
+        /// packets_sent, packets_received, loss_pct, jitter_ms, rtt_ms, mos …).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        audio: AudioFlags,
     },
     /// Take calls: answer each incoming call with 200, wait for its BYE (or hang up after
     /// --duration), exit after --count calls. OPTIONS are answered too. With --listen, calls
@@ -83,15 +88,45 @@ enum Command {
         /// Hang up each call this many seconds after it connected (default: wait for BYE).
         #[arg(long, value_name = "SECS")]
         duration: Option<u64>,
-        /// Print one JSON object per ended call.
+        /// Print one JSON object per ended call (as `call --json`, plus `from`).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        audio: AudioFlags,
+        /// Send each caller's audio back a second later (an echo service).
+        #[arg(long, conflicts_with_all = ["play", "record", "devices"])]
+        echo: bool,
     },
     /// Inspect the configuration file.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+/// Where a call's audio comes from and goes to (default: silence, nothing recorded).
+#[derive(Debug, Clone, clap::Args)]
+struct AudioFlags {
+    /// Send this WAV file as our voice (then silence).
+    #[arg(long, value_name = "FILE.wav")]
+    play: Option<std::path::PathBuf>,
+    /// Record what the other side says to this WAV file.
+    #[arg(long, value_name = "FILE.wav")]
+    record: Option<std::path::PathBuf>,
+    /// Use the microphone and speaker chosen in Settings.
+    #[arg(long, conflicts_with_all = ["play", "record"])]
+    devices: bool,
+}
+
+impl AudioFlags {
+    fn into_args(self, echo: bool) -> call::AudioArgs {
+        call::AudioArgs {
+            play: self.play,
+            record: self.record,
+            devices: self.devices,
+            echo,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,19 +168,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
             account,
             duration,
             json,
-        } => call::call(cli.config, &uri, account.as_deref(), duration, json),
+            audio,
+        } => call::call(
+            cli.config,
+            &uri,
+            account.as_deref(),
+            duration,
+            audio.into_args(false),
+            json,
+        ),
         Command::Answer {
             account,
             listen,
             count,
             duration,
             json,
+            audio,
+            echo,
         } => call::answer(
             cli.config,
             account.as_deref(),
             listen,
             count,
             duration,
+            audio.into_args(echo),
             json,
         ),
         Command::Config { command } => {

@@ -214,7 +214,7 @@ fn registration_at_trace_level_never_logs_the_password() {
     prepare(&mut cmd, dir.path());
     let o = cmd
         .env("HOMELINE_LOG", "trace")
-        .args(["-vv", "--config", path.to_str().unwrap(), "register"])
+        .args(["-vvv", "--config", path.to_str().unwrap(), "register"])
         .output()
         .unwrap();
     let (out, err) = (text(&o.stdout), text(&o.stderr));

@@ -85,9 +85,11 @@ fn filter(default: &str) -> EnvFilter {
 /// Sets up logging to stderr for the CLI. `verbosity` counts `-v` flags: 0 = info, 1 = debug,
 /// 2 or more = trace. `HOMELINE_LOG` overrides it.
 pub fn init_cli_logging(verbosity: u8) -> Result<(), LogError> {
+    // The CLI prints its own progress on stdout; by default stderr only carries warnings.
     let level = match verbosity {
-        0 => "info",
-        1 => "debug",
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
         _ => "trace",
     };
     tracing_subscriber::fmt()

@@ -4,7 +4,7 @@
 use homeline_sip::auth::Credentials;
 
 use crate::api::UiError;
-use crate::calls::{Calls, CallsConfig, CallView, DialRequest, Route};
+use crate::calls::{CallView, Calls, CallsConfig, DialRequest, Route};
 use crate::media::AudioPlan;
 use crate::phone::Phone;
 
@@ -102,10 +102,7 @@ impl Phone {
                 ));
             };
             let domain = a.sip_address.rsplit('@').next().unwrap_or_default();
-            let number: String = target
-                .chars()
-                .filter(|c| !" -.()/".contains(*c))
-                .collect();
+            let number: String = target.chars().filter(|c| !" -.()/".contains(*c)).collect();
             format!("sip:{number}@{domain}")
         };
         let route = match chosen {
@@ -142,6 +139,11 @@ impl Phone {
     }
 
     fn call_audio_routes(&self) -> homeline_audio::AudioRoutes {
+        self.audio_routes()
+    }
+
+    /// The audio devices chosen in Settings (system defaults until chosen).
+    pub fn audio_routes(&self) -> homeline_audio::AudioRoutes {
         homeline_audio::AudioRoutes::default()
     }
 

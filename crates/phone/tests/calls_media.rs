@@ -147,7 +147,10 @@ async fn two_homelines_hear_each_other() {
     let live = alice.list();
     let stats = live[0].stats.clone().expect("live stats while talking");
     assert_eq!(stats.codec.as_deref(), Some("opus/48000"), "{stats:?}");
-    assert!(stats.srtp, "SDES-SRTP is offered by default and both ends take it");
+    assert!(
+        stats.srtp,
+        "SDES-SRTP is offered by default and both ends take it"
+    );
     assert!(stats.packets_received > 50, "{stats:?}");
     assert!(stats.mos.is_some_and(|m| m > 4.0), "{stats:?}");
     alice.hangup(&call.id).await.unwrap();
@@ -167,11 +170,20 @@ async fn two_homelines_hear_each_other() {
         // Skip the start (jitter buffer filling), judge one steady second.
         let steady = &s[rate as usize..2 * rate as usize];
         let level = rms(steady);
-        assert!(level > 0.2, "{who}: the tone (rms 0.35) arrives, got rms {level}");
+        assert!(
+            level > 0.2,
+            "{who}: the tone (rms 0.35) arrives, got rms {level}"
+        );
         let share = tone_share(steady, rate, want);
-        assert!(share > 0.9, "{who}: {want} Hz is {share:.3} of what arrives");
+        assert!(
+            share > 0.9,
+            "{who}: {want} Hz is {share:.3} of what arrives"
+        );
         let leak = tone_share(steady, rate, other);
-        assert!(leak < 0.01, "{who}: our own {other} Hz must not come back ({leak:.3})");
+        assert!(
+            leak < 0.01,
+            "{who}: our own {other} Hz must not come back ({leak:.3})"
+        );
     }
 }
 

@@ -110,7 +110,10 @@ enum Request {
     Hold(String, bool, Reply<()>),
     Mute(String, bool, Reply<()>),
     Dtmf(String, String, Reply<()>),
-    Levels(String, oneshot::Sender<Option<watch::Receiver<LevelReading>>>),
+    Levels(
+        String,
+        oneshot::Sender<Option<watch::Receiver<LevelReading>>>,
+    ),
 }
 
 enum Internal {
@@ -155,7 +158,11 @@ fn no_call(id: &str) -> UiError {
 impl Calls {
     /// Starts the manager on the current tokio runtime, listening to `runtime`'s accounts.
     /// Must run inside a tokio runtime.
-    pub fn start(runtime: Arc<SipRuntime>, config: CallsConfig, on_ended: Option<EndedHook>) -> Self {
+    pub fn start(
+        runtime: Arc<SipRuntime>,
+        config: CallsConfig,
+        on_ended: Option<EndedHook>,
+    ) -> Self {
         let (req_tx, req_rx) = mpsc::unbounded_channel();
         let (int_tx, int_rx) = mpsc::unbounded_channel();
         let views = Arc::new(Mutex::new(BTreeMap::new()));
@@ -643,6 +650,7 @@ impl Actor {
             answered_at: None,
             ended_at: None,
             outcome: None,
+            end_cause: None,
             end_reason: None,
             media_problem: None,
             stats: None,
@@ -800,7 +808,10 @@ impl Actor {
         e.hold_pending = Some(on);
         let h = e.handle;
         let line = e.line.clone();
-        self.send_to_line(&line, CallCommand::Update(h, offer.to_string().into_bytes()))
+        self.send_to_line(
+            &line,
+            CallCommand::Update(h, offer.to_string().into_bytes()),
+        )
     }
 
     async fn dtmf(&mut self, id: &str, digits: &str) -> Result<(), UiError> {
@@ -935,7 +946,10 @@ impl Actor {
                     }
                     e.view.media_problem = Some(UiError::new(
                         "hold_failed",
-                        format!("The other side refused to change the call: {}.", failure.message),
+                        format!(
+                            "The other side refused to change the call: {}.",
+                            failure.message
+                        ),
                         failure.hint.clone(),
                     ));
                 }
@@ -998,6 +1012,7 @@ impl Actor {
                     answered_at: None,
                     ended_at: None,
                     outcome: None,
+                    end_cause: None,
                     end_reason: None,
                     media_problem: None,
                     stats: None,
@@ -1148,6 +1163,17 @@ impl Actor {
         let answered = e.answered;
         let (outcome, reason) = outcome_of(e.view.direction, answered, &cause);
         e.view.outcome = Some(outcome);
+        e.view.end_cause = Some(
+            match cause {
+                EndCause::LocalHangup => "local_hangup",
+                EndCause::RemoteHangup => "remote_hangup",
+                EndCause::Cancelled => "cancelled",
+                EndCause::CallerCancelled => "caller_cancelled",
+                EndCause::Rejected(_) => "rejected",
+                EndCause::Failed(_) => "failed",
+            }
+            .to_owned(),
+        );
         if e.view.end_reason.is_none() {
             e.view.end_reason = reason;
         }
@@ -1309,7 +1335,8 @@ impl Actor {
 }
 
 fn e_clone_reason(e: Option<&Entry>) -> UiError {
-    e.and_then(|e| e.view.end_reason.clone()).unwrap_or_else(stopped)
+    e.and_then(|e| e.view.end_reason.clone())
+        .unwrap_or_else(stopped)
 }
 
 fn not_registered() -> UiError {

@@ -78,6 +78,9 @@ pub struct CallView {
     pub answered_at: Option<u64>,
     pub ended_at: Option<u64>,
     pub outcome: Option<CallOutcome>,
+    /// Who or what ended it: `local_hangup`, `remote_hangup`, `cancelled`,
+    /// `caller_cancelled`, `rejected` or `failed`.
+    pub end_cause: Option<String>,
     /// Why it failed or was refused.
     pub end_reason: Option<UiError>,
     /// Dead air, audio device trouble: a banner with the advice.
@@ -153,6 +156,7 @@ mod tests {
             answered_at: None,
             ended_at: None,
             outcome: Some(CallOutcome::Busy),
+            end_cause: None,
             end_reason: None,
             media_problem: None,
             stats: None,

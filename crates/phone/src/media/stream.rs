@@ -316,7 +316,10 @@ fn ntp_now() -> u64 {
 
 /// A per-call CNAME (RFC 7022: random, not the user's identity).
 fn cname(seed: u64) -> String {
-    format!("{:016x}@homeline", seed.rotate_left(17) ^ 0x5a5a_1234_abcd_0077)
+    format!(
+        "{:016x}@homeline",
+        seed.rotate_left(17) ^ 0x5a5a_1234_abcd_0077
+    )
 }
 
 struct Engine {
@@ -453,7 +456,8 @@ impl Engine {
             Command::Mute(on) => self.muted = on,
             Command::Direction(d) => self.session.set_direction(now, d),
             Command::Renegotiate(n) => {
-                if n.codec != self.negotiated.codec || n.payload_type != self.negotiated.payload_type
+                if n.codec != self.negotiated.codec
+                    || n.payload_type != self.negotiated.payload_type
                 {
                     match make_codec(&n) {
                         Ok(c) if c.sample_rate() == self.rate => {
@@ -571,7 +575,8 @@ impl Engine {
             tracing::debug!(error = %e, "encoding failed; frame skipped");
             return;
         }
-        let units = u32::try_from(self.frame.len()).unwrap_or(0) * self.codec.rtp_units_per_sample();
+        let units =
+            u32::try_from(self.frame.len()).unwrap_or(0) * self.codec.rtp_units_per_sample();
         self.session.send_audio(at, &self.payload, units);
     }
 

@@ -376,7 +376,6 @@ impl Driver {
         let mut s = Session {
             calls: CallLayer::new(call_config, self.seed ^ 0xca11),
             public_ip: None,
-            record_routes: std::collections::HashMap::new(),
             flow,
             target,
             reg,
@@ -475,9 +474,8 @@ impl Driver {
                         "the transaction layer refused our REGISTER"),
                 }
             }
-            while let Some(mut t) = s.layer.poll_transmit() {
+            while let Some(t) = s.layer.poll_transmit() {
                 moved = true;
-                copy_record_route(s, &mut t.message);
                 tracing::trace!(account = %self.setup.account_id, to = %t.peer.addr,
                     "sending {}", String::from_utf8_lossy(&t.bytes()));
                 s.flow.send(t.bytes(), t.transaction);
@@ -487,7 +485,6 @@ impl Driver {
             }
             while let Some(ev) = s.layer.poll_event() {
                 moved = true;
-                remember_record_route(s, &ev);
                 // Calls first; what is not a call's (REGISTER answers …) goes on.
                 let Some(ev) = s.calls.handle_transaction_event(now, &mut s.layer, ev) else {
                     continue;
@@ -797,7 +794,14 @@ impl Driver {
             local,
             public: s.public_ip.filter(|p| *p != local),
         };
-        execute(&mut s.calls, &mut s.layer, now, c, address, Some(s.flow.peer()));
+        execute(
+            &mut s.calls,
+            &mut s.layer,
+            now,
+            c,
+            address,
+            Some(s.flow.peer()),
+        );
     }
 
     fn user(&self) -> &str {
@@ -812,9 +816,6 @@ struct Session {
     calls: CallLayer,
     /// Our address as the registrar sees it (RFC 3581 `received`), once learned.
     public_ip: Option<std::net::IpAddr>,
-    /// Record-Route of each incoming INVITE by Call-ID, for its responses (see
-    /// [`copy_record_route`]).
-    record_routes: std::collections::HashMap<String, Vec<rsip::Header>>,
     flow: Flow,
     target: Target,
     reg: Registration,
@@ -828,71 +829,6 @@ struct Session {
     last_transport_error: Option<String>,
     unregister_deadline: Option<Instant>,
     tag_rng: Rng,
-}
-
-/// Notes the Record-Route of a new incoming INVITE (bounded: a flood of INVITEs must not
-/// grow memory without limit; an old entry only matters while its call is being answered).
-fn remember_record_route(s: &mut Session, ev: &TransactionEvent) {
-    use rsip::prelude::*;
-    let TransactionEvent::Request { request, .. } = ev else {
-        return;
-    };
-    if request.method != rsip::Method::Invite {
-        return;
-    }
-    let rr: Vec<rsip::Header> = request
-        .headers
-        .iter()
-        .filter(|h| matches!(h, rsip::Header::RecordRoute(_)))
-        .cloned()
-        .collect();
-    if rr.is_empty() {
-        return;
-    }
-    let Ok(call_id) = request.call_id_header().map(|h| h.value().to_owned()) else {
-        return;
-    };
-    if s.record_routes.len() >= 256 {
-        s.record_routes.clear();
-    }
-    s.record_routes.insert(call_id, rr);
-}
-
-/// RFC 3261 §12.1.1: a UAS copies the INVITE's Record-Route into every response that
-/// creates a dialog (1xx with a To tag, 2xx), so the caller's ACK and BYE follow the proxy
-/// (kamailio refuses in-dialog requests without its Route). The call layer does not copy it
-/// yet, so the driver adds it on the way out.
-fn copy_record_route(s: &Session, message: &mut rsip::SipMessage) {
-    use rsip::prelude::*;
-    let rsip::SipMessage::Response(r) = message else {
-        return;
-    };
-    let code = r.status_code.code();
-    if !(101..300).contains(&code) {
-        return;
-    }
-    let is_invite = r
-        .cseq_header()
-        .ok()
-        .and_then(|c| c.method().ok())
-        .is_some_and(|m| m == rsip::Method::Invite);
-    if !is_invite
-        || r.headers
-            .iter()
-            .any(|h| matches!(h, rsip::Header::RecordRoute(_)))
-    {
-        return;
-    }
-    let Some(rr) = r
-        .call_id_header()
-        .ok()
-        .and_then(|c| s.record_routes.get(c.value()))
-    else {
-        return;
-    };
-    for h in rr {
-        r.headers.push(h.clone());
-    }
 }
 
 fn add_to_tag(response: &mut rsip::Response, tag: &str) {

@@ -31,8 +31,8 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, TokioClock};
-pub use direct::{DirectCalls, DirectSetup};
 pub use commands::{CallCommand, SignallingAddress};
+pub use direct::{DirectCalls, DirectSetup};
 pub use driver::{AccountCall, AccountSetup, DriverDeps, IncomingRequest};
 pub use resolve::{Dns, HickoryDns, Target};
 pub use status::{RegistrationState, RegistrationStatus};

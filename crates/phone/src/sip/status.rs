@@ -139,16 +139,18 @@ pub fn failure_reason(
             format!("{server} refused the registration (403 Forbidden) over {via}."),
             "The account may be disabled or not allowed from this network; ask your provider.",
         ),
-        FailureReason::Rejected { code: 503, reason } if reason.contains("transport") => {
-            UiError::new(
-                "transport_error",
-                format!(
-                    "Could not reach {via}: {}.",
-                    last_transport_error.unwrap_or("the message could not be sent")
-                ),
-                port_hint(target),
-            )
-        }
+        FailureReason::Transport(detail) => UiError::new(
+            "transport_error",
+            format!(
+                "Could not reach {via}: {}.",
+                last_transport_error.unwrap_or(if detail.is_empty() {
+                    "the message could not be sent"
+                } else {
+                    detail.as_str()
+                })
+            ),
+            port_hint(target),
+        ),
         FailureReason::Rejected { code, reason } => UiError::new(
             "rejected",
             format!("{server} answered {code} {reason} over {via}."),
