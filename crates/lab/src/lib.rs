@@ -129,6 +129,7 @@ mod kamailio;
 mod lab;
 pub mod probe;
 mod router;
+pub mod signal;
 mod tls;
 
 use std::net::Ipv4Addr;
