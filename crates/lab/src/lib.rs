@@ -122,6 +122,7 @@
 //! TLS uses a per-lab CA and server certificate made with `openssl`
 //! ([`Lab::tls_files`]; trust [`TlsFiles::ca`]).
 
+mod baresip;
 mod coturn;
 mod error;
 mod host;
@@ -134,11 +135,17 @@ mod tls;
 
 use std::net::Ipv4Addr;
 
+pub use baresip::{
+    AnswerMode, AudioSource, Baresip, BaresipConfig, BaresipEvent, Registration, Srtp,
+};
 pub use coturn::{Coturn, CoturnConfig};
 pub use error::{LabError, Result};
 pub use host::{Host, LabProcess, Role};
 pub use kamailio::{Kamailio, KamailioConfig};
-pub use lab::{Lab, LabBuilder, is_root, out_root, skip_unless_root, sweep_stale_labs};
+pub use lab::{
+    Lab, LabBuilder, have_program, is_root, out_root, skip_unless_installed, skip_unless_root,
+    sweep_stale_labs,
+};
 pub use router::{NORMAL_UDP_STREAM_TIMEOUT, NORMAL_UDP_TIMEOUT, RouterProfile};
 pub use tls::{LAB_DOMAIN, TlsFiles};
 
