@@ -131,6 +131,7 @@ mod lab;
 pub mod probe;
 mod router;
 pub mod signal;
+mod sipp;
 mod tls;
 
 use std::net::Ipv4Addr;
@@ -147,6 +148,7 @@ pub use lab::{
     sweep_stale_labs,
 };
 pub use router::{NORMAL_UDP_STREAM_TIMEOUT, NORMAL_UDP_TIMEOUT, RouterProfile};
+pub use sipp::{Scenario, Sipp, SippConfig};
 pub use tls::{LAB_DOMAIN, TlsFiles};
 
 /// Prefix of every namespace the lab creates.
