@@ -128,6 +128,7 @@ mod error;
 mod host;
 mod kamailio;
 mod lab;
+pub mod pesq;
 pub mod probe;
 mod router;
 pub mod signal;

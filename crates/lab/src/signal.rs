@@ -322,6 +322,35 @@ pub fn compare(reference: &Audio, received: &Audio) -> Comparison {
     measure(&x, &y, lag, Some(lag), &ex, &ey)
 }
 
+/// The parts of `reference` and `received` that overlap once `received`
+/// is shifted back by `delay_ms` (from [`Comparison::delay_ms`]), each at
+/// its own rate: what to hand to a full-reference score such as PESQ, so
+/// that audio lost before the call's media started (or after it ended) is
+/// not counted as distortion.
+pub fn aligned(reference: &Audio, received: &Audio, delay_ms: f64) -> (Audio, Audio) {
+    let secs = |a: &Audio| a.samples.len() as f64 / f64::from(a.rate.max(1));
+    let d = delay_ms / 1000.0;
+    // Overlap in reference time: [start, end).
+    let start = (-d).max(0.0);
+    let end = secs(reference).min(secs(received) - d);
+    let cut = |a: &Audio, from: f64, to: f64| {
+        let r = f64::from(a.rate);
+        let i = ((from * r).round().max(0.0) as usize).min(a.samples.len());
+        let j = ((to * r).round().max(0.0) as usize).clamp(i, a.samples.len());
+        Audio {
+            rate: a.rate,
+            samples: a.samples[i..j].to_vec(),
+        }
+    };
+    if end <= start {
+        return (cut(reference, 0.0, 0.0), cut(received, 0.0, 0.0));
+    }
+    (
+        cut(reference, start, end),
+        cut(received, start + d, end + d),
+    )
+}
+
 /// Reads both files and [`compare`]s them.
 pub fn compare_files(reference: &Path, received: &Path) -> Result<Comparison, SignalError> {
     Ok(compare(
@@ -565,31 +594,33 @@ impl SplitMix {
 }
 
 #[cfg(test)]
+/// G.711 µ-law (ITU-T G.711 §3, the 8-bit companding of PCMU) of a
+/// 16-bit sample, and back: the round trip a PCMU call does.
+pub(crate) fn mulaw_round_trip(v: f32) -> f32 {
+    const BIAS: i32 = 0x84;
+    let s = (f64::from(v) * 32767.0).round().clamp(-32768.0, 32767.0) as i32;
+    let sign = if s < 0 { 0x80 } else { 0 };
+    let mag = (s.abs().min(32635)) + BIAS;
+    let exp = (0..8).rev().find(|e| mag & (0x80 << e) != 0).unwrap_or(0);
+    let mant = (mag >> (exp + 3)) & 0x0F;
+    let byte = !(sign | (exp << 4) | mant) & 0xFF;
+    // Decode.
+    let b = !byte & 0xFF;
+    let exp = (b >> 4) & 0x07;
+    let mant = b & 0x0F;
+    let mag = (((mant << 3) + BIAS) << exp) - BIAS;
+    let s = if b & 0x80 != 0 { -mag } else { mag };
+    s as f32 / 32768.0
+}
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::signal::mulaw_round_trip;
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
-    }
-
-    /// G.711 µ-law (ITU-T G.711 §3, the 8-bit companding of PCMU) of a
-    /// 16-bit sample, and back: the round trip a PCMU call does.
-    fn mulaw_round_trip(v: f32) -> f32 {
-        const BIAS: i32 = 0x84;
-        let s = (f64::from(v) * 32767.0).round().clamp(-32768.0, 32767.0) as i32;
-        let sign = if s < 0 { 0x80 } else { 0 };
-        let mag = (s.abs().min(32635)) + BIAS;
-        let exp = (0..8).rev().find(|e| mag & (0x80 << e) != 0).unwrap_or(0);
-        let mant = (mag >> (exp + 3)) & 0x0F;
-        let byte = !(sign | (exp << 4) | mant) & 0xFF;
-        // Decode.
-        let b = !byte & 0xFF;
-        let exp = (b >> 4) & 0x07;
-        let mant = b & 0x0F;
-        let mag = (((mant << 3) + BIAS) << exp) - BIAS;
-        let s = if b & 0x80 != 0 { -mag } else { mag };
-        s as f32 / 32768.0
     }
 
     #[test]
@@ -675,6 +706,21 @@ mod tests {
             "{c} (expected {expected:.1})"
         );
         assert!(c.correlation > 0.9, "{c}");
+    }
+
+    #[test]
+    fn aligned_cuts_both_to_the_overlap() {
+        let a = Audio::test_signal(8000, secs(3.0), 4);
+        // Received at 48 kHz, 200 ms late, and its last second lost.
+        let mut b = Audio::test_signal(48000, secs(3.0), 4).delayed(200.0);
+        b.samples.truncate(48000 * 2);
+        let c = compare(&a, &b);
+        let (ra, rb) = aligned(&a, &b, c.delay_ms.unwrap());
+        assert_eq!(ra.samples.len(), 8000 * 18 / 10);
+        assert_eq!(rb.samples.len(), 48000 * 18 / 10);
+        let c2 = compare(&ra, &rb);
+        assert!(c2.delay_ms.unwrap().abs() <= 0.125, "{c2}");
+        assert!(c2.coverage > 0.99 && c2.correlation > 0.99, "{c2}");
     }
 
     #[test]

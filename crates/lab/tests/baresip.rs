@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use homeline_lab::signal::{Audio, Comparison, compare};
+use homeline_lab::pesq::{PesqMode, pesq_audio};
+use homeline_lab::signal::{Audio, Comparison, aligned, compare};
 use homeline_lab::{AnswerMode, Baresip, BaresipConfig, KamailioConfig, Lab, RouterProfile, Srtp};
 
 const SECS: u64 = 4;
@@ -94,6 +95,12 @@ fn baresip_calls_baresip_with_pcmu_and_the_recording_matches() {
     let rec = Audio::read_wav(&b.recording().unwrap()).unwrap();
     let wrong = compare(&other, &rec);
     assert!(wrong.correlation < 0.3, "another signal: {wrong}");
+    // PESQ, where installed (scripts/install-deps.sh test).
+    let (r, d) = aligned(&sent, &rec, c.delay_ms.unwrap());
+    if let Some(mos) = pesq_audio(&r, &d, PesqMode::Narrowband).unwrap() {
+        eprintln!("PESQ (narrowband) of the PCMU call: {mos:.2}");
+        assert!(mos >= 4.0, "PESQ {mos}");
+    }
 }
 
 #[test]
@@ -110,6 +117,12 @@ fn baresip_calls_baresip_with_opus_and_the_recording_matches() {
     let c = call_and_compare(&a, &b, &sent);
     assert_carried(&c, 0.7);
     assert!(b.log().contains("Set audio decoder: opus 48000Hz 2ch"));
+    let rec = Audio::read_wav(&b.recording().unwrap()).unwrap();
+    let (r, d) = aligned(&sent, &rec, c.delay_ms.unwrap());
+    if let Some(mos) = pesq_audio(&r, &d, PesqMode::Wideband).unwrap() {
+        eprintln!("PESQ (wideband) of the Opus call: {mos:.2}");
+        assert!(mos >= 4.0, "PESQ {mos}");
+    }
 }
 
 #[test]
