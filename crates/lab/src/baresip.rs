@@ -16,7 +16,11 @@
 //!   encoder) are written by the `sndfile` filter to
 //!   `rec/dump-<time>-dec.wav` and `-enc.wav`, at the codec's rate and
 //!   channels (PCMU: 8000 Hz mono; Opus: 48000 Hz stereo). baresip 1.0.0's
-//!   `aufile` has no player side, hence `sndfile` for recording.
+//!   `aufile` has no player side, hence `sndfile` for recording. The
+//!   recording starts with the first packet received and is written as
+//!   packets are decoded, so a delay that [`crate::signal::compare`] finds
+//!   against it is the audio lost at the start (plus codec delay: 6.5 ms
+//!   for Opus), not the network's latency.
 //!
 //! It is driven through `ctrl_tcp` (netstring-framed JSON on
 //! `ip:ctrl_port`): [`Baresip::dial`], [`Baresip::accept`],

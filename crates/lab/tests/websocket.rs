@@ -124,6 +124,9 @@ fn md5_hex(s: &str) -> String {
 
 #[test]
 fn kamailio_registers_a_websocket_client_through_the_nat() {
+    if homeline_lab::skip_unless_installed(&["kamailio"]) {
+        return;
+    }
     let Some(lab) = Lab::start_or_skip(RouterProfile::Cone).unwrap() else {
         return;
     };
@@ -220,7 +223,7 @@ fn kamailio_registers_a_websocket_client_through_the_nat() {
 
 #[test]
 fn kamailio_answers_a_register_over_secure_websocket() {
-    if homeline_lab::skip_unless_installed(&["openssl"]) {
+    if homeline_lab::skip_unless_installed(&["kamailio", "openssl"]) {
         return;
     }
     let Some(lab) = Lab::start_or_skip(RouterProfile::Cone).unwrap() else {
