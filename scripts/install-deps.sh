@@ -20,6 +20,7 @@ test_pkgs=(
   gnome-keyring libsecret-tools dbus dbus-x11
   xvfb xauth webkit2gtk-driver
   nftables iproute2 iputils-ping procps psmisc openssl
+  python3-venv python3-dev
 )
 
 pkgs=("${build_pkgs[@]}")
@@ -53,6 +54,19 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 if [ "$want" = test ]; then
+  # PESQ (ITU-T P.862) for the audio-quality tests: the `pesq` package from PyPI (built from
+  # source with the C compiler), in a venv of its own, never system-wide. homeline-lab looks
+  # for it at $HOMELINE_PESQ_VENV, else ${XDG_CACHE_HOME:-~/.cache}/homeline/pesq-venv.
+  pesq_venv=${HOMELINE_PESQ_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/homeline/pesq-venv}
+  # Optional: without it the tests skip PESQ and keep to correlation and SNR.
+  if ! "$pesq_venv/bin/python" -c 'import numpy, pesq' >/dev/null 2>&1; then
+    echo "install-deps: PESQ into $pesq_venv" >&2
+    if ! (/usr/bin/python3 -m venv "$pesq_venv" &&
+      "$pesq_venv/bin/pip" install -q --disable-pip-version-check 'numpy>=1.24' 'cython>=3' &&
+      "$pesq_venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation 'pesq==0.0.4'); then
+      echo "install-deps: PESQ could not be installed; tests will skip PESQ scores" >&2
+    fi
+  fi
   if ! command -v tauri-driver >/dev/null 2>&1; then
     echo "install-deps: cargo install tauri-driver" >&2
     cargo install --locked tauri-driver --version '^2'

@@ -51,6 +51,9 @@ pub enum LabError {
     /// This kernel or machine lacks a feature a profile needs.
     #[error("not supported here: {0}")]
     Unsupported(String),
+    /// A WAV file could not be read or written.
+    #[error(transparent)]
+    Signal(#[from] crate::signal::SignalError),
     /// The caller asked for something inconsistent.
     #[error("invalid lab request: {0}")]
     Invalid(String),

@@ -175,6 +175,14 @@ impl Host {
         Ok(text.lines().map(str::to_owned).collect())
     }
 
+    /// The local addresses of the UDP (IPv4) sockets bound in this
+    /// namespace, from its `/proc/net/udp`: how to tell that a server has
+    /// bound its port without sending it anything.
+    pub fn udp_bound(&self) -> Result<Vec<SocketAddr>> {
+        let text = self.run_output("cat", &["/proc/net/udp"])?;
+        Ok(text.lines().skip(1).filter_map(parse_proc_addr).collect())
+    }
+
     /// The folder where this lab keeps logs and configs.
     pub fn out_dir(&self) -> &Path {
         &self.out_dir
@@ -247,6 +255,20 @@ impl Drop for LabProcess {
     }
 }
 
+/// The local address of one `/proc/net/udp` line: `sl local rem …`, where
+/// local is `AABBCCDD:PPPP`, the address as the kernel's 32-bit value in
+/// host byte order and the port in hex.
+fn parse_proc_addr(line: &str) -> Option<SocketAddr> {
+    let local = line.split_whitespace().nth(1)?;
+    let (ip, port) = local.split_once(':')?;
+    let ip = u32::from_str_radix(ip, 16).ok()?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    Some(SocketAddr::new(
+        std::net::Ipv4Addr::from(ip.to_ne_bytes()).into(),
+        port,
+    ))
+}
+
 pub(crate) fn signal_group(pgid: i32, sig: Signal) {
     if let Some(pid) = Pid::from_raw(pgid) {
         let _ = rustix::process::kill_process_group(pid, sig);
@@ -255,4 +277,22 @@ pub(crate) fn signal_group(pgid: i32, sig: Signal) {
 
 pub(crate) fn group_alive(pgid: i32) -> bool {
     Pid::from_raw(pgid).is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    #[test]
+    fn proc_net_udp_lines_give_local_addresses() {
+        // 203.0.113.11:5070, as a little-endian kernel prints it.
+        let line = "  42: 0B7100CB:13CE 00000000:0000 07 00000000:00000000 00:00000000 \
+                    00000000     0        0 12345 2 0000000000000000 0";
+        if cfg!(target_endian = "little") {
+            assert_eq!(
+                super::parse_proc_addr(line),
+                Some("203.0.113.11:5070".parse().unwrap())
+            );
+        }
+        assert_eq!(super::parse_proc_addr("garbage"), None);
+    }
 }

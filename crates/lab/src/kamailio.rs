@@ -36,6 +36,10 @@ pub struct KamailioConfig {
     pub ports: Vec<u16>,
     /// TLS port, if TLS is wanted (usually 5061).
     pub tls_port: Option<u16>,
+    /// SIP over WebSocket (RFC 7118) port, plain `ws://` (e.g. 8080 or 80).
+    pub ws_port: Option<u16>,
+    /// SIP over secure WebSocket port, `wss://` (e.g. 8443 or 443).
+    pub wss_port: Option<u16>,
     /// Address to listen on; default the public host's first address.
     pub listen_ip: Option<Ipv4Addr>,
     /// Shortest registration expiry accepted (shorter → 423).
@@ -57,6 +61,8 @@ impl Default for KamailioConfig {
             realm: LAB_DOMAIN.to_owned(),
             ports: vec![5060],
             tls_port: None,
+            ws_port: None,
+            wss_port: None,
             listen_ip: None,
             min_expires: 60,
             max_expires: 3600,
@@ -89,6 +95,31 @@ impl KamailioConfig {
     pub fn tls(mut self, port: u16) -> Self {
         self.tls_port = Some(port);
         self
+    }
+
+    /// Serves SIP over WebSocket (`ws://ip:port`, subprotocol `sip`) on
+    /// `port`: the `websocket` and `xhttp` modules, the handshake in
+    /// `event_route[xhttp:request]`, and WebSocket clients (whose Via and
+    /// Contact name an unroutable `*.invalid` host) treated as NATed, so the
+    /// registrar keeps the connection as their address.
+    pub fn websocket(mut self, port: u16) -> Self {
+        self.ws_port = Some(port);
+        self
+    }
+
+    /// Serves SIP over secure WebSocket (`wss://ip:port`) on `port`, with
+    /// the lab's certificate (as for [`KamailioConfig::tls`]).
+    pub fn websocket_tls(mut self, port: u16) -> Self {
+        self.wss_port = Some(port);
+        self
+    }
+
+    fn wants_tls(&self) -> bool {
+        self.tls_port.is_some() || self.wss_port.is_some()
+    }
+
+    fn wants_websocket(&self) -> bool {
+        self.ws_port.is_some() || self.wss_port.is_some()
     }
 
     /// Sets the digest realm.
@@ -153,8 +184,21 @@ impl KamailioConfig {
         for p in &self.ports {
             let _ = writeln!(s, "listen=udp:{ip}:{p}\nlisten=tcp:{ip}:{p}");
         }
+        if self.wants_tls() {
+            s.push_str("enable_tls=yes\n");
+        }
         if let Some(p) = self.tls_port {
-            let _ = writeln!(s, "enable_tls=yes\nlisten=tls:{ip}:{p}");
+            let _ = writeln!(s, "listen=tls:{ip}:{p}");
+        }
+        if let Some(p) = self.ws_port {
+            let _ = writeln!(s, "listen=tcp:{ip}:{p}");
+        }
+        if let Some(p) = self.wss_port {
+            let _ = writeln!(s, "listen=tls:{ip}:{p}");
+        }
+        if self.wants_websocket() {
+            // The HTTP GET of the WebSocket handshake has no Content-Length.
+            s.push_str("tcp_accept_no_cl=yes\n");
         }
         let _ = writeln!(s, "\nmpath=\"{MODULES}\"");
         for m in [
@@ -177,7 +221,7 @@ impl KamailioConfig {
         ] {
             let _ = writeln!(s, "loadmodule \"{m}.so\"");
         }
-        if let (Some(_), Some(cfg)) = (self.tls_port, tls_cfg) {
+        if let (true, Some(cfg)) = (self.wants_tls(), tls_cfg) {
             let _ = writeln!(
                 s,
                 "loadmodule \"tls.so\"\nmodparam(\"tls\", \"config\", \"{}\")",
@@ -205,6 +249,12 @@ impl KamailioConfig {
             self.max_expires,
             quote(&self.algorithm),
         );
+        if self.wants_websocket() {
+            s.push_str(
+                "loadmodule \"xhttp.so\"\nloadmodule \"websocket.so\"\n\
+                 modparam(\"websocket\", \"sub_protocols\", 1)\n",
+            );
+        }
         s.push_str(ROUTES_HEAD);
         // Unknown users get a password nobody knows (an empty one would make
         // pv_auth_check log an error instead of just failing).
@@ -225,7 +275,22 @@ impl KamailioConfig {
             );
         }
         s.push_str("}\n\n");
-        s.push_str(&ROUTES_TAIL.replace("@REALM@", &quote(&self.realm)));
+        // nat_uac_test flag 64: the request came over a WebSocket.
+        let nat_flags = if self.wants_websocket() { "83" } else { "19" };
+        s.push_str(
+            &ROUTES_TAIL
+                .replace("@REALM@", &quote(&self.realm))
+                .replace("@NATFLAGS@", nat_flags),
+        );
+        if self.wants_websocket() {
+            let ports: Vec<String> = self
+                .ws_port
+                .iter()
+                .chain(&self.wss_port)
+                .map(|p| format!("$Rp == {p}"))
+                .collect();
+            s.push_str(&WS_ROUTE.replace("@WSPORTS@", &ports.join(" || ")));
+        }
         s
     }
 }
@@ -376,7 +441,7 @@ route[LOCATION] {
 }
 
 route[NATDETECT] {
-	if (nat_uac_test("19")) {
+	if (nat_uac_test("@NATFLAGS@")) {
 		if (is_method("REGISTER")) {
 			fix_nated_register();
 		} else if (is_first_hop()) {
@@ -412,6 +477,25 @@ onreply_route[MANAGE_REPLY] {
 }
 "#;
 
+/// The HTTP side of the WebSocket listeners: upgrade GETs with the `sip`
+/// subprotocol (RFC 7118 §4) on the WebSocket ports, 403/404 otherwise.
+const WS_ROUTE: &str = r#"
+event_route[xhttp:request] {
+	set_reply_close();
+	set_reply_no_connect();
+	if (!(@WSPORTS@)) {
+		xhttp_reply("403", "Forbidden", "", "");
+		exit;
+	}
+	if ($hdr(Upgrade) =~ "websocket" && $hdr(Connection) =~ "Upgrade" && $rm =~ "GET") {
+		if (ws_handle_handshake()) {
+			exit;
+		}
+	}
+	xhttp_reply("404", "Not Found", "", "");
+}
+"#;
+
 /// A running kamailio. Stopped when dropped (and when its lab is dropped).
 #[derive(Debug)]
 pub struct Kamailio {
@@ -433,9 +517,10 @@ impl Lab {
         let dir = self.out_dir().join("kamailio");
         std::fs::create_dir_all(&dir)
             .map_err(|e| LabError::io(format!("create {}", dir.display()), e))?;
-        let tls = match config.tls_port {
-            Some(_) => Some(self.tls_files()?),
-            None => None,
+        let tls = if config.wants_tls() {
+            Some(self.tls_files()?)
+        } else {
+            None
         };
         let tls_cfg = match &tls {
             Some(t) => {
@@ -523,6 +608,8 @@ impl Kamailio {
         let udp: Vec<SocketAddr> = self.config.ports.iter().map(|&p| self.addr(p)).collect();
         let mut tcp = udp.clone();
         tcp.extend(self.tls_addr());
+        tcp.extend(self.ws_addr());
+        tcp.extend(self.wss_addr());
         let mut last;
         loop {
             let Some(p) = self.process.as_mut() else {
@@ -584,6 +671,16 @@ impl Kamailio {
         self.config.tls_port.map(|p| self.addr(p))
     }
 
+    /// The plain WebSocket address, if on (`ws://` + this).
+    pub fn ws_addr(&self) -> Option<SocketAddr> {
+        self.config.ws_port.map(|p| self.addr(p))
+    }
+
+    /// The secure WebSocket address, if on (`wss://` + this).
+    pub fn wss_addr(&self) -> Option<SocketAddr> {
+        self.config.wss_port.map(|p| self.addr(p))
+    }
+
     /// The domain kamailio treats as its own (besides its IP address).
     pub fn domain(&self) -> &'static str {
         LAB_DOMAIN
@@ -594,7 +691,7 @@ impl Kamailio {
         &self.config.realm
     }
 
-    /// The certificate files when TLS is on (trust `ca`).
+    /// The certificate files when TLS or WSS is on (trust `ca`).
     pub fn tls_files(&self) -> Option<&TlsFiles> {
         self.tls.as_ref()
     }

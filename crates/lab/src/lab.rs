@@ -38,6 +38,29 @@ pub fn skip_unless_root() -> bool {
     }
 }
 
+/// Whether `program` is an executable file in a folder of `$PATH`.
+pub fn have_program(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|d| {
+            std::fs::metadata(d.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// For tests: returns `true` (after printing `skipped: <program> is not
+/// installed`) when one of `programs` is missing from `$PATH`.
+pub fn skip_unless_installed(programs: &[&str]) -> bool {
+    match programs.iter().find(|p| !have_program(p)) {
+        Some(p) => {
+            eprintln!("skipped: {p} is not installed (scripts/install-deps.sh test)");
+            true
+        }
+        None => false,
+    }
+}
+
 /// A per-test network: client behind a NAT router, and a public host.
 /// Dropping it stops every process started in it and deletes its
 /// namespaces (and with them the veth links), also when the test panics.

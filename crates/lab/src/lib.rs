@@ -119,26 +119,76 @@
 //! `coturn/turnserver.log`; returns once both addresses answer a STUN
 //! Binding request.
 //!
+//! With [`KamailioConfig::websocket`] / [`KamailioConfig::websocket_tls`]
+//! it also serves SIP over WebSocket (RFC 7118, subprotocol `sip`;
+//! `websocket` + `xhttp` modules, `ws_handle_handshake()` in
+//! `event_route[xhttp:request]`), treating WebSocket clients as NATed so
+//! that calls reach them on their connection.
+//!
 //! TLS uses a per-lab CA and server certificate made with `openssl`
 //! ([`Lab::tls_files`]; trust [`TlsFiles::ca`]).
+//!
+//! ## Far ends and measuring tools
+//!
+//! **baresip** ([`Lab::start_baresip`], Debian's 1.0.0) is a real phone on
+//! the public host (or the client): it plays a WAV file, a tone, or echoes;
+//! records what it receives; answers automatically or on command; dials and
+//! hangs up through `ctrl_tcp`, and reports call events that tests wait on.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use homeline_lab::signal::{Audio, compare};
+//! use homeline_lab::{BaresipConfig, Lab, RouterProfile};
+//!
+//! # fn main() -> Result<(), homeline_lab::LabError> {
+//! # let Some(lab) = Lab::start_or_skip(RouterProfile::Cone)? else { return Ok(()) };
+//! let far = lab.start_baresip(BaresipConfig::new("bob").codecs(&["PCMU/8000/1"]).echo())?;
+//! // … the phone under test calls far.uri() from the public host, plays
+//! // a test signal and records the echo, then hangs up …
+//! far.wait_established(Duration::from_secs(10))?;
+//! far.wait_closed(Duration::from_secs(30))?;
+//! let heard = Audio::read_wav(&far.wait_recording(Duration::from_secs(5))?)?;
+//! # let _ = heard;
+//! # Ok(()) }
+//! ```
+//!
+//! **sipp** ([`Lab::start_sipp`], [`Lab::start_sipp_uas_echo`]): any
+//! scenario in the background, traces in the output folder; the built-in
+//! UAS with `-rtp_echo` returns every RTP packet to its sender.
+//!
+//! **[`signal`]**: a deterministic speech-like test signal, WAV files, and
+//! [`signal::compare`] (delay, correlation, SNR, level, dropouts), robust
+//! to G.711/Opus and to 8/48 kHz. **[`pesq`]**: ITU-T P.862 scores when
+//! `scripts/install-deps.sh test` has installed the `pesq` venv.
 
+mod baresip;
 mod coturn;
 mod error;
 mod host;
 mod kamailio;
 mod lab;
+pub mod pesq;
 pub mod probe;
 mod router;
+pub mod signal;
+mod sipp;
 mod tls;
 
 use std::net::Ipv4Addr;
 
+pub use baresip::{
+    AnswerMode, AudioSource, Baresip, BaresipConfig, BaresipEvent, Registration, Srtp,
+};
 pub use coturn::{Coturn, CoturnConfig};
 pub use error::{LabError, Result};
 pub use host::{Host, LabProcess, Role};
 pub use kamailio::{Kamailio, KamailioConfig};
-pub use lab::{Lab, LabBuilder, is_root, out_root, skip_unless_root, sweep_stale_labs};
+pub use lab::{
+    Lab, LabBuilder, have_program, is_root, out_root, skip_unless_installed, skip_unless_root,
+    sweep_stale_labs,
+};
 pub use router::{NORMAL_UDP_STREAM_TIMEOUT, NORMAL_UDP_TIMEOUT, RouterProfile};
+pub use sipp::{Scenario, Sipp, SippConfig};
 pub use tls::{LAB_DOMAIN, TlsFiles};
 
 /// Prefix of every namespace the lab creates.

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use homeline_lab::{CoturnConfig, KamailioConfig, Lab, RouterProfile};
+use homeline_lab::{CoturnConfig, KamailioConfig, Lab, Role, RouterProfile, SippConfig};
 use md5::{Digest, Md5};
 
 fn any() -> SocketAddr {
@@ -592,42 +592,35 @@ fn coturn_relays_udp_between_the_natted_client_and_a_public_peer() {
 
 #[test]
 fn sipp_uac_calls_a_sipp_uas_through_the_nat() {
+    if homeline_lab::skip_unless_installed(&["sipp"]) {
+        return;
+    }
     let Some(lab) = Lab::start_or_skip(RouterProfile::Cone).unwrap() else {
         return;
     };
-    let uas_ip = lab.public_ip2().to_string();
-    let mut uas_cmd = lab.public().command("sipp");
-    uas_cmd
-        .args([
-            "-sn", "uas", "-i", &uas_ip, "-p", "5070", "-m", "1", "-nostdin",
-        ])
-        .current_dir(lab.out_dir());
-    let mut uas = lab.public().spawn(&mut uas_cmd, "sipp-uas.log").unwrap();
-    // Wait until the UAS socket is bound (sipp prints nothing useful yet).
-    std::thread::sleep(Duration::from_millis(300));
-
-    let out = lab
-        .client()
-        .command("sipp")
-        .args([
-            "-sn",
-            "uac",
-            "-i",
-            &lab.client_ip().to_string(),
-            "-p",
-            "5071",
-        ])
-        .args(["-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error"])
-        .arg(format!("{uas_ip}:5070"))
-        .current_dir(lab.out_dir())
-        .output()
+    // start_sipp returns once the UAS has bound its port: no sleep.
+    let uas = lab.start_sipp(SippConfig::uas().calls(1)).unwrap();
+    let mut uac = lab
+        .start_sipp(
+            SippConfig::uac(&uas.sip_addr().to_string())
+                .on(Role::Client)
+                .port(5071)
+                .calls(1)
+                .args(&["-timeout", "15s", "-timeout_error"]),
+        )
         .unwrap();
+    let status = uac.wait_exit(Duration::from_secs(20)).unwrap();
     assert!(
-        out.status.success(),
-        "sipp uac: {}\n{}\nuas: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
+        status.success(),
+        "sipp uac: {status}\n{}\n{}\nuas: {}",
+        uac.log(),
+        uac.errors(),
         uas.log()
     );
-    uas.stop();
+    // The UAS traced the call it answered.
+    assert!(
+        uas.messages().contains("INVITE sip:service@"),
+        "{}",
+        uas.messages()
+    );
 }
