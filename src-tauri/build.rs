@@ -8,6 +8,16 @@ const COMMANDS: &[&str] = &[
     "open_log_folder",
     "export_logs",
     "ui_ready",
+    "dial",
+    "echo_test",
+    "answer_call",
+    "reject_call",
+    "hangup_call",
+    "hold_call",
+    "mute_call",
+    "send_dtmf",
+    "list_calls",
+    "watch_levels",
 ];
 
 fn main() {

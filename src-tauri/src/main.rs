@@ -9,6 +9,10 @@
 //! [`REGISTRATION_EVENT`]. Saving an account restarts its registration; removing one (or
 //! clearing its registrar) stops its registration alone. On exit every account unregisters,
 //! waiting at most a few seconds.
+//!
+//! Calls: the call manager starts before the registrations (so an incoming call rings instead
+//! of being answered busy); every change of every call goes to the UI as [`CALLS_EVENT`], and
+//! audio levels of the call in progress through an IPC channel (`watch_levels`).
 #![forbid(unsafe_code)]
 // Keeps Windows release builds from opening a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -17,13 +21,19 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use homeline_phone::api::{Account, AccountInput, AppInfo, AudioDevices, UiError};
+use homeline_phone::calls::{CallStatus, CallView};
+use homeline_phone::media::LevelReading;
 use homeline_phone::{Phone, PhoneOptions, RegistrationStatus, logging};
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, State};
 use tokio::sync::broadcast::error::RecvError;
 
 /// The event carrying one account's [`RegistrationStatus`] (its `account_id` says which), so
 /// the UI needs one listener for every account.
 const REGISTRATION_EVENT: &str = "accounts://registration";
+
+/// The event carrying one call's [`CallView`] on every change (its `id` says which).
+const CALLS_EVENT: &str = "calls://update";
 
 /// When `main` started: the zero of the start-up figure that `ui_ready` reports.
 static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -83,6 +93,89 @@ fn export_logs(phone: State<'_, Phone>) -> Reply<String> {
         .map_err(|e| UiError::from(&e))
 }
 
+#[tauri::command(async)]
+async fn dial(
+    phone: State<'_, Phone>,
+    target: String,
+    account_id: Option<String>,
+) -> Reply<CallView> {
+    phone.dial(&target, account_id.as_deref(), None).await
+}
+
+#[tauri::command(async)]
+async fn echo_test(phone: State<'_, Phone>) -> Reply<CallView> {
+    phone.echo_test().await
+}
+
+#[tauri::command(async)]
+async fn answer_call(phone: State<'_, Phone>, id: String) -> Reply<()> {
+    phone.calls()?.answer(&id).await
+}
+
+#[tauri::command(async)]
+async fn reject_call(phone: State<'_, Phone>, id: String) -> Reply<()> {
+    phone.calls()?.reject(&id).await
+}
+
+#[tauri::command(async)]
+async fn hangup_call(phone: State<'_, Phone>, id: String) -> Reply<()> {
+    phone.calls()?.hangup(&id).await
+}
+
+#[tauri::command(async)]
+async fn hold_call(phone: State<'_, Phone>, id: String, on: bool) -> Reply<()> {
+    phone.calls()?.hold(&id, on).await
+}
+
+#[tauri::command(async)]
+async fn mute_call(phone: State<'_, Phone>, id: String, on: bool) -> Reply<()> {
+    phone.calls()?.mute(&id, on).await
+}
+
+#[tauri::command(async)]
+async fn send_dtmf(phone: State<'_, Phone>, id: String, digits: String) -> Reply<()> {
+    phone.calls()?.send_dtmf(&id, &digits).await
+}
+
+#[tauri::command(async)]
+fn list_calls(phone: State<'_, Phone>) -> Vec<CallView> {
+    phone.list_calls()
+}
+
+/// Streams the levels of the call being talked on, about ten times a second, until the UI
+/// drops the channel.
+#[tauri::command(async)]
+fn watch_levels(app: AppHandle, channel: Channel<LevelReading>) {
+    tauri::async_runtime::spawn(async move {
+        let phone = app.state::<Phone>();
+        let Ok(calls) = phone.calls() else { return };
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        let mut current: Option<(String, tokio::sync::watch::Receiver<LevelReading>)> = None;
+        loop {
+            tick.tick().await;
+            let talking = calls
+                .list()
+                .into_iter()
+                .find(|c| c.state == CallStatus::Active && !c.on_hold)
+                .map(|c| c.id);
+            let Some(id) = talking else {
+                current = None;
+                continue;
+            };
+            if current.as_ref().is_none_or(|(c, _)| *c != id) {
+                current = calls.levels(&id).await.map(|w| (id.clone(), w));
+            }
+            if let Some((_, w)) = &current {
+                let reading = *w.borrow();
+                if channel.send(reading).is_err() {
+                    // The page went away (reload, window closed): stop.
+                    return;
+                }
+            }
+        }
+    });
+}
+
 /// The UI calls this once its first content is on screen: the start-up time benchmark reads it.
 #[tauri::command]
 fn ui_ready() {
@@ -104,6 +197,14 @@ fn stop_registration(app: AppHandle, id: String) {
 /// (subscribing first, so that no early change is missed).
 async fn run_registrations(app: AppHandle) {
     let phone = app.state::<Phone>();
+    // Calls first: with the call manager listening, an incoming call rings instead of being
+    // answered busy.
+    match phone.calls() {
+        Ok(calls) => {
+            tauri::async_runtime::spawn(forward_calls(app.clone(), calls.subscribe()));
+        }
+        Err(e) => tracing::warn!(error = %e.message, "calls are unavailable"),
+    }
     let mut changes = phone.subscribe_registrations();
     if let Err(e) = phone.start_registrations() {
         tracing::warn!(error = %e, "could not start the registrations");
@@ -118,6 +219,22 @@ async fn run_registrations(app: AppHandle) {
             // Missed changes are harmless: the next one carries the whole status, and the UI
             // can ask `registration_states` for all of them.
             Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "registration events lagged"),
+            Err(RecvError::Closed) => break,
+        }
+    }
+}
+
+/// Forwards every change of every call to the UI.
+async fn forward_calls(app: AppHandle, mut updates: tokio::sync::broadcast::Receiver<CallView>) {
+    loop {
+        match updates.recv().await {
+            Ok(view) => {
+                if let Err(e) = app.emit(CALLS_EVENT, &view) {
+                    tracing::warn!(error = %e, "could not send a call update to the UI");
+                }
+            }
+            // The next update of a call carries its whole view; `list_calls` has them all.
+            Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "call events lagged"),
             Err(RecvError::Closed) => break,
         }
     }
@@ -159,6 +276,16 @@ fn main() {
             open_log_folder,
             export_logs,
             ui_ready,
+            dial,
+            echo_test,
+            answer_call,
+            reject_call,
+            hangup_call,
+            hold_call,
+            mute_call,
+            send_dtmf,
+            list_calls,
+            watch_levels,
         ])
         .build(tauri::generate_context!());
     match built {
@@ -166,7 +293,12 @@ fn main() {
             if let RunEvent::Exit = event {
                 // Tell the servers we are gone, so calls stop arriving at a closed app; the
                 // wait is bounded (a few seconds) by `stop_registrations` itself.
-                tauri::async_runtime::block_on(app.state::<Phone>().stop_registrations());
+                tauri::async_runtime::block_on(async {
+                    let phone = app.state::<Phone>();
+                    // BYE to every call first, so nobody is left talking to a closed app.
+                    phone.hangup_all(std::time::Duration::from_secs(2)).await;
+                    phone.stop_registrations().await;
+                });
             }
         }),
         Err(e) => {

@@ -22,8 +22,10 @@ impl Phone {
                 "This is a bug in the caller; please report it.",
             ));
         }
+        let routes = self.call_audio_routes();
         let config = CallsConfig {
-            default_audio: AudioPlan::Devices(self.call_audio_routes()),
+            default_audio: AudioPlan::Devices(routes.clone()),
+            ring: Some(routes),
             ..CallsConfig::default()
         };
         Ok(self
@@ -131,6 +133,20 @@ impl Phone {
     /// Calls the built-in echo line.
     pub async fn echo_test(&self) -> Result<CallView, UiError> {
         self.calls()?.echo_test(None).await
+    }
+
+    /// Hangs up every call and waits (at most `limit`) until they have ended (on exit).
+    pub async fn hangup_all(&self, limit: std::time::Duration) {
+        let Some(calls) = self.calls_cell().get() else {
+            return;
+        };
+        for c in calls.list() {
+            let _ = calls.hangup(&c.id).await;
+        }
+        let deadline = tokio::time::Instant::now() + limit;
+        while !calls.list().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Calls not yet ended.

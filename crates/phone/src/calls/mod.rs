@@ -19,6 +19,7 @@
 //! loopback that answers every call and plays the caller's voice back a second later,
 //! through the same SIP and RTP path as any call.
 
+pub mod ringer;
 pub mod view;
 
 use std::collections::{BTreeMap, HashMap};
@@ -53,6 +54,8 @@ pub struct CallsConfig {
     pub default_audio: AudioPlan,
     /// SDES-SRTP: offered by default; `Required` refuses plain RTP.
     pub srtp: SrtpPolicy,
+    /// Ring incoming calls on this ring device (`None`: silent, as the CLI).
+    pub ring: Option<homeline_audio::AudioRoutes>,
 }
 
 impl Default for CallsConfig {
@@ -60,6 +63,7 @@ impl Default for CallsConfig {
         Self {
             default_audio: AudioPlan::Silence,
             srtp: SrtpPolicy::Optional,
+            ring: None,
         }
     }
 }
@@ -183,6 +187,7 @@ impl Calls {
             updates: updates.clone(),
             auto_answer: None,
             echo: None,
+            ringer: None,
             seed: crate::sip::seed_for("calls"),
         };
         tokio::spawn(actor.run(req_rx, int_rx, account_calls));
@@ -342,6 +347,8 @@ struct Actor {
     auto_answer: Option<AudioPlan>,
     /// The echo line's listening address.
     echo: Option<SocketAddr>,
+    /// Rings while a visible call is ringing here.
+    ringer: Option<ringer::Ringer>,
     seed: u64,
 }
 
@@ -373,6 +380,7 @@ impl Actor {
                 },
                 _ = stats_tick.tick() => self.refresh_stats(),
             }
+            self.update_ringer();
         }
         // The application is gone: end what is left politely.
         let ids: Vec<String> = self.calls.keys().cloned().collect();
@@ -1296,6 +1304,19 @@ impl Actor {
                 }
                 self.publish(&id);
             }
+        }
+    }
+
+    /// Rings while a call rings here (a waiting call does not ring over the one in progress).
+    fn update_ringer(&mut self) {
+        let ringing = self
+            .calls
+            .values()
+            .any(|e| !e.hidden && e.view.state == CallStatus::Incoming && !e.view.waiting);
+        match (&self.ringer, ringing, &self.config.ring) {
+            (None, true, Some(routes)) => self.ringer = Some(ringer::Ringer::start(routes.clone())),
+            (Some(_), false, _) => self.ringer = None,
+            _ => {}
         }
     }
 
