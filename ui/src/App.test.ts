@@ -13,6 +13,8 @@ const alice: Account = {
   registrar: 'sip:pbx.example.com',
   transport: 'tls',
   password_storage: 'keyring',
+  dial_prefix: '',
+  is_default: false,
 };
 
 function setup(options: MockOptions = {}, demo = false) {

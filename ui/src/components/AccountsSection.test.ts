@@ -13,6 +13,8 @@ const alice: Account = {
   registrar: 'sip:pbx.example.com',
   transport: 'tls',
   password_storage: 'keyring',
+  dial_prefix: '',
+  is_default: false,
 };
 
 async function openSettings(options: MockOptions = {}) {
@@ -62,6 +64,8 @@ describe('Settings → Accounts', () => {
         registrar: 'sip:pbx.example.com:5060',
         transport: 'tls',
         password: 's3cret',
+        dial_prefix: '',
+        is_default: false,
       },
     ]);
     const row = rows()[0];
