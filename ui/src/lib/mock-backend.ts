@@ -652,6 +652,8 @@ export class MockBackend implements Backend {
   }
 
   private newCall(over: Partial<CallView> & Pick<CallView, 'direction' | 'remote' | 'state'>): CallView {
+    // Skip ids a test gave calls of its own through emitCall.
+    while (this.live.has(`call-${this.nextCall}`)) this.nextCall++;
     const call: CallView = {
       id: `call-${this.nextCall++}`,
       account_id: null,
