@@ -72,7 +72,7 @@ describe('Call screen', () => {
       expect(screen.getByTestId('call-state').dataset.state).toBe(over.state);
     }
     expect(text('call-remote')).toBe('Bob Example');
-    expect(text('call-account')).toBe('Office');
+    expect(text('call-account')).toBe('via Office');
   });
 
   it('counts the time from the answer', async () => {

@@ -151,7 +151,8 @@ describe('MockBackend dial rules', () => {
   it('knows the echo line and refuses what cannot be called', async () => {
     expect(await b.dial_preview('echo')).toMatchObject({ account_id: null, account_name: 'Echo test' });
     await expect(b.dial_preview('  ')).rejects.toMatchObject({ code: 'invalid_number' });
-    await expect(b.dial_preview('hello world!')).rejects.toMatchObject({ code: 'invalid_number' });
+    await expect(b.dial_preview('hello world')).rejects.toMatchObject({ code: 'invalid_number' });
+    expect((await b.dial_preview('alice')).uri).toBe('alice');
     await expect(new MockBackend().dial_preview('0301234')).rejects.toMatchObject({
       code: 'invalid_number',
       hint: expect.stringContaining('Settings'),
@@ -247,13 +248,19 @@ describe('MockBackend calls', () => {
 
     const second = b.simulateIncoming('sip:carol@example.com');
     expect(second.waiting).toBe(true);
+    // Waiting only while another call is connected: it stops when that one ends.
+    const third0 = b.simulateIncoming('sip:zed@example.com');
+    expect(third0.waiting).toBe(true);
+    await b.hangup_call(first.id);
+    await waitFor(() => expect(f.last(third0.id)?.waiting).toBe(false));
+    await b.reject_call(third0.id);
     await waitFor(() => expect(f.last(second.id)?.state).toBe('ended'));
     expect(f.last(second.id)?.outcome).toBe('missed');
 
     const third = b.simulateIncoming('sip:dave@example.com');
     await b.reject_call(third.id);
     expect(f.last(third.id)?.outcome).toBe('rejected');
-    expect((await b.call_history()).map((h) => h.outcome)).toEqual(['rejected', 'missed']);
+    expect((await b.call_history()).map((h) => h.outcome)).toEqual(['rejected', 'missed', 'answered', 'rejected']);
     b.dispose();
   });
 

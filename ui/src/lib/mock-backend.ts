@@ -396,7 +396,9 @@ export class MockBackend implements Backend {
       if (own) return { account_id: own.id, account_name: own.display_name, uri, rule: null };
       return { account_id: null, account_name: 'Direct call', uri, rule: null };
     }
-    const number = t.replace(/[\s\-().\/]/g, '');
+    // Separators go from phone numbers only; a user name (an extension like "alice") has none.
+    const digits = t.replace(/[\s\-().\/]/g, '');
+    const number = /^\+?[0-9*#]+$/.test(digits) ? digits : t;
     if (!/^\+?[0-9*#]+$/.test(number) && !/^[a-z0-9._+*#-]+$/i.test(number)) {
       throw invalidNumber(
         `"${t}" is not a number or a SIP address.`,
@@ -686,7 +688,22 @@ export class MockBackend implements Backend {
     const next = { ...call, ...patch };
     this.live.set(id, next);
     this.emit(next);
+    this.syncWaiting();
     this.syncIntervals();
+  }
+
+  /** A ringing incoming call is a waiting call exactly while another call is connected. */
+  private syncWaiting(): void {
+    const calls = [...this.live.values()];
+    for (const c of calls) {
+      if (c.state !== 'incoming') continue;
+      const waiting = calls.some((o) => o.id !== c.id && (o.state === 'active' || o.state === 'connecting'));
+      if (waiting !== c.waiting) {
+        const next = { ...c, waiting };
+        this.live.set(c.id, next);
+        this.emit(next);
+      }
+    }
   }
 
   private end(id: string, outcome: CallOutcome, reason: UiError | null): void {
@@ -719,6 +736,7 @@ export class MockBackend implements Backend {
       ...this.history,
     ].slice(0, 500);
     this.emit(ended);
+    this.syncWaiting();
     this.syncIntervals();
   }
 
