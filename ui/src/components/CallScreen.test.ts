@@ -209,4 +209,15 @@ describe('Call screen', () => {
     expect((await screen.findByTestId('call-error')).textContent).toContain('The phone did not answer.');
     expect(screen.getByTestId('call-screen')).toBeTruthy();
   });
+
+  it('on another tab, the header says a call is on and leads back to it', async () => {
+    const { user } = await withCall();
+    expect(screen.queryByTestId('call-indicator')).toBeNull();
+    await user.click(screen.getByTestId('tab-settings'));
+    const indicator = screen.getByTestId('call-indicator');
+    expect(indicator.textContent).toContain('On a call with Bob Example');
+    await user.click(indicator);
+    expect(screen.getByTestId('tab-phone').getAttribute('aria-selected')).toBe('true');
+    expect(screen.getByTestId('call-screen')).toBeTruthy();
+  });
 });
