@@ -43,6 +43,7 @@ describe('Call screen', () => {
     expect(ended.dataset.outcome).toBe('answered');
     expect(text('call-ended-title')).toBe('Call ended');
     expect(screen.queryByTestId('call-screen')).toBeNull();
+    expect(document.activeElement).toBe(screen.getByTestId('call-ended-dismiss'));
     const entries = await screen.findAllByTestId('history-entry');
     expect(entries).toHaveLength(1);
     expect(entries[0].dataset.outcome).toBe('answered');

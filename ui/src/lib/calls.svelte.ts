@@ -78,6 +78,7 @@ export class Calls {
   private fetched: HistoryEntry[] = [];
   private endedTimer: ReturnType<typeof setTimeout> | null = null;
   private dtmfQueue: Promise<void> = Promise.resolve();
+  private historySeq = 0;
 
   constructor(private readonly backend: Backend) {}
 
@@ -139,15 +140,19 @@ export class Calls {
   }
 
   async loadHistory(): Promise<void> {
+    const mine = ++this.historySeq;
     try {
-      this.fetched = await this.backend.call_history();
+      const fetched = await this.backend.call_history();
+      // Two calls ending close together start two loads: only the newest one counts.
+      if (mine !== this.historySeq) return;
+      this.fetched = fetched;
       this.historyError = null;
     } catch (err) {
+      if (mine !== this.historySeq) return;
       this.historyError = toUiError(err);
-    } finally {
-      this.historyLoaded = true;
-      this.mergeHistory();
     }
+    this.historyLoaded = true;
+    this.mergeHistory();
   }
 
   async clearHistory(): Promise<boolean> {
