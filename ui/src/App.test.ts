@@ -13,6 +13,8 @@ const alice: Account = {
   registrar: 'sip:pbx.example.com',
   transport: 'tls',
   password_storage: 'keyring',
+  dial_prefix: '',
+  is_default: false,
 };
 
 function setup(options: MockOptions = {}, demo = false) {
@@ -90,13 +92,13 @@ describe('App shell', () => {
     expect(document.activeElement).toBe(tab('settings'));
   });
 
-  it('Phone lists the accounts and says plainly that calls are not there yet', async () => {
+  it('Phone lists the accounts with the dialer, and no promise of a coming version', async () => {
     setup({ accounts: [alice] });
-    const state = await within(panel('phone')).findByTestId('empty-state');
-    expect(state.textContent?.trim()).toBe('Calls arrive in a coming version; your account is saved.');
+    expect(await within(panel('phone')).findByTestId('dial-input')).toBeTruthy();
     expect(panel('phone').textContent).toContain('Alice Example');
     expect(panel('phone').textContent).toContain('sip:alice@example.com');
-    expect(within(panel('phone')).queryByRole('button')).toBeNull();
+    expect(panel('phone').textContent).not.toContain('coming version');
+    expect(within(panel('phone')).queryByTestId('empty-state')).toBeNull();
   });
 
   it('Diagnostics shows what is known: version, paths, keyring', async () => {

@@ -13,6 +13,8 @@ const alice: Account = {
   registrar: 'sip:pbx.example.com',
   transport: 'tls',
   password_storage: 'keyring',
+  dial_prefix: '',
+  is_default: false,
 };
 
 async function openSettings(options: MockOptions = {}) {
@@ -62,6 +64,8 @@ describe('Settings → Accounts', () => {
         registrar: 'sip:pbx.example.com:5060',
         transport: 'tls',
         password: 's3cret',
+        dial_prefix: '',
+        is_default: false,
       },
     ]);
     const row = rows()[0];
@@ -193,5 +197,54 @@ describe('Settings → Accounts', () => {
     expect(within(rows()[0]).getByTestId('account-password-storage').textContent).toBe(
       'Password kept for this session only',
     );
+  });
+
+  it('takes a dial prefix and the default mark, and shows them', async () => {
+    const { backend, user } = await openSettings({ accounts: [{ ...alice, is_default: true }] });
+    await user.click(screen.getByTestId('add-account'));
+    await user.type(field('account-display-name'), 'Home');
+    await user.type(field('account-sip-address'), 'sip:alice@voip.example.net');
+    await user.type(field('account-registrar'), 'sip:voip.example.net');
+    await user.type(field('account-dial-prefix'), '*8');
+    await user.click(screen.getByTestId('account-default'));
+    await user.click(screen.getByTestId('account-save'));
+    await waitFor(() => expect(rows()).toHaveLength(2));
+    expect(savedInputs(backend)[0]).toMatchObject({ dial_prefix: '*8', is_default: true });
+    expect(rows()[1].textContent).toContain('dial prefix *8');
+    expect(rows()[1].textContent).toContain('default account');
+    // One default account: Alice is not the default any more.
+    expect(rows()[0].textContent).not.toContain('default account');
+  });
+
+  it('points out a wrong dial prefix as it is typed and does not save it', async () => {
+    const { backend, user } = await openSettings({ accounts: [alice] });
+    await user.click(within(rows()[0]).getByTestId('account-edit'));
+    expect(field('account-dial-prefix').value).toBe('');
+    expect((screen.getByTestId('account-default') as HTMLInputElement).checked).toBe(false);
+    await user.type(field('account-dial-prefix'), '9a');
+    expect(screen.getByTestId('account-dial-prefix-error').textContent).toContain('Only digits, * and #');
+    expect(field('account-dial-prefix').getAttribute('aria-invalid')).toBe('true');
+    await user.click(screen.getByTestId('account-save'));
+    const err = await screen.findByTestId('account-error');
+    expect(err.textContent).toContain('The dial prefix may contain only digits, * and #.');
+    expect(document.activeElement).toBe(field('account-dial-prefix'));
+    expect(savedInputs(backend)).toHaveLength(0);
+    await user.type(field('account-dial-prefix'), '{Backspace}');
+    expect(screen.queryByTestId('account-dial-prefix-error')).toBeNull();
+    await user.click(screen.getByTestId('account-save'));
+    await waitFor(() => expect(savedInputs(backend)).toHaveLength(1));
+    expect(savedInputs(backend)[0].dial_prefix).toBe('9');
+  });
+
+  it('shows the dial prefix the phone refused, with its hint', async () => {
+    const { user } = await openSettings({ accounts: [{ ...alice, dial_prefix: '9' }] });
+    await user.click(screen.getByTestId('add-account'));
+    await user.type(field('account-display-name'), 'Bob');
+    await user.type(field('account-sip-address'), 'sip:bob@example.com');
+    await user.type(field('account-dial-prefix'), '9');
+    await user.click(screen.getByTestId('account-save'));
+    const err = await screen.findByTestId('account-error');
+    expect(err.textContent).toContain('Alice Example already uses the dial prefix 9.');
+    expect(err.textContent).toContain('Check the dial prefix field.');
   });
 });

@@ -14,6 +14,8 @@ const alice: Account = {
   registrar: 'sip:pbx.example.com',
   transport: 'udp',
   password_storage: 'keyring',
+  dial_prefix: '',
+  is_default: false,
 };
 const dora: Account = { ...alice, id: 'acc-2', display_name: 'Direct Dora', registrar: '' };
 

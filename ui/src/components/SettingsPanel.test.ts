@@ -1,4 +1,4 @@
-import { render, screen, within } from '@testing-library/svelte';
+import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import App from '../App.svelte';
@@ -66,6 +66,55 @@ describe('Settings → Audio', () => {
     await user.click(screen.getByTestId('audio-refresh'));
     expect(await screen.findByTestId('audio-inputs')).toBeTruthy();
     expect(screen.queryByTestId('audio-error')).toBeNull();
+  });
+});
+
+describe('Settings → Audio devices for calls', () => {
+  const select = (role: string) => screen.getByTestId(`audio-${role}`) as HTMLSelectElement;
+
+  it('offers System default and each device per role, showing what is stored', async () => {
+    await openSettings({ audioSettings: { microphone: 'Demo headset microphone', speaker: null, ring: null } });
+    await waitFor(() => expect(select('microphone').value).toBe('Demo headset microphone'));
+    expect([...select('microphone').options].map((o) => o.textContent)).toEqual([
+      'System default (now Demo microphone)',
+      'Demo microphone',
+      'Demo headset microphone',
+    ]);
+    expect([...select('speaker').options].map((o) => o.value)).toEqual(['', 'Demo speakers', 'Demo headset']);
+    expect(select('speaker').value).toBe('');
+    expect(select('ring').value).toBe('');
+    expect(screen.getByLabelText('Ringing on')).toBe(select('ring'));
+  });
+
+  it('saves a choice at once, with null for System default', async () => {
+    const { backend, user } = await openSettings();
+    await waitFor(() => expect(select('speaker').options.length).toBe(3));
+    await user.selectOptions(select('speaker'), 'Demo headset');
+    await waitFor(() => expect(screen.getByTestId('audio-settings-status').textContent).toContain('Saved'));
+    await user.selectOptions(select('ring'), 'Demo speakers');
+    await user.selectOptions(select('speaker'), '');
+    await waitFor(() => expect(backend.calls.filter((c) => c.command === 'save_audio_settings')).toHaveLength(3));
+    expect(backend.calls.filter((c) => c.command === 'save_audio_settings').map((c) => c.args)).toEqual([
+      { settings: { microphone: null, speaker: 'Demo headset', ring: null } },
+      { settings: { microphone: null, speaker: 'Demo headset', ring: 'Demo speakers' } },
+      { settings: { microphone: null, speaker: null, ring: 'Demo speakers' } },
+    ]);
+    expect(await backend.audio_settings()).toEqual({ microphone: null, speaker: null, ring: 'Demo speakers' });
+  });
+
+  it('keeps a stored device that is not plugged in, and says so', async () => {
+    await openSettings({ audioSettings: { microphone: null, speaker: 'USB headset', ring: null } });
+    await waitFor(() => expect(select('speaker').value).toBe('USB headset'));
+    expect(select('speaker').selectedOptions[0].textContent).toBe('USB headset (not connected)');
+  });
+
+  it('shows a failed save and goes back to what is stored', async () => {
+    const { backend, user } = await openSettings();
+    await waitFor(() => expect(select('microphone').options.length).toBe(3));
+    backend.fail('save_audio_settings', { code: 'io', message: 'Settings not saved.', hint: 'Disk full?' });
+    await user.selectOptions(select('microphone'), 'Demo headset microphone');
+    expect((await screen.findByTestId('audio-settings-error')).textContent).toContain('Settings not saved.');
+    expect(select('microphone').value).toBe('');
   });
 });
 

@@ -7,6 +7,7 @@ import {
   type RegistrationStatus,
   type UiError,
 } from './backend';
+import { Calls } from './calls.svelte';
 
 export type Tab = 'phone' | 'contacts' | 'diagnostics' | 'settings';
 
@@ -27,12 +28,22 @@ export class AppState {
   accountsError = $state<UiError | null>(null);
   /** The latest registration status of each account, by account id. */
   registrations = $state<Record<string, RegistrationStatus>>({});
+  /** Live calls, the history and the levels (see calls.svelte.ts). */
+  readonly calls: Calls;
 
   constructor(
     readonly backend: Backend,
     /** True when running on the mock: the UI says so instead of pretending. */
     readonly demo: boolean,
-  ) {}
+  ) {
+    this.calls = new Calls(backend);
+  }
+
+  /** The name an account id stands for in call screens and the history. */
+  accountName(id: string | null): string | null {
+    if (id === null) return null;
+    return this.accounts.find((a) => a.id === id)?.display_name ?? null;
+  }
 
   async load(): Promise<void> {
     await Promise.all([this.loadInfo(), this.loadAccounts()]);
@@ -105,7 +116,12 @@ export class AppState {
       throw toUiError(err);
     }
     const i = this.accounts.findIndex((a) => a.id === saved.id);
-    this.accounts = i === -1 ? [...this.accounts, saved] : this.accounts.map((a) => (a.id === saved.id ? saved : a));
+    let next = i === -1 ? [...this.accounts, saved] : this.accounts.map((a) => (a.id === saved.id ? saved : a));
+    // There is one default account: marking this one unmarks the others, as phone does.
+    if (saved.is_default) {
+      next = next.map((a) => (a.id === saved.id || !a.is_default ? a : { ...a, is_default: false }));
+    }
+    this.accounts = next;
     return saved;
   }
 

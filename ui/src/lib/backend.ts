@@ -27,6 +27,10 @@ export interface Account {
   registrar: string;
   transport: Transport;
   password_storage: PasswordStorage;
+  /** "" = none. A number typed with this prefix is called from this account, prefix stripped. */
+  dial_prefix: string;
+  /** Numbers without a matching prefix are called from this account. */
+  is_default: boolean;
 }
 
 /** Add (`id` = null) or edit (`id` set) an account. */
@@ -39,6 +43,9 @@ export interface AccountInput {
   transport: Transport;
   /** null = keep the stored password unchanged; "" = remove it (as homeline-phone reads it). */
   password: string | null;
+  /** "" = none; digits, * and # only. */
+  dial_prefix: string;
+  is_default: boolean;
 }
 
 export interface KeyringStatus {
@@ -100,6 +107,120 @@ export interface RegistrationStatus {
 /** The name of the event that carries every account's registration status changes. */
 export const REGISTRATION_EVENT = 'accounts://registration';
 
+export type CallDirection = 'outgoing' | 'incoming';
+
+export type CallState =
+  /** outgoing: INVITE sent */
+  | 'dialing'
+  /** outgoing: the far end rings (180/183) */
+  | 'ringing'
+  /** incoming: ringing here, waiting for answer/reject */
+  | 'incoming'
+  /** answered, media starting (ACK pending) */
+  | 'connecting'
+  /** talking (also while held: see on_hold / remote_hold) */
+  | 'active'
+  /** hang-up sent, waiting for the last answers */
+  | 'ending'
+  | 'ended';
+
+export type CallOutcome = 'answered' | 'missed' | 'rejected' | 'cancelled' | 'failed' | 'busy';
+
+/** Live numbers of a call, refreshed about once a second while it is active. */
+export interface CallStats {
+  /** "opus/48000", "PCMU/8000" … */
+  codec: string | null;
+  packets_sent: number;
+  packets_received: number;
+  /** 0..100, of what the peer sent us. */
+  loss_pct: number;
+  jitter_ms: number;
+  /** From RTCP, when the peer sends reports. */
+  rtt_ms: number | null;
+  /** The jitter buffer's current delay. */
+  playout_delay_ms: number;
+  /** E-model estimate 1..4.5 (null before any audio). */
+  mos: number | null;
+  /** Media encrypted (SDES-SRTP). */
+  srtp: boolean;
+}
+
+/** One call as the `calls://update` event and the call commands carry it. Times are Unix ms. */
+export interface CallView {
+  /** "call-7"; stable for the life of the call. */
+  id: string;
+  /** null: direct call or the echo line. */
+  account_id: string | null;
+  direction: CallDirection;
+  /** "sip:bob@example.com" (the URI). */
+  remote: string;
+  /** Display name, when the peer sent one. */
+  remote_name: string | null;
+  state: CallState;
+  /** Incoming while another call is active (call waiting). */
+  waiting: boolean;
+  /** Our microphone is muted. */
+  muted: boolean;
+  /** We put it on hold. */
+  on_hold: boolean;
+  /** The peer put us on hold. */
+  remote_hold: boolean;
+  started_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+  /** Set when ended. */
+  outcome: CallOutcome | null;
+  /** Why it failed or was refused, in plain words. */
+  end_reason: UiError | null;
+  /** Dead air etc.: shown as a banner, with the advice. */
+  media_problem: UiError | null;
+  stats: CallStats | null;
+}
+
+/** One finished call of `call_history`. */
+export interface HistoryEntry {
+  /** The call's id. */
+  id: string;
+  account_id: string | null;
+  direction: CallDirection;
+  remote: string;
+  remote_name: string | null;
+  started_at: number;
+  answered_at: number | null;
+  ended_at: number;
+  outcome: CallOutcome;
+  /** The end_reason's message, if any. */
+  reason: string | null;
+}
+
+/** What dialling `target` would do (dial rules applied). */
+export interface DialPreview {
+  /** null: a direct call (sip:user@host) or the echo line. */
+  account_id: string | null;
+  /** "Office" / "Direct call" / "Echo test". */
+  account_name: string;
+  /** What will be called, after the rule's prefix is stripped. */
+  uri: string;
+  /** "prefix 9 → Office", when a rule matched. */
+  rule: string | null;
+}
+
+/** Microphone and speaker level of the call with audio, -100..0 dBFS. */
+export interface LevelReading {
+  input_dbfs: number;
+  output_dbfs: number;
+}
+
+/** Audio devices per role, by device name; null = follow the system default. */
+export interface AudioSettings {
+  microphone: string | null;
+  speaker: string | null;
+  ring: string | null;
+}
+
+/** The name of the event that carries every change of any call. */
+export const CALLS_EVENT = 'calls://update';
+
 /** The commands of docs/app-api.md. Every method rejects with a {@link UiError}. */
 export interface Backend {
   app_info(): Promise<AppInfo>;
@@ -114,6 +235,40 @@ export interface Backend {
    */
   onRegistration(cb: (status: RegistrationStatus) => void): Promise<() => void>;
   audio_devices(): Promise<AudioDevices>;
+  audio_settings(): Promise<AudioSettings>;
+  /** Resolves to the settings as stored; they are used from the next call on. */
+  save_audio_settings(settings: AudioSettings): Promise<AudioSettings>;
+
+  /** What dialling `target` would do; rejects with `invalid_number` when nothing can be called. */
+  dial_preview(target: string): Promise<DialPreview>;
+  /** Calls `target`; `account_id` null lets the dial rules choose the account. */
+  dial(target: string, account_id: string | null): Promise<CallView>;
+  /** Calls the built-in echo line (works without any account). */
+  echo_test(): Promise<CallView>;
+  answer_call(id: string): Promise<null>;
+  /** 603 Decline; 486 Busy Here for a waiting call. */
+  reject_call(id: string): Promise<null>;
+  hangup_call(id: string): Promise<null>;
+  hold_call(id: string, on: boolean): Promise<null>;
+  mute_call(id: string, on: boolean): Promise<null>;
+  send_dtmf(id: string, digits: string): Promise<null>;
+  /** The calls not yet ended. */
+  list_calls(): Promise<CallView[]>;
+  /** Newest first, at most 500. */
+  call_history(): Promise<HistoryEntry[]>;
+  clear_history(): Promise<null>;
+  /**
+   * Calls `cb` with about ten level readings a second while a call has audio (the command
+   * `watch_levels` with a Tauri Channel). Resolves to a function that stops delivering them
+   * to `cb`; the contract has no command to stop the stream itself.
+   */
+  watch_levels(cb: (reading: LevelReading) => void): Promise<() => void>;
+  /**
+   * Calls `cb` with every change of any call from now on (the `calls://update` event).
+   * Resolves to the function that stops listening.
+   */
+  onCallUpdate(cb: (call: CallView) => void): Promise<() => void>;
+
   open_log_folder(): Promise<null>;
   /** Resolves to the path of the written file. */
   export_logs(): Promise<string>;
@@ -125,6 +280,9 @@ export interface Backend {
 }
 
 export const TRANSPORTS: readonly Transport[] = ['auto', 'udp', 'tcp', 'tls', 'ws', 'wss'];
+
+/** What a dial prefix may contain (the empty string = no prefix). */
+export const DIAL_PREFIX = /^[0-9*#]*$/;
 
 export function isUiError(value: unknown): value is UiError {
   if (typeof value !== 'object' || value === null) return false;

@@ -1,14 +1,50 @@
-import type {
-  Account,
-  AccountInput,
-  AppInfo,
-  AudioDevices,
-  Backend,
-  KeyringStatus,
-  PasswordStorage,
-  RegistrationStatus,
-  UiError,
+import {
+  DIAL_PREFIX,
+  type Account,
+  type AccountInput,
+  type AppInfo,
+  type AudioDevices,
+  type AudioSettings,
+  type Backend,
+  type CallOutcome,
+  type CallStats,
+  type CallView,
+  type DialPreview,
+  type HistoryEntry,
+  type KeyringStatus,
+  type LevelReading,
+  type PasswordStorage,
+  type RegistrationStatus,
+  type UiError,
 } from './backend';
+
+/** How fast the simulated calls move on, in milliseconds. */
+export interface CallTiming {
+  /** An outgoing call goes from dialing to ringing after this. */
+  ringAfterMs: number;
+  /** …and the far end answers after ringing this long. */
+  answerAfterMs: number;
+  /** connecting → active, after an answer (also the echo line's set-up time). */
+  connectMs: number;
+  /** ending → ended, after a hang-up. */
+  endMs: number;
+  /** How often the stats of active calls change. */
+  statsEveryMs: number;
+  /** How often `watch_levels` listeners get a reading. */
+  levelsEveryMs: number;
+  /** An incoming call nobody answers is missed after this. */
+  missAfterMs: number;
+}
+
+export const DEFAULT_CALL_TIMING: CallTiming = {
+  ringAfterMs: 700,
+  answerAfterMs: 2500,
+  connectMs: 300,
+  endMs: 250,
+  statsEveryMs: 1000,
+  levelsEveryMs: 100,
+  missAfterMs: 30_000,
+};
 
 export interface MockOptions {
   version?: string;
@@ -25,6 +61,13 @@ export interface MockOptions {
    * `null` turns the simulation off; tests then drive states with `emitRegistration`.
    */
   registrationDelayMs?: number | null;
+  /** The call history `call_history` starts with (newest first). */
+  history?: HistoryEntry[];
+  audioSettings?: AudioSettings;
+  /** Speeds of the call simulation (see {@link CallTiming}); tests make them short. */
+  callTiming?: Partial<CallTiming>;
+  /** Demo: a call from Bob comes in this long after start. */
+  incomingAfterMs?: number;
 }
 
 function status(account_id: string, over: Partial<RegistrationStatus> = {}): RegistrationStatus {
@@ -81,6 +124,44 @@ function invalid(field: string, message: string): UiError {
   return { code: 'invalid_account', message, hint: `Check the ${field} field.` };
 }
 
+function invalidNumber(message: string, hint: string): UiError {
+  return { code: 'invalid_number', message, hint };
+}
+
+function uiError(code: string, message: string, hint: string): UiError {
+  return { code, message, hint };
+}
+
+function notFound(id: string): UiError {
+  return {
+    code: 'call_not_found',
+    message: `There is no call ${id} any more.`,
+    hint: 'It has probably just ended.',
+  };
+}
+
+/** The host of a SIP URI or address, lower case, without user, port and parameters. */
+function hostOf(uri: string): string {
+  return uri
+    .replace(/^sips?:/i, '')
+    .replace(/^[^@]*@/, '')
+    .replace(/[:;?].*$/, '')
+    .toLowerCase();
+}
+
+/** What the simulation does with a called number, by a word in it (see ui/README.md). */
+function scenario(uri: string): 'busy' | 'nobody' | 'noanswer' | 'silent' | 'normal' {
+  const u = uri.toLowerCase();
+  if (u.includes('busy') || u.endsWith('486')) return 'busy';
+  if (u.includes('nobody') || u.endsWith('404')) return 'nobody';
+  if (u.includes('noanswer')) return 'noanswer';
+  if (u.includes('silent')) return 'silent';
+  return 'normal';
+}
+
+const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 /**
@@ -101,6 +182,20 @@ export class MockBackend implements Backend {
   private timers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly calls: { command: string; args?: unknown }[] = [];
 
+  private timing: CallTiming;
+  private live = new Map<string, CallView>();
+  private history: HistoryEntry[];
+  private audioSettings: AudioSettings;
+  private nextCall = 1;
+  private callListeners = new Set<(call: CallView) => void>();
+  private levelListeners = new Set<(reading: LevelReading) => void>();
+  /** Timers of each call (key null: not tied to a call), cleared when it ends. */
+  private callTimers = new Map<string | null, Set<ReturnType<typeof setTimeout>>>();
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
+  private levelTimer: ReturnType<typeof setInterval> | null = null;
+  /** Every DTMF digit sent, per call id, for assertions. */
+  readonly dtmf: Record<string, string> = {};
+
   constructor(options: MockOptions = {}) {
     this.info = {
       version: options.version ?? '0.0.0-demo',
@@ -110,6 +205,14 @@ export class MockBackend implements Backend {
       config_problem: options.config_problem ?? null,
     };
     this.accounts = clone(options.accounts ?? []);
+    this.history = clone(options.history ?? []);
+    this.audioSettings = clone(options.audioSettings ?? { microphone: null, speaker: null, ring: null });
+    this.timing = { ...DEFAULT_CALL_TIMING, ...options.callTiming };
+    if (options.incomingAfterMs !== undefined) {
+      this.later(null, options.incomingAfterMs, () =>
+        this.simulateIncoming('sip:bob@example.com', { name: 'Bob Example' }),
+      );
+    }
     this.audio = clone(options.audio ?? DEMO_AUDIO);
     for (const r of options.registrations ?? []) this.registrations.set(r.account_id, clone(r));
     this.registrationDelayMs = options.registrationDelayMs === undefined ? 400 : options.registrationDelayMs;
@@ -179,12 +282,20 @@ export class MockBackend implements Backend {
       const display_name = input.display_name.trim();
       const sip_address = input.sip_address.trim();
       const registrar = input.registrar.trim();
+      const dial_prefix = input.dial_prefix.trim();
       if (display_name === '') throw invalid('display name', 'The display name is empty.');
       if (!SIP_URI.test(sip_address)) {
         throw invalid('SIP address', `"${sip_address}" is not a SIP address like sip:alice@example.com.`);
       }
       if (registrar !== '' && !REGISTRAR_URI.test(registrar)) {
         throw invalid('registrar', `"${registrar}" is not a registrar address like sip:pbx.example.com.`);
+      }
+      if (!DIAL_PREFIX.test(dial_prefix)) {
+        throw invalid('dial prefix', `"${dial_prefix}" is not a dial prefix: use digits, * and # only.`);
+      }
+      const clash = this.accounts.find((a) => a.id !== input.id && dial_prefix !== '' && a.dial_prefix === dial_prefix);
+      if (clash) {
+        throw invalid('dial prefix', `${clash.display_name} already uses the dial prefix ${dial_prefix}.`);
       }
       const existing = input.id === null ? undefined : this.accounts.find((a) => a.id === input.id);
       if (input.id !== null && !existing) {
@@ -206,9 +317,15 @@ export class MockBackend implements Backend {
         registrar,
         transport: input.transport,
         password_storage,
+        dial_prefix,
+        is_default: input.is_default,
       };
       if (existing) this.accounts = this.accounts.map((a) => (a.id === account.id ? account : a));
       else this.accounts = [...this.accounts, account];
+      // One default account at most.
+      if (account.is_default) {
+        this.accounts = this.accounts.map((a) => (a.id === account.id ? a : { ...a, is_default: false }));
+      }
       queueMicrotask(() => this.simulateRegistration(account));
       return account;
     });
@@ -241,6 +358,501 @@ export class MockBackend implements Backend {
 
   audio_devices(): Promise<AudioDevices> {
     return this.run('audio_devices', undefined, () => this.audio);
+  }
+
+  audio_settings(): Promise<AudioSettings> {
+    return this.run('audio_settings', undefined, () => this.audioSettings);
+  }
+
+  save_audio_settings(settings: AudioSettings): Promise<AudioSettings> {
+    return this.run('save_audio_settings', { settings }, () => {
+      this.audioSettings = {
+        microphone: settings.microphone,
+        speaker: settings.speaker,
+        ring: settings.ring,
+      };
+      return this.audioSettings;
+    });
+  }
+
+  // ---- calls ------------------------------------------------------------------------------
+
+  /** The dial rules of docs/app-api.md over the mock's accounts. */
+  private preview(target: string): DialPreview {
+    const t = target.trim();
+    if (t === '') {
+      throw invalidNumber('There is nothing to call yet.', 'Type a number or a SIP address like sip:bob@example.com.');
+    }
+    if (/^echo$/i.test(t)) return { account_id: null, account_name: 'Echo test', uri: 'echo', rule: null };
+    const uri = /^sips?:/i.test(t) ? t : /^[^@\s]+@[^@\s]+$/.test(t) ? `sip:${t}` : null;
+    if (uri !== null) {
+      if (!SIP_URI.test(uri)) {
+        throw invalidNumber(`"${t}" is not a SIP address.`, 'A SIP address looks like sip:bob@example.com.');
+      }
+      const host = hostOf(uri);
+      const own = this.accounts.find(
+        (a) => hostOf(a.sip_address) === host || (a.registrar !== '' && hostOf(a.registrar) === host),
+      );
+      if (own) return { account_id: own.id, account_name: own.display_name, uri, rule: null };
+      return { account_id: null, account_name: 'Direct call', uri, rule: null };
+    }
+    // Separators go from phone numbers only; a user name (an extension like "alice") has none.
+    const digits = t.replace(/[\s\-().\/]/g, '');
+    const number = /^\+?[0-9*#]+$/.test(digits) ? digits : t;
+    if (!/^\+?[0-9*#]+$/.test(number) && !/^[a-z0-9._+*#-]+$/i.test(number)) {
+      throw invalidNumber(
+        `"${t}" is not a number or a SIP address.`,
+        'Use digits, * and #, or a SIP address like sip:bob@example.com.',
+      );
+    }
+    const byPrefix = this.accounts
+      .filter((a) => a.dial_prefix !== '' && number.startsWith(a.dial_prefix) && number.length > a.dial_prefix.length)
+      .sort((a, b) => b.dial_prefix.length - a.dial_prefix.length)[0];
+    if (byPrefix) {
+      return {
+        account_id: byPrefix.id,
+        account_name: byPrefix.display_name,
+        uri: number.slice(byPrefix.dial_prefix.length),
+        rule: `prefix ${byPrefix.dial_prefix} → ${byPrefix.display_name}`,
+      };
+    }
+    const fallback = this.accounts.find((a) => a.is_default) ?? this.accounts.find((a) => a.registrar !== '');
+    if (!fallback) {
+      throw invalidNumber(
+        `No account can call ${number}.`,
+        this.accounts.length === 0
+          ? 'Add an account with a registrar in Settings, or try the echo test.'
+          : 'Mark an account with a registrar as the default account, or give one a dial prefix.',
+      );
+    }
+    return { account_id: fallback.id, account_name: fallback.display_name, uri: number, rule: null };
+  }
+
+  dial_preview(target: string): Promise<DialPreview> {
+    return this.run('dial_preview', { target }, () => this.preview(target));
+  }
+
+  dial(target: string, account_id: string | null): Promise<CallView> {
+    return this.run('dial', { target, account_id }, () => {
+      let p = this.preview(target);
+      if (account_id !== null) {
+        const a = this.accounts.find((x) => x.id === account_id);
+        if (!a) {
+          throw uiError('account_not_found', 'That account no longer exists.', 'Choose another account.');
+        }
+        p = { ...p, account_id: a.id, account_name: a.display_name };
+      }
+      if (p.account_name === 'Echo test' && p.account_id === null) return this.startEcho();
+      return this.startOutgoing(p);
+    });
+  }
+
+  echo_test(): Promise<CallView> {
+    return this.run('echo_test', undefined, () => this.startEcho());
+  }
+
+  answer_call(id: string): Promise<null> {
+    return this.run('answer_call', { id }, () => {
+      const call = this.get(id);
+      if (call.state !== 'incoming') {
+        throw uiError('invalid_call_state', 'That call is not ringing.', 'It was probably answered or ended already.');
+      }
+      this.clearTimers(id);
+      this.update(id, { state: 'connecting', answered_at: Date.now(), waiting: false });
+      this.later(id, this.timing.connectMs, () => this.activate(id));
+      return null;
+    });
+  }
+
+  reject_call(id: string): Promise<null> {
+    return this.run('reject_call', { id }, () => {
+      const call = this.get(id);
+      if (call.state !== 'incoming') {
+        throw uiError('invalid_call_state', 'That call is not ringing.', 'Hang it up instead.');
+      }
+      this.end(id, 'rejected', null);
+      return null;
+    });
+  }
+
+  hangup_call(id: string): Promise<null> {
+    return this.run('hangup_call', { id }, () => {
+      const call = this.get(id);
+      this.clearTimers(id);
+      if (call.state === 'incoming') this.end(id, 'rejected', null);
+      else if (call.answered_at === null) this.end(id, 'cancelled', null);
+      else if (call.state !== 'ending') {
+        this.update(id, { state: 'ending' });
+        this.later(id, this.timing.endMs, () => this.end(id, 'answered', null));
+      }
+      return null;
+    });
+  }
+
+  hold_call(id: string, on: boolean): Promise<null> {
+    return this.run('hold_call', { id, on }, () => {
+      const call = this.get(id);
+      if (call.state !== 'active' && call.state !== 'connecting') {
+        throw uiError('invalid_call_state', 'Only a connected call can be held.', 'Wait until it is answered.');
+      }
+      if (call.on_hold !== on) this.update(id, { on_hold: on });
+      return null;
+    });
+  }
+
+  mute_call(id: string, on: boolean): Promise<null> {
+    return this.run('mute_call', { id, on }, () => {
+      const call = this.get(id);
+      if (call.muted !== on) this.update(id, { muted: on });
+      return null;
+    });
+  }
+
+  send_dtmf(id: string, digits: string): Promise<null> {
+    return this.run('send_dtmf', { id, digits }, () => {
+      const call = this.get(id);
+      if (!/^[0-9*#A-D]+$/i.test(digits)) {
+        throw uiError('invalid_dtmf', `"${digits}" cannot be sent as tones.`, 'Use digits, *, # and A–D.');
+      }
+      if (call.state !== 'active') {
+        throw uiError('invalid_call_state', 'Tones go only to a connected call.', 'Wait until it is answered.');
+      }
+      this.dtmf[id] = (this.dtmf[id] ?? '') + digits.toUpperCase();
+      return null;
+    });
+  }
+
+  list_calls(): Promise<CallView[]> {
+    return this.run('list_calls', undefined, () => [...this.live.values()]);
+  }
+
+  call_history(): Promise<HistoryEntry[]> {
+    return this.run('call_history', undefined, () => this.history.slice(0, 500));
+  }
+
+  clear_history(): Promise<null> {
+    return this.run('clear_history', undefined, () => {
+      this.history = [];
+      return null;
+    });
+  }
+
+  async watch_levels(cb: (reading: LevelReading) => void): Promise<() => void> {
+    await this.run('watch_levels', undefined, () => null);
+    this.levelListeners.add(cb);
+    this.syncIntervals();
+    return () => {
+      this.levelListeners.delete(cb);
+      this.syncIntervals();
+    };
+  }
+
+  async onCallUpdate(cb: (call: CallView) => void): Promise<() => void> {
+    await this.run('onCallUpdate', undefined, () => null);
+    this.callListeners.add(cb);
+    return () => {
+      this.callListeners.delete(cb);
+    };
+  }
+
+  /** How many `onCallUpdate` listeners are attached. */
+  get callUpdateListeners(): number {
+    return this.callListeners.size;
+  }
+
+  /** How many `watch_levels` listeners are attached. */
+  get levelWatchers(): number {
+    return this.levelListeners.size;
+  }
+
+  /**
+   * A call comes in, as the shell would announce it. It is a waiting call when another is
+   * connected, and missed when nobody answers within `missAfterMs`.
+   */
+  simulateIncoming(from: string, options: { name?: string | null; account_id?: string | null } = {}): CallView {
+    const busy = [...this.live.values()].some((c) => c.state === 'active' || c.state === 'connecting');
+    const call = this.newCall({
+      direction: 'incoming',
+      remote: from,
+      remote_name: options.name ?? null,
+      account_id: options.account_id === undefined ? (this.accounts[0]?.id ?? null) : options.account_id,
+      state: 'incoming',
+      waiting: busy,
+    });
+    this.later(call.id, this.timing.missAfterMs, () => this.end(call.id, 'missed', null));
+    return clone(call);
+  }
+
+  /** The other side hangs up (or gives up calling, for a ringing incoming call). */
+  simulateRemoteHangup(id: string): void {
+    const call = this.live.get(id);
+    if (!call) return;
+    this.clearTimers(id);
+    if (call.state === 'incoming') this.end(id, 'missed', null);
+    else if (call.answered_at === null) {
+      this.end(id, 'failed', {
+        code: 'declined',
+        message: 'The other side declined the call.',
+        hint: 'Try again later.',
+      });
+    } else this.end(id, 'answered', null);
+  }
+
+  /** The other side puts us on hold, or takes us off it. */
+  simulateRemoteHold(id: string, on: boolean): void {
+    if (this.live.has(id)) this.update(id, { remote_hold: on });
+  }
+
+  /** Sets or clears a call's media problem (dead air …). */
+  simulateMediaProblem(id: string, problem: UiError | null): void {
+    if (this.live.has(id)) this.update(id, { media_problem: problem });
+  }
+
+  /** Sends any CallView to the listeners, as the shell's event does (tests drive states). */
+  emitCall(view: CallView): void {
+    if (view.state === 'ended') this.live.delete(view.id);
+    else this.live.set(view.id, clone(view));
+    for (const cb of [...this.callListeners]) cb(clone(view));
+  }
+
+  /** Sends a level reading to every `watch_levels` listener. */
+  emitLevels(reading: LevelReading): void {
+    for (const cb of [...this.levelListeners]) cb({ ...reading });
+  }
+
+  /** Stops every timer of the simulation (calls stay as they are). */
+  dispose(): void {
+    for (const set of this.callTimers.values()) for (const t of set) clearTimeout(t);
+    this.callTimers.clear();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    if (this.statsTimer !== null) clearInterval(this.statsTimer);
+    if (this.levelTimer !== null) clearInterval(this.levelTimer);
+    this.statsTimer = null;
+    this.levelTimer = null;
+  }
+
+  private get(id: string): CallView {
+    const call = this.live.get(id);
+    if (!call) throw notFound(id);
+    return call;
+  }
+
+  private later(id: string | null, ms: number, fn: () => void): void {
+    const set = this.callTimers.get(id) ?? new Set();
+    this.callTimers.set(id, set);
+    const t = setTimeout(() => {
+      set.delete(t);
+      fn();
+    }, ms);
+    set.add(t);
+  }
+
+  private clearTimers(id: string): void {
+    for (const t of this.callTimers.get(id) ?? []) clearTimeout(t);
+    this.callTimers.delete(id);
+  }
+
+  private newCall(over: Partial<CallView> & Pick<CallView, 'direction' | 'remote' | 'state'>): CallView {
+    // Skip ids a test gave calls of its own through emitCall.
+    while (this.live.has(`call-${this.nextCall}`)) this.nextCall++;
+    const call: CallView = {
+      id: `call-${this.nextCall++}`,
+      account_id: null,
+      remote_name: null,
+      waiting: false,
+      muted: false,
+      on_hold: false,
+      remote_hold: false,
+      started_at: Date.now(),
+      answered_at: null,
+      ended_at: null,
+      outcome: null,
+      end_reason: null,
+      media_problem: null,
+      stats: null,
+      ...over,
+    };
+    this.live.set(call.id, call);
+    this.emit(call);
+    return call;
+  }
+
+  private emit(call: CallView): void {
+    for (const cb of [...this.callListeners]) cb(clone(call));
+  }
+
+  private update(id: string, patch: Partial<CallView>): void {
+    const call = this.live.get(id);
+    if (!call) return;
+    const next = { ...call, ...patch };
+    this.live.set(id, next);
+    this.emit(next);
+    this.syncWaiting();
+    this.syncIntervals();
+  }
+
+  /** A ringing incoming call is a waiting call exactly while another call is connected. */
+  private syncWaiting(): void {
+    const calls = [...this.live.values()];
+    for (const c of calls) {
+      if (c.state !== 'incoming') continue;
+      const waiting = calls.some((o) => o.id !== c.id && (o.state === 'active' || o.state === 'connecting'));
+      if (waiting !== c.waiting) {
+        const next = { ...c, waiting };
+        this.live.set(c.id, next);
+        this.emit(next);
+      }
+    }
+  }
+
+  private end(id: string, outcome: CallOutcome, reason: UiError | null): void {
+    const call = this.live.get(id);
+    if (!call) return;
+    this.clearTimers(id);
+    const ended: CallView = {
+      ...call,
+      state: 'ended',
+      waiting: false,
+      ended_at: Date.now(),
+      outcome,
+      end_reason: reason,
+    };
+    this.live.delete(id);
+    // The history has the call before anyone hears it ended, so a reload finds it.
+    this.history = [
+      {
+        id: ended.id,
+        account_id: ended.account_id,
+        direction: ended.direction,
+        remote: ended.remote,
+        remote_name: ended.remote_name,
+        started_at: ended.started_at,
+        answered_at: ended.answered_at,
+        ended_at: ended.ended_at ?? Date.now(),
+        outcome,
+        reason: reason?.message ?? null,
+      },
+      ...this.history,
+    ].slice(0, 500);
+    this.emit(ended);
+    this.syncWaiting();
+    this.syncIntervals();
+  }
+
+  private startEcho(): CallView {
+    const call = this.newCall({
+      direction: 'outgoing',
+      remote: 'echo',
+      remote_name: 'Echo test',
+      state: 'connecting',
+      answered_at: Date.now(),
+    });
+    this.later(call.id, this.timing.connectMs, () => this.activate(call.id));
+    return call;
+  }
+
+  private startOutgoing(p: DialPreview): CallView {
+    const call = this.newCall({ direction: 'outgoing', remote: p.uri, account_id: p.account_id, state: 'dialing' });
+    const what = scenario(p.uri);
+    this.later(call.id, this.timing.ringAfterMs, () => {
+      if (what === 'nobody') {
+        this.end(call.id, 'failed', {
+          code: 'not_found',
+          message: `Nobody can be reached at ${p.uri}.`,
+          hint: 'Check the number or address and try again.',
+        });
+        return;
+      }
+      this.update(call.id, { state: 'ringing' });
+      if (what === 'noanswer') return;
+      this.later(call.id, this.timing.answerAfterMs, () => {
+        if (what === 'busy') {
+          this.end(call.id, 'busy', {
+            code: 'busy',
+            message: 'Busy',
+            hint: 'The other side is on another call. Try again later.',
+          });
+          return;
+        }
+        this.update(call.id, { state: 'connecting', answered_at: Date.now() });
+        this.later(call.id, this.timing.connectMs, () => {
+          this.activate(call.id);
+          if (what === 'silent') {
+            this.later(call.id, this.timing.statsEveryMs * 2, () =>
+              this.simulateMediaProblem(call.id, {
+                code: 'no_audio_received',
+                message: 'No sound is arriving from the other side.',
+                hint:
+                  'A firewall or router may block the audio. Try another network, or TCP or TLS in the ' +
+                  'account settings.',
+              }),
+            );
+          }
+        });
+      });
+    });
+    return call;
+  }
+
+  private activate(id: string): void {
+    const call = this.live.get(id);
+    if (!call) return;
+    this.update(id, { state: 'active', stats: this.nextStats(call) });
+  }
+
+  /** Plausible numbers that move a little every tick. */
+  private nextStats(call: CallView): CallStats {
+    const prev = call.stats;
+    const secs = this.timing.statsEveryMs / 1000;
+    const silent = scenario(call.remote) === 'silent';
+    const echo = call.account_id === null && call.remote === 'echo';
+    const tls = this.accounts.find((a) => a.id === call.account_id)?.transport === 'tls';
+    const sent = (prev?.packets_sent ?? 0) + (call.on_hold ? 0 : Math.round(50 * secs));
+    const heard = call.on_hold || call.remote_hold ? 0 : Math.round(50 * secs);
+    const received = silent ? 0 : (prev?.packets_received ?? 0) + heard;
+    return {
+      codec: 'opus/48000',
+      packets_sent: sent,
+      packets_received: received,
+      loss_pct: silent ? 0 : round1(echo ? 0 : between(0, 1.5)),
+      jitter_ms: silent ? 0 : round1(echo ? between(0.2, 1) : between(2, 9)),
+      rtt_ms: silent ? null : Math.round(echo ? between(1, 3) : between(20, 70)),
+      playout_delay_ms: silent ? 0 : Math.round(echo ? 20 : between(40, 60)),
+      mos: silent ? null : round1(echo ? 4.4 : between(4.0, 4.4)),
+      srtp: tls,
+    };
+  }
+
+  /** Stats tick while a call is active; levels while someone watches and a call has audio. */
+  private syncIntervals(): void {
+    const active = [...this.live.values()].filter((c) => c.state === 'active');
+    if (active.length > 0 && this.statsTimer === null) {
+      this.statsTimer = setInterval(() => {
+        for (const c of this.live.values()) if (c.state === 'active') this.update(c.id, { stats: this.nextStats(c) });
+      }, this.timing.statsEveryMs);
+    } else if (active.length === 0 && this.statsTimer !== null) {
+      clearInterval(this.statsTimer);
+      this.statsTimer = null;
+    }
+    const audible = active.some((c) => !c.on_hold);
+    if (audible && this.levelListeners.size > 0 && this.levelTimer === null) {
+      this.levelTimer = setInterval(() => this.tickLevels(), this.timing.levelsEveryMs);
+    } else if ((!audible || this.levelListeners.size === 0) && this.levelTimer !== null) {
+      clearInterval(this.levelTimer);
+      this.levelTimer = null;
+    }
+  }
+
+  private tickLevels(): void {
+    const call = [...this.live.values()].find((c) => c.state === 'active' && !c.on_hold);
+    if (!call) return;
+    const speaking = Math.random() < 0.7;
+    const input = call.muted ? -100 : speaking ? between(-32, -12) : between(-60, -45);
+    const silent = scenario(call.remote) === 'silent' || call.remote_hold;
+    const echo = call.account_id === null && call.remote === 'echo';
+    const output = silent ? -100 : echo ? (call.muted ? -100 : Math.max(-100, input - 4)) : between(-40, -15);
+    this.emitLevels({ input_dbfs: Math.round(input), output_dbfs: Math.round(output) });
   }
 
   open_log_folder(): Promise<null> {

@@ -1,13 +1,19 @@
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import {
+  CALLS_EVENT,
   REGISTRATION_EVENT,
   toUiError,
   type Account,
   type AccountInput,
   type AppInfo,
   type AudioDevices,
+  type AudioSettings,
   type Backend,
+  type CallView,
+  type DialPreview,
+  type HistoryEntry,
+  type LevelReading,
   type RegistrationStatus,
 } from './backend';
 
@@ -19,6 +25,14 @@ export class TauriBackend implements Backend {
   private async call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
     try {
       return await invoke<T>(command, args);
+    } catch (err) {
+      throw toUiError(err);
+    }
+  }
+
+  private async listenTo<T>(event: string, cb: (payload: T) => void): Promise<() => void> {
+    try {
+      return await listen<T>(event, (e) => cb(e.payload));
     } catch (err) {
       throw toUiError(err);
     }
@@ -44,16 +58,83 @@ export class TauriBackend implements Backend {
     return this.call('registration_states');
   }
 
-  async onRegistration(cb: (status: RegistrationStatus) => void): Promise<() => void> {
-    try {
-      return await listen<RegistrationStatus>(REGISTRATION_EVENT, (event) => cb(event.payload));
-    } catch (err) {
-      throw toUiError(err);
-    }
+  onRegistration(cb: (status: RegistrationStatus) => void): Promise<() => void> {
+    return this.listenTo(REGISTRATION_EVENT, cb);
   }
 
   audio_devices(): Promise<AudioDevices> {
     return this.call('audio_devices');
+  }
+
+  audio_settings(): Promise<AudioSettings> {
+    return this.call('audio_settings');
+  }
+
+  save_audio_settings(settings: AudioSettings): Promise<AudioSettings> {
+    return this.call('save_audio_settings', { settings });
+  }
+
+  dial_preview(target: string): Promise<DialPreview> {
+    return this.call('dial_preview', { target });
+  }
+
+  dial(target: string, account_id: string | null): Promise<CallView> {
+    return this.call('dial', { target, account_id });
+  }
+
+  echo_test(): Promise<CallView> {
+    return this.call('echo_test');
+  }
+
+  answer_call(id: string): Promise<null> {
+    return this.call('answer_call', { id });
+  }
+
+  reject_call(id: string): Promise<null> {
+    return this.call('reject_call', { id });
+  }
+
+  hangup_call(id: string): Promise<null> {
+    return this.call('hangup_call', { id });
+  }
+
+  hold_call(id: string, on: boolean): Promise<null> {
+    return this.call('hold_call', { id, on });
+  }
+
+  mute_call(id: string, on: boolean): Promise<null> {
+    return this.call('mute_call', { id, on });
+  }
+
+  send_dtmf(id: string, digits: string): Promise<null> {
+    return this.call('send_dtmf', { id, digits });
+  }
+
+  list_calls(): Promise<CallView[]> {
+    return this.call('list_calls');
+  }
+
+  call_history(): Promise<HistoryEntry[]> {
+    return this.call('call_history');
+  }
+
+  clear_history(): Promise<null> {
+    return this.call('clear_history');
+  }
+
+  async watch_levels(cb: (reading: LevelReading) => void): Promise<() => void> {
+    let deliver = cb;
+    const channel = new Channel<LevelReading>((reading) => deliver(reading));
+    await this.call('watch_levels', { channel });
+    // The contract has no command to end the stream; stop handing readings to `cb`. The
+    // channel's callback stays registered so the shell's sends never hit a missing one.
+    return () => {
+      deliver = () => {};
+    };
+  }
+
+  onCallUpdate(cb: (call: CallView) => void): Promise<() => void> {
+    return this.listenTo(CALLS_EVENT, cb);
   }
 
   open_log_folder(): Promise<null> {
