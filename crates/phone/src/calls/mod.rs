@@ -114,6 +114,7 @@ enum Request {
     Hold(String, bool, Reply<()>),
     Mute(String, bool, Reply<()>),
     Dtmf(String, String, Reply<()>),
+    Transfer(String, String, Reply<()>),
     Levels(
         String,
         oneshot::Sender<Option<watch::Receiver<LevelReading>>>,
@@ -261,6 +262,13 @@ impl Calls {
             .await
     }
 
+    /// Blind transfer: asks the other side to call `target` (REFER); the call ends when the
+    /// transfer succeeds.
+    pub async fn transfer(&self, id: &str, target: &str) -> Result<(), UiError> {
+        self.ask(|r| Request::Transfer(id.to_owned(), target.to_owned(), r))
+            .await
+    }
+
     /// The levels of a call's audio, while it has media.
     pub async fn levels(&self, id: &str) -> Option<watch::Receiver<LevelReading>> {
         let (tx, rx) = oneshot::channel();
@@ -328,8 +336,12 @@ struct Entry {
     media: MediaState,
     /// A hold or resume in progress.
     hold_pending: Option<bool>,
-    /// Media events that arrived while the media was starting.
+    /// The call was answered (for the history's outcome).
     answered: bool,
+    /// This call was placed for the peer's REFER of that call (we are the transferee).
+    transfer_of: Option<String>,
+    /// Our own REFER of this call is in progress (we transfer it away).
+    transferring: bool,
 }
 
 struct Actor {
@@ -459,6 +471,22 @@ impl Actor {
             }
             Request::Dtmf(id, digits, reply) => {
                 let r = self.dtmf(&id, &digits).await;
+                let _ = reply.send(r);
+            }
+            Request::Transfer(id, target, reply) => {
+                let r = match self.calls.get_mut(&id) {
+                    Some(e) if e.view.state == CallStatus::Active => {
+                        e.transferring = true;
+                        let target = target.trim().to_owned();
+                        self.command(&id, |h| CallCommand::Transfer(h, target))
+                    }
+                    Some(_) => Err(UiError::new(
+                        "invalid_call_state",
+                        "Only a connected call can be transferred.",
+                        "Wait until the call is answered.",
+                    )),
+                    None => Err(no_call(&id)),
+                };
                 let _ = reply.send(r);
             }
             Request::Levels(id, reply) => {
@@ -681,6 +709,8 @@ impl Actor {
                 media: MediaState::None,
                 hold_pending: None,
                 answered: false,
+                transfer_of: None,
+                transferring: false,
             },
         );
         self.publish(&id);
@@ -963,18 +993,109 @@ impl Actor {
                 }
                 self.publish(&id);
             }
-            CallEvent::TransferRequested { target, .. } => {
-                tracing::info!(call = %id, %target,
-                    "the other side asks us to call someone else (transfer); not supported yet");
-            }
-            CallEvent::TransferProgress { code, .. } => {
-                tracing::info!(call = %id, code, "transfer progress");
+            CallEvent::TransferRequested { target, .. } => self.transferee(&id, target).await,
+            CallEvent::TransferProgress {
+                code, reason, done, ..
+            } => {
+                tracing::info!(call = %id, code, %reason, done, "transfer progress");
+                let ours = self.calls.get(&id).is_some_and(|e| e.transferring);
+                if ours && done {
+                    if (200..300).contains(&code) {
+                        // RFC 5589 §6.1: the transfer worked; the transferor ends its call.
+                        let _ = self.command(&id, CallCommand::Hangup);
+                    } else if let Some(e) = self.calls.get_mut(&id) {
+                        e.transferring = false;
+                        e.view.media_problem = Some(UiError::new(
+                            "transfer_failed",
+                            format!("The transfer did not work ({code} {reason})."),
+                            "The call is still yours; try another number.",
+                        ));
+                        self.publish(&id);
+                    }
+                }
             }
             CallEvent::Dtmf { digit, .. } => {
                 tracing::debug!(call = %id, %digit, "DTMF received (INFO)");
             }
             CallEvent::Ended { cause, .. } => self.ended(&id, cause),
             CallEvent::Incoming { .. } | CallEvent::AutoRejected { .. } => {}
+        }
+        self.report_transfer(&id);
+    }
+
+    /// The peer asks us to call `target` (RFC 3515 blind transfer, we are the transferee):
+    /// call it on the same line with the same audio and report its progress back.
+    async fn transferee(&mut self, id: &str, target: String) {
+        let Some(e) = self.calls.get(id) else {
+            return;
+        };
+        let route = match &e.line {
+            LineKey::Account(a) => Route::Account(a.clone()),
+            LineKey::Direct(k) => Route::Direct {
+                account_id: self.lines.get(k).and_then(|l| l.account_id.clone()),
+                aor: None,
+                credentials: None,
+            },
+        };
+        let audio = Some(e.audio.clone());
+        tracing::info!(call = %id, %target, "transferred: calling the new party");
+        let uri = split_name_addr(&target).1;
+        match self
+            .dial(
+                DialRequest {
+                    uri,
+                    route,
+                    audio,
+                },
+                false,
+            )
+            .await
+        {
+            Ok(v) => {
+                if let Some(n) = self.calls.get_mut(&v.id) {
+                    n.transfer_of = Some(id.to_owned());
+                }
+            }
+            Err(err) => {
+                tracing::info!(call = %id, error = %err.message, "the transfer target cannot be called");
+                let _ = self.command(id, |h| {
+                    CallCommand::TransferProgress(h, 503, "Service Unavailable".into())
+                });
+            }
+        }
+    }
+
+    /// Tells the transferor how the call we placed for it goes.
+    fn report_transfer(&mut self, id: &str) {
+        let Some(e) = self.calls.get(id) else {
+            return;
+        };
+        let Some(orig) = e.transfer_of.clone() else {
+            return;
+        };
+        let (code, reason): (u16, String) = match e.view.state {
+            CallStatus::Ringing => (180, "Ringing".into()),
+            CallStatus::Active => (200, "OK".into()),
+            CallStatus::Ended if !e.answered => {
+                let code = e
+                    .view
+                    .end_reason
+                    .as_ref()
+                    .and_then(|r| r.code.strip_prefix("sip_"))
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(487);
+                (code, "Failed".into())
+            }
+            _ => return,
+        };
+        let done = code >= 200;
+        if done && let Some(n) = self.calls.get_mut(id) {
+            n.transfer_of = None;
+        }
+        let _ = self.command(&orig, |h| CallCommand::TransferProgress(h, code, reason));
+        if code == 200 {
+            // The new call took over: end the old one (the transferor may do it too).
+            let _ = self.command(&orig, CallCommand::Hangup);
         }
     }
 
@@ -1038,6 +1159,8 @@ impl Actor {
                 media: MediaState::None,
                 hold_pending: None,
                 answered: false,
+                transfer_of: None,
+                transferring: false,
             },
         );
         if auto.is_some() {

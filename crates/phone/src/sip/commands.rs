@@ -60,6 +60,8 @@ pub enum CallCommand {
     Info(CallHandle, char),
     /// Blind transfer (REFER) of the call to this URI.
     Transfer(CallHandle, String),
+    /// How the call we placed for the peer's REFER goes (NOTIFY with a sipfrag status).
+    TransferProgress(CallHandle, u16, String),
 }
 
 /// Runs `command` on the cores. `Address` and `Dial` are answered through their reply
@@ -115,6 +117,9 @@ pub(crate) fn execute(
         CallCommand::RejectUpdate(h, code) => calls.reject_update(now, layer, h, code),
         CallCommand::Info(h, digit) => calls.send_dtmf(now, layer, h, digit, 160),
         CallCommand::Transfer(h, target) => calls.transfer(now, layer, h, &target),
+        CallCommand::TransferProgress(h, code, reason) => {
+            calls.transfer_progress(now, layer, h, code, &reason)
+        }
     };
     if let Err(e) = r {
         tracing::debug!(error = %e, "call command refused");
