@@ -56,6 +56,11 @@ pub struct Account {
     pub transport: Transport,
     /// Where the password is kept.
     pub password_storage: PasswordStorage,
+    /// Numbers typed with this prefix are called from this account, the prefix stripped
+    /// (`9` + `0301234` calls `0301234`); empty means none.
+    pub dial_prefix: String,
+    /// Numbers without a matching prefix are called from this account (at most one is).
+    pub is_default: bool,
 }
 
 /// An account to add (`id` is `None`) or edit (`id` set).
@@ -76,6 +81,12 @@ pub struct AccountInput {
     /// `None` keeps the stored password; `Some("")` removes it; anything else replaces it.
     /// [`Secret`] keeps it out of `Debug` output.
     pub password: Option<Secret>,
+    /// The dial prefix: 1 to 8 of `0-9*#`, or empty for none. Absent in JSON means empty.
+    #[serde(default)]
+    pub dial_prefix: String,
+    /// Make this the default account (the others stop being it). Absent in JSON means false.
+    #[serde(default)]
+    pub is_default: bool,
 }
 
 /// Whether the system keyring can be used, and what to tell the user if not.
@@ -130,6 +141,19 @@ pub struct AudioDevices {
     pub error: Option<UiError>,
 }
 
+/// What dialling a target would do, the dial rules applied (see [`crate::dialplan`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialPreview {
+    /// The account that calls; `None` for a direct call (`sip:user@host`) or the echo line.
+    pub account_id: Option<String>,
+    /// What the user reads: the account's name, "Direct call" or "Echo test".
+    pub account_name: String,
+    /// What will be called, after a rule's prefix is stripped (`echo` for the echo line).
+    pub uri: String,
+    /// The rule that chose the account, e.g. "prefix 9 → Office"; `None` when none did.
+    pub rule: Option<String>,
+}
+
 /// An error as the user sees it: a stable code, what happened and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
@@ -180,11 +204,32 @@ mod tests {
             registrar: String::new(),
             transport: Transport::Auto,
             password_storage: PasswordStorage::None,
+            dial_prefix: "9".into(),
+            is_default: true,
         };
         let v = serde_json::to_value(&acc).unwrap();
         assert_eq!(v["transport"], "auto");
         assert_eq!(v["password_storage"], "none");
+        assert_eq!(v["dial_prefix"], "9");
+        assert_eq!(v["is_default"], true);
+        // An input without the dial-rule fields (an older UI) means no prefix, not default.
+        assert_eq!(input.dial_prefix, "");
+        assert!(!input.is_default);
         let e = serde_json::to_value(UiError::new("c", "m", "h")).unwrap();
         assert_eq!(e, serde_json::json!({"code":"c","message":"m","hint":"h"}));
+    }
+
+    #[test]
+    fn dial_preview_matches_contract() {
+        let preview = DialPreview {
+            account_id: Some("acc-000001".into()),
+            account_name: "Office".into(),
+            uri: "sip:0301234@example.com".into(),
+            rule: Some("prefix 9 \u{2192} Office".into()),
+        };
+        let v = serde_json::to_value(&preview).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["account_id", "account_name", "rule", "uri"]);
     }
 }

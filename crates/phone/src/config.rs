@@ -210,6 +210,14 @@ pub struct AccountConfig {
     /// `auto` (default), `udp`, `tcp`, `tls`, `ws` or `wss`.
     #[serde(default)]
     pub transport: Transport,
+    /// Numbers typed with this prefix (1 to 8 of `0-9*#`, unique among the accounts) are
+    /// called from this account with the prefix stripped; empty (the default) means none.
+    #[serde(default, deserialize_with = "deserialize_dial_prefix")]
+    pub dial_prefix: String,
+    /// Numbers without a matching prefix are called from this account; at most one account
+    /// is the default (without one, the first account with a registrar is used).
+    #[serde(default)]
+    pub is_default: bool,
     /// The SIP password, for headless and scripted use only. Accepted with a warning: the
     /// app keeps passwords in the system keyring and moves this one there when the password
     /// is set in Settings.
@@ -226,6 +234,12 @@ fn deserialize_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 fn deserialize_sip_address<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     accounts::check_sip_address(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+fn deserialize_dial_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    accounts::check_dial_prefix(&s).map_err(serde::de::Error::custom)?;
     Ok(s)
 }
 
@@ -512,7 +526,8 @@ fn parse(text: &str) -> Result<Config, ParseError> {
     }
     let config: Config = toml::from_str(text).map_err(|e| toml_err(ProblemKind::Schema, e))?;
     let mut seen = std::collections::HashSet::new();
-    for acc in &config.accounts {
+    let mut defaults = 0;
+    for (i, acc) in config.accounts.iter().enumerate() {
         if !seen.insert(acc.id.as_str()) {
             return Err((
                 ProblemKind::Schema,
@@ -520,11 +535,53 @@ fn parse(text: &str) -> Result<Config, ParseError> {
                 text.rfind(&format!("\"{}\"", acc.id)),
             ));
         }
+        let before = &config.accounts[..i];
+        if let Err(e) = accounts::check_unique_prefix(&acc.dial_prefix, None, before) {
+            let nth = before
+                .iter()
+                .filter(|a| a.dial_prefix == acc.dial_prefix)
+                .count();
+            return Err((
+                ProblemKind::Schema,
+                e.to_string(),
+                key_at(text, "dial_prefix", &acc.dial_prefix, nth),
+            ));
+        }
+        if acc.is_default {
+            defaults += 1;
+            if defaults > 1 {
+                return Err((
+                    ProblemKind::Schema,
+                    "more than one account has is_default = true; mark only one".into(),
+                    key_at(text, "is_default", "true", 1),
+                ));
+            }
+        }
         if let Some(p) = &acc.password {
             redact::register(p);
         }
     }
     Ok(config)
+}
+
+/// Where the `n`th (from 0) line `key = value` is (quotes around the value ignored), for
+/// pointing at the second of two settings that clash.
+fn key_at(text: &str, key: &str, value: &str, n: usize) -> Option<usize> {
+    let mut offset = 0;
+    let mut found = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some((k, v)) = line.split_once('=') {
+            let v = v.trim().trim_matches('"').trim_matches('\'');
+            if k.trim() == key && v == value {
+                if found == n {
+                    return Some(offset + (line.len() - line.trim_start().len()));
+                }
+                found += 1;
+            }
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -607,6 +664,8 @@ mod tests {
             registrar: "sip:pbx.example.com:5060".into(),
             transport: Transport::Tls,
             password: None,
+            dial_prefix: String::new(),
+            is_default: false,
         }
     }
 
@@ -629,15 +688,21 @@ mod tests {
         config.network.registration_expires_secs = 120;
         config.network.tls_ca_file = Some(PathBuf::from("/etc/pbx-ca.pem"));
         config.logging.level = LogLevel::Debug;
-        config.accounts.push(account("acc-000001"));
+        config.accounts.push(AccountConfig {
+            dial_prefix: "9".into(),
+            is_default: true,
+            ..account("acc-000001")
+        });
         config.accounts.push(AccountConfig {
             transport: Transport::Auto,
             registrar: String::new(),
+            dial_prefix: "*31#".into(),
             ..account("acc-000002")
         });
         save(&path, &config).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("version = 1"), "{text}");
+        assert!(text.contains("dial_prefix = \"9\""), "{text}");
         let loaded = load(&path);
         assert!(loaded.problem.is_none());
         assert_eq!(loaded.config, config);
@@ -733,6 +798,11 @@ mod tests {
                 6,
                 "sctp",
             ),
+            (
+                "version = 1\n[[accounts]]\nid = \"a1\"\ndisplay_name = \"A\"\nsip_address = \"sip:a@b\"\ndial_prefix = \"9x\"\n",
+                6,
+                "0-9, * and #",
+            ),
         ];
         for (text, line, needle) in cases {
             fs::write(&path, text).unwrap();
@@ -811,11 +881,50 @@ mod tests {
     }
 
     #[test]
+    fn dial_rules_checked_across_accounts() {
+        let acc = |id: &str, extra: &str| {
+            format!(
+                "[[accounts]]\nid = \"{id}\"\ndisplay_name = \"Acc {id}\"\n\
+                 sip_address = \"sip:a@b\"\n{extra}"
+            )
+        };
+        let text = format!(
+            "version = 1\n{}{}{}",
+            acc("a1", "dial_prefix = \"9\"\n"),
+            acc("a2", "dial_prefix = \"8\"\n"),
+            acc("a3", "dial_prefix = \"9\"\n")
+        );
+        let (kind, detail, at) = parse(&text).unwrap_err();
+        assert_eq!(kind, ProblemKind::Schema);
+        assert!(
+            detail.contains("already the prefix of \u{201c}Acc a1\u{201d}"),
+            "{detail}"
+        );
+        assert_eq!(line_col(&text, at.unwrap()).0, 16);
+
+        let text = format!(
+            "version = 1\n{}{}",
+            acc("a1", "is_default = true\n"),
+            acc("a2", "is_default = true\n")
+        );
+        let (_, detail, at) = parse(&text).unwrap_err();
+        assert!(detail.contains("mark only one"), "{detail}");
+        assert_eq!(line_col(&text, at.unwrap()).0, 11);
+
+        // Files written before dial rules load: no prefix, no default.
+        let c = parse(&format!("version = 1\n{}", acc("a1", ""))).unwrap();
+        assert_eq!(c.accounts[0].dial_prefix, "");
+        assert!(!c.accounts[0].is_default);
+    }
+
+    #[test]
     fn example_file_is_valid() {
         let text = include_str!("../config.example.toml");
         let c = parse(text).unwrap();
-        assert_eq!(c.accounts.len(), 1);
+        assert_eq!(c.accounts.len(), 2);
         assert_eq!(c.network, NetworkConfig::default());
+        assert_eq!(c.accounts[0].dial_prefix, "9");
+        assert!(c.accounts[0].is_default);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::accounts::AccountError;
+use crate::accounts::{AccountError, Field};
 use crate::api::UiError;
 use crate::config::ConfigError;
 use crate::logging::LogError;
@@ -46,6 +46,14 @@ impl From<&Error> for UiError {
                 format!(
                     "Correct the \u{201c}{}\u{201d} field and save again.",
                     field.label()
+                ),
+            ),
+            Error::Account(AccountError::DialPrefixTaken { other, .. }) => (
+                "invalid_account",
+                format!(
+                    "Choose another \u{201c}{}\u{201d}, or first change or clear the one of \
+                     \u{201c}{other}\u{201d}.",
+                    Field::DialPrefix.label()
                 ),
             ),
             Error::Account(AccountError::NotFound(_)) => (
@@ -138,7 +146,8 @@ impl From<Error> for UiError {
     }
 }
 
-fn capitalise(s: &str) -> String {
+/// The sentence for people: first letter upper case, a full stop at the end.
+pub(crate) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(first) => {
@@ -156,7 +165,6 @@ fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::Field;
 
     #[test]
     fn invalid_account_names_the_field() {
@@ -168,6 +176,23 @@ mod tests {
         assert_eq!(ui.code, "invalid_account");
         assert!(ui.message.starts_with("SIP address: "), "{}", ui.message);
         assert!(ui.hint.contains("SIP address"), "{}", ui.hint);
+    }
+
+    #[test]
+    fn taken_dial_prefix_names_the_field_and_the_other_account() {
+        let e = Error::Account(AccountError::DialPrefixTaken {
+            prefix: "9".into(),
+            other: "Office".into(),
+        });
+        let ui = UiError::from(&e);
+        assert_eq!(ui.code, "invalid_account");
+        assert!(
+            ui.message.starts_with("Dial prefix: 9 is already"),
+            "{}",
+            ui.message
+        );
+        assert!(ui.hint.contains("Dial prefix"), "{}", ui.hint);
+        assert!(ui.hint.contains("\u{201c}Office\u{201d}"), "{}", ui.hint);
     }
 
     #[test]

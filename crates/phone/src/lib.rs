@@ -21,6 +21,8 @@
 //!     registrar: "sip:pbx.example.com".into(),
 //!     transport: Transport::Auto,
 //!     password: Some(Secret::new("correct horse")),
+//!     dial_prefix: "9".into(),
+//!     is_default: true,
 //! })?;
 //! println!("saved {} ({:?})", account.id, account.password_storage);
 //! # Ok(()) }
@@ -33,6 +35,7 @@
 pub mod accounts;
 pub mod api;
 pub mod config;
+pub mod dialplan;
 mod error;
 pub mod logging;
 mod phone;
@@ -40,6 +43,7 @@ pub mod redact;
 pub mod secrets;
 pub mod sip;
 
+pub use api::DialPreview;
 pub use api::{
     Account, AccountInput, AppInfo, AudioDevice, AudioDevices, KeyringStatus, PasswordStorage,
     Transport, UiError,

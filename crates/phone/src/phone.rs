@@ -19,6 +19,10 @@ use crate::logging;
 use crate::secrets::{Secret, SecretBackendChoice, SecretStore};
 use crate::sip::{self, RegistrationStatus, SipError, SipRuntime};
 
+// Dial rules, history, audio settings.
+use crate::api::DialPreview;
+use crate::dialplan;
+
 /// How to open a [`Phone`]. `Default` is what the app uses.
 #[derive(Debug, Clone, Default)]
 pub struct PhoneOptions {
@@ -182,6 +186,13 @@ impl Phone {
         let mut state = self.state();
         self.check_saving_allowed()?;
         let mut config = state.config.clone();
+        accounts::check_unique_prefix(&valid.dial_prefix, input.id.as_deref(), &config.accounts)?;
+        if valid.is_default {
+            // At most one default account: this one takes over.
+            for a in &mut config.accounts {
+                a.is_default = false;
+            }
+        }
         let (index, is_new) = match &input.id {
             Some(id) => {
                 let i = config
@@ -202,6 +213,8 @@ impl Phone {
                     registrar: String::new(),
                     transport: valid.transport,
                     password: None,
+                    dial_prefix: String::new(),
+                    is_default: false,
                 });
                 (config.accounts.len() - 1, true)
             }
@@ -212,6 +225,8 @@ impl Phone {
         entry.auth_user = valid.auth_user;
         entry.registrar = valid.registrar;
         entry.transport = valid.transport;
+        entry.dial_prefix = valid.dial_prefix;
+        entry.is_default = valid.is_default;
         let id = entry.id.clone();
 
         let new_storage = match &input.password {
@@ -472,6 +487,24 @@ impl Phone {
         std::fs::create_dir_all(&self.log_dir).map_err(|e| open_err(e.to_string()))?;
         opener::open(&self.log_dir).map_err(|e| open_err(e.to_string()))
     }
+
+    // --- dial rules, history, audio settings ---
+
+    /// What dialling `target` would do, the dial rules applied ([`dialplan::resolve`]): which
+    /// account calls, and what URI. Reads only the configuration (never the keyring), so the
+    /// dialer may ask at every key press.
+    pub fn dial_preview(&self, target: &str) -> Result<DialPreview, UiError> {
+        let accounts: Vec<Account> = {
+            let state = self.state();
+            state
+                .config
+                .accounts
+                .iter()
+                .map(|a| to_account(a, None))
+                .collect()
+        };
+        dialplan::resolve(target, &accounts)
+    }
 }
 
 /// The sound devices of the default audio host. Never panics, returns within a few seconds;
@@ -515,6 +548,8 @@ fn to_account(a: &AccountConfig, storage: Option<PasswordStorage>) -> Account {
         auth_user: a.auth_user.clone(),
         registrar: a.registrar.clone(),
         transport: a.transport,
+        dial_prefix: a.dial_prefix.clone(),
+        is_default: a.is_default,
         password_storage: storage.unwrap_or(if a.password.is_some() {
             PasswordStorage::Config
         } else {
@@ -575,6 +610,8 @@ mod tests {
             registrar: "sip:pbx.example.com:5060".into(),
             transport: Transport::Tcp,
             password: password.map(Secret::new),
+            dial_prefix: String::new(),
+            is_default: false,
         }
     }
 
@@ -765,5 +802,108 @@ mod tests {
                 .as_str(),
             "logs_empty"
         ));
+    }
+
+    // --- dial rules, history, audio settings ---
+
+    #[test]
+    fn dial_prefixes_and_the_default_account() {
+        let f = Fixture::new();
+        let phone = f.open();
+        let office = phone
+            .save_account(AccountInput {
+                display_name: "Office".into(),
+                dial_prefix: "9".into(),
+                is_default: true,
+                ..input(None)
+            })
+            .unwrap();
+        assert_eq!(office.dial_prefix, "9");
+        assert!(office.is_default);
+        let home = phone
+            .save_account(AccountInput {
+                display_name: "Home".into(),
+                sip_address: "sip:alice@home.example.net".into(),
+                registrar: "sip:sip.home.example.net".into(),
+                dial_prefix: " 8 ".into(),
+                ..input(None)
+            })
+            .unwrap();
+        assert_eq!(home.dial_prefix, "8");
+
+        // The example, through the phone.
+        let preview = phone.dial_preview("90301234").unwrap();
+        assert_eq!(preview.account_id.as_deref(), Some(office.id.as_str()));
+        assert_eq!(preview.uri, "sip:0301234@example.com");
+        assert_eq!(preview.rule.as_deref(), Some("prefix 9 \u{2192} Office"));
+        let preview = phone.dial_preview("8 0301234").unwrap();
+        assert_eq!(preview.account_id.as_deref(), Some(home.id.as_str()));
+        assert_eq!(preview.uri, "sip:0301234@home.example.net");
+        assert_eq!(
+            phone.dial_preview("0301234").unwrap().account_id,
+            Some(office.id.clone())
+        );
+        assert_eq!(phone.dial_preview("").unwrap_err().code, "invalid_number");
+
+        // A prefix another account has: refused, naming the field and the other account.
+        let err = UiError::from(
+            phone
+                .save_account(AccountInput {
+                    id: Some(home.id.clone()),
+                    dial_prefix: "9".into(),
+                    ..input(None)
+                })
+                .unwrap_err(),
+        );
+        assert_eq!(err.code, "invalid_account");
+        assert!(err.hint.contains("Dial prefix"), "{}", err.hint);
+        assert!(err.hint.contains("Office"), "{}", err.hint);
+        let err = UiError::from(
+            phone
+                .save_account(AccountInput {
+                    dial_prefix: "9a".into(),
+                    ..input(None)
+                })
+                .unwrap_err(),
+        );
+        assert_eq!(err.code, "invalid_account");
+        assert!(err.hint.contains("Dial prefix"), "{}", err.hint);
+        // Saving an account with its own prefix again is fine.
+        phone
+            .save_account(AccountInput {
+                id: Some(office.id.clone()),
+                display_name: "Office".into(),
+                dial_prefix: "9".into(),
+                is_default: true,
+                ..input(None)
+            })
+            .unwrap();
+
+        // Making Home the default takes it from Office, in the file too.
+        phone
+            .save_account(AccountInput {
+                id: Some(home.id.clone()),
+                display_name: "Home".into(),
+                sip_address: "sip:alice@home.example.net".into(),
+                registrar: "sip:sip.home.example.net".into(),
+                dial_prefix: "8".into(),
+                is_default: true,
+                ..input(None)
+            })
+            .unwrap();
+        drop(phone);
+        let phone = f.open();
+        let list = phone.list_accounts();
+        let defaults: Vec<&str> = list
+            .iter()
+            .filter(|a| a.is_default)
+            .map(|a| a.display_name.as_str())
+            .collect();
+        assert_eq!(defaults, ["Home"]);
+        assert_eq!(
+            phone.dial_preview("0301234").unwrap().account_id,
+            Some(home.id.clone())
+        );
+        assert!(f.config_text().contains("dial_prefix = \"8\""));
     }
 }

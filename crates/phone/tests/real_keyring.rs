@@ -65,6 +65,8 @@ fn password_round_trip_through_real_keyring() {
             registrar: "sip:pbx.example.com".into(),
             transport: Transport::Udp,
             password: Some(Secret::new(password.clone())),
+            dial_prefix: String::new(),
+            is_default: false,
         })
         .unwrap();
     assert_eq!(account.password_storage, PasswordStorage::Keyring);
