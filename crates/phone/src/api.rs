@@ -141,6 +141,59 @@ pub struct AudioDevices {
     pub error: Option<UiError>,
 }
 
+/// Who started a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    /// We called.
+    Outgoing,
+    /// We were called.
+    Incoming,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// It was answered (by either side) and later hung up.
+    Answered,
+    /// Incoming, and it stopped ringing before anyone answered.
+    Missed,
+    /// Refused: we declined an incoming call, or the far end declined ours.
+    Rejected,
+    /// Outgoing, and we hung up before it was answered.
+    Cancelled,
+    /// It could not be set up (network, server or media trouble).
+    Failed,
+    /// The far end was busy.
+    Busy,
+}
+
+/// One finished call in the call history. Times are Unix milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The call's id (e.g. `call-7`).
+    pub id: String,
+    /// The account of the call; `None` for a direct call or the echo line.
+    pub account_id: Option<String>,
+    /// Who called.
+    pub direction: CallDirection,
+    /// The far end's URI, e.g. `sip:bob@example.com`.
+    pub remote: String,
+    /// The far end's display name, when it sent one.
+    pub remote_name: Option<String>,
+    /// When the call started (dialled, or began to ring here).
+    pub started_at: u64,
+    /// When it was answered, if it was.
+    pub answered_at: Option<u64>,
+    /// When it ended.
+    pub ended_at: u64,
+    /// How it ended.
+    pub outcome: CallOutcome,
+    /// Why it failed or was refused, in plain words (the end reason's message).
+    pub reason: Option<String>,
+}
+
 /// What dialling a target would do, the dial rules applied (see [`crate::dialplan`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DialPreview {
@@ -220,7 +273,44 @@ mod tests {
     }
 
     #[test]
-    fn dial_preview_matches_contract() {
+    fn call_types_match_contract() {
+        let entry = HistoryEntry {
+            id: "call-7".into(),
+            account_id: None,
+            direction: CallDirection::Incoming,
+            remote: "sip:bob@example.com".into(),
+            remote_name: Some("Bob".into()),
+            started_at: 1_700_000_000_000,
+            answered_at: None,
+            ended_at: 1_700_000_030_000,
+            outcome: CallOutcome::Missed,
+            reason: None,
+        };
+        let v = serde_json::to_value(&entry).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "id": "call-7", "account_id": null, "direction": "incoming",
+                "remote": "sip:bob@example.com", "remote_name": "Bob",
+                "started_at": 1_700_000_000_000_u64, "answered_at": null,
+                "ended_at": 1_700_000_030_000_u64, "outcome": "missed", "reason": null
+            })
+        );
+        assert_eq!(serde_json::from_value::<HistoryEntry>(v).unwrap(), entry);
+        for (outcome, name) in [
+            (CallOutcome::Answered, "answered"),
+            (CallOutcome::Rejected, "rejected"),
+            (CallOutcome::Cancelled, "cancelled"),
+            (CallOutcome::Failed, "failed"),
+            (CallOutcome::Busy, "busy"),
+        ] {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), name);
+        }
+        assert_eq!(
+            serde_json::to_value(CallDirection::Outgoing).unwrap(),
+            "outgoing"
+        );
+
         let preview = DialPreview {
             account_id: Some("acc-000001".into()),
             account_name: "Office".into(),

@@ -622,27 +622,39 @@ fn write_atomic(
     bytes: &[u8],
     before_persist: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<(), ConfigError> {
-    let err = |source| ConfigError::Write {
+    replace_file(path, bytes, before_persist).map_err(|source| ConfigError::Write {
         path: path.to_path_buf(),
         source,
-    };
+    })
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves the old file or the new one, never
+/// half of one: a temporary file in the same directory, written, flushed to disk and renamed
+/// over `path`. Creates the directory if needed. Also used for the call history.
+pub(crate) fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    before_persist: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&dir).map_err(err)?;
+    fs::create_dir_all(&dir)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "homeline".into(), |n| n.to_string_lossy().into_owned());
     // Same directory, so the rename cannot cross file systems. The temporary file is created
     // readable by the owner only (it may hold a scripted password) and is deleted on drop if
     // anything below fails.
     let mut tmp = tempfile::Builder::new()
-        .prefix(".homeline.toml.")
+        .prefix(&format!(".{name}."))
         .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    before_persist(tmp.as_file_mut()).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
+        .tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    before_persist(tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
     // Make the rename itself durable. Directories cannot be opened this way on Windows,
     // where the rename is durable enough; ignore the failure there.
     if let Ok(d) = File::open(&dir) {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::accounts::{AccountError, Field};
 use crate::api::UiError;
 use crate::config::ConfigError;
+use crate::history::HistoryError;
 use crate::logging::LogError;
 use crate::secrets::SecretError;
 use crate::sip::SipError;
@@ -27,6 +28,9 @@ pub enum Error {
     /// Starting SIP registration.
     #[error(transparent)]
     Sip(#[from] SipError),
+    /// Reading or writing the call history.
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// A folder could not be shown in the file manager.
     #[error("could not open {path} in the file manager: {reason}")]
     Open {
@@ -130,6 +134,19 @@ impl From<&Error> for UiError {
             Error::Sip(SipError::NoRuntime) => (
                 "internal_error",
                 "This is a bug in Homeline; please report it with the exported logs.".into(),
+            ),
+            Error::History(HistoryError::NoDataDir) => (
+                "no_data_dir",
+                "Homeline needs a home folder to keep the call history in; calls still work."
+                    .into(),
+            ),
+            Error::History(HistoryError::Read { path, .. } | HistoryError::Write { path, .. }) => (
+                "history_failed",
+                format!(
+                    "Check that you may read and write {} and that the disk is not full. Calls \
+                     still work; only the list of past calls is affected.",
+                    path.display()
+                ),
             ),
             Error::Open { path, .. } => (
                 "open_failed",

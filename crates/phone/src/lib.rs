@@ -37,17 +37,18 @@ pub mod api;
 pub mod config;
 pub mod dialplan;
 mod error;
+pub mod history;
 pub mod logging;
 mod phone;
 pub mod redact;
 pub mod secrets;
 pub mod sip;
 
-pub use api::DialPreview;
 pub use api::{
     Account, AccountInput, AppInfo, AudioDevice, AudioDevices, KeyringStatus, PasswordStorage,
     Transport, UiError,
 };
+pub use api::{CallDirection, CallOutcome, DialPreview, HistoryEntry};
 pub use config::{Config, ConfigProblem};
 pub use error::Error;
 pub use phone::{Phone, PhoneOptions, list_audio_devices};

@@ -20,8 +20,9 @@ use crate::secrets::{Secret, SecretBackendChoice, SecretStore};
 use crate::sip::{self, RegistrationStatus, SipError, SipRuntime};
 
 // Dial rules, history, audio settings.
-use crate::api::DialPreview;
+use crate::api::{DialPreview, HistoryEntry};
 use crate::dialplan;
+use crate::history::{self, History, SharedHistory};
 
 /// How to open a [`Phone`]. `Default` is what the app uses.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +33,9 @@ pub struct PhoneOptions {
     pub log_dir: Option<PathBuf>,
     /// Where passwords go.
     pub secret_backend: SecretBackendChoice,
+    /// The call history journal; `None` = `history.jsonl` in the platform data dir (beside
+    /// the default log folder).
+    pub history_path: Option<PathBuf>,
 }
 
 /// The phone: accounts, configuration, passwords, logs and devices.
@@ -43,6 +47,7 @@ pub struct Phone {
     secrets: SecretStore,
     state: Mutex<State>,
     sip: SipRuntime,
+    history: SharedHistory,
 }
 
 #[derive(Debug)]
@@ -83,6 +88,9 @@ impl Phone {
                 storage: HashMap::new(),
             }),
             sip: SipRuntime::default(),
+            history: SharedHistory::new(
+                options.history_path.or_else(history::default_history_path),
+            ),
         })
     }
 
@@ -505,6 +513,29 @@ impl Phone {
         };
         dialplan::resolve(target, &accounts)
     }
+
+    /// The finished calls, newest first, at most [`history::MAX_LISTED`].
+    pub fn call_history(&self) -> Result<Vec<HistoryEntry>, Error> {
+        Ok(self.history.with(|h| Ok(h.list()))?)
+    }
+
+    /// Forgets every finished call.
+    pub fn clear_history(&self) -> Result<(), Error> {
+        Ok(self.history.with(History::clear)?)
+    }
+
+    /// Adds a finished call to the history and flushes it to disk before returning (a few
+    /// milliseconds of blocking file I/O). For the call manager, once per call, when it ends.
+    #[cfg_attr(
+        not(test),
+        allow(
+            dead_code,
+            reason = "the call manager (calls/) records each ended call; drop this once it does"
+        )
+    )]
+    pub(crate) fn record_call(&self, entry: HistoryEntry) -> Result<(), Error> {
+        Ok(self.history.with(|h| h.append(entry))?)
+    }
 }
 
 /// The sound devices of the default audio host. Never panics, returns within a few seconds;
@@ -585,6 +616,9 @@ mod tests {
         fn config_path(&self) -> PathBuf {
             self.dir.path().join("homeline.toml")
         }
+        fn history_path(&self) -> PathBuf {
+            self.dir.path().join("data").join("history.jsonl")
+        }
         fn open(&self) -> Phone {
             self.open_with(SecretBackendChoice::Memory(self.keyring.clone()))
         }
@@ -593,6 +627,7 @@ mod tests {
                 config_path: Some(self.config_path()),
                 log_dir: Some(self.dir.path().join("logs")),
                 secret_backend: backend,
+                history_path: Some(self.history_path()),
             })
             .unwrap()
         }
@@ -905,5 +940,62 @@ mod tests {
             Some(home.id.clone())
         );
         assert!(f.config_text().contains("dial_prefix = \"8\""));
+    }
+
+    fn call(n: u64) -> HistoryEntry {
+        HistoryEntry {
+            id: format!("call-{n}"),
+            account_id: None,
+            direction: crate::api::CallDirection::Outgoing,
+            remote: "echo".into(),
+            remote_name: None,
+            started_at: n,
+            answered_at: Some(n + 1),
+            ended_at: n + 2,
+            outcome: crate::api::CallOutcome::Answered,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn call_history_persists_and_clears() {
+        let f = Fixture::new();
+        let phone = f.open();
+        assert!(phone.call_history().unwrap().is_empty());
+        assert!(!f.history_path().exists());
+        phone.record_call(call(1)).unwrap();
+        phone.record_call(call(2)).unwrap();
+        drop(phone);
+        let phone = f.open();
+        let ids: Vec<String> = phone
+            .call_history()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, ["call-2", "call-1"]);
+        phone.clear_history().unwrap();
+        assert!(phone.call_history().unwrap().is_empty());
+        drop(phone);
+        assert!(f.open().call_history().unwrap().is_empty());
+    }
+
+    #[test]
+    fn unreadable_history_is_a_ui_error() {
+        let f = Fixture::new();
+        std::fs::create_dir_all(f.history_path()).unwrap();
+        let phone = f.open();
+        let err = UiError::from(phone.call_history().unwrap_err());
+        assert_eq!(err.code, "history_failed");
+        assert!(err.message.starts_with("Could not read the call history"));
+        assert!(err.hint.contains("Calls still work"), "{}", err.hint);
+        assert_eq!(
+            UiError::from(phone.record_call(call(1)).unwrap_err()).code,
+            "history_failed"
+        );
+        // Fixed while running: the next use opens it.
+        std::fs::remove_dir(f.history_path()).unwrap();
+        phone.record_call(call(1)).unwrap();
+        assert_eq!(phone.call_history().unwrap().len(), 1);
     }
 }
