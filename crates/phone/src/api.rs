@@ -141,6 +141,18 @@ pub struct AudioDevices {
     pub error: Option<UiError>,
 }
 
+/// Which devices calls use, by the names [`AudioDevices`] lists; `None` follows the system
+/// default (also when it changes during a call).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AudioSettings {
+    /// The microphone.
+    pub microphone: Option<String>,
+    /// The speaker or headset for call audio.
+    pub speaker: Option<String>,
+    /// Where the ringtone plays (e.g. the laptop speakers while the headset is off).
+    pub ring: Option<String>,
+}
+
 /// Who started a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -321,5 +333,14 @@ mod tests {
         let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
         assert_eq!(keys, ["account_id", "account_name", "rule", "uri"]);
+
+        let settings: AudioSettings =
+            serde_json::from_str(r#"{"microphone":"USB Headset","speaker":null,"ring":null}"#)
+                .unwrap();
+        assert_eq!(settings.microphone.as_deref(), Some("USB Headset"));
+        assert_eq!(
+            serde_json::to_value(AudioSettings::default()).unwrap(),
+            serde_json::json!({"microphone": null, "speaker": null, "ring": null})
+        );
     }
 }

@@ -49,6 +49,9 @@ pub struct Config {
     /// Logging settings.
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// Sound devices for calls; left out of the file while every role follows the system.
+    #[serde(default, skip_serializing_if = "AudioConfig::is_system_default")]
+    pub audio: AudioConfig,
     /// SIP accounts, one `[[accounts]]` table each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountConfig>,
@@ -60,6 +63,7 @@ impl Default for Config {
             version: CONFIG_VERSION,
             network: NetworkConfig::default(),
             logging: LoggingConfig::default(),
+            audio: AudioConfig::default(),
             accounts: Vec::new(),
         }
     }
@@ -186,6 +190,54 @@ impl LogLevel {
             Self::Debug => "debug",
             Self::Trace => "trace",
         }
+    }
+}
+
+/// `[audio]`: which sound device each role uses, by the name Settings and `homeline devices`
+/// show. A missing key, `""` or `"default"` follows the system default, also when it changes.
+/// A named device that is unplugged is replaced by the system default until it returns.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioConfig {
+    /// The microphone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microphone: Option<String>,
+    /// The speaker or headset for call audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
+    /// Where the ringtone plays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<String>,
+}
+
+impl AudioConfig {
+    /// Whether every role follows the system default.
+    pub fn is_system_default(&self) -> bool {
+        [&self.microphone, &self.speaker, &self.ring]
+            .iter()
+            .all(|d| device_setting(d).is_none())
+    }
+
+    /// The device choices for the call manager ([`homeline_audio::DeviceChoice::from_setting`]
+    /// reads `""` and `"default"` as the system default).
+    pub fn routes(&self) -> homeline_audio::AudioRoutes {
+        let choice = |d: &Option<String>| {
+            homeline_audio::DeviceChoice::from_setting(d.as_deref().unwrap_or(""))
+        };
+        homeline_audio::AudioRoutes {
+            microphone: choice(&self.microphone),
+            speaker: choice(&self.speaker),
+            ring: choice(&self.ring),
+        }
+    }
+}
+
+/// A device setting as stored: trimmed, and `None` for the system default (missing, empty or
+/// `default` in any case, as [`homeline_audio::DeviceChoice::from_setting`] reads them).
+pub fn device_setting(setting: &Option<String>) -> Option<String> {
+    match homeline_audio::DeviceChoice::from_setting(setting.as_deref().unwrap_or("")) {
+        homeline_audio::DeviceChoice::SystemDefault => None,
+        homeline_audio::DeviceChoice::Named(name) => Some(name),
     }
 }
 
@@ -700,6 +752,7 @@ mod tests {
         config.network.registration_expires_secs = 120;
         config.network.tls_ca_file = Some(PathBuf::from("/etc/pbx-ca.pem"));
         config.logging.level = LogLevel::Debug;
+        config.audio.speaker = Some("USB Headset Analog Stereo".into());
         config.accounts.push(AccountConfig {
             dial_prefix: "9".into(),
             is_default: true,
@@ -715,6 +768,8 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("version = 1"), "{text}");
         assert!(text.contains("dial_prefix = \"9\""), "{text}");
+        assert!(text.contains("[audio]"), "{text}");
+        assert!(!text.contains("microphone"), "{text}");
         let loaded = load(&path);
         assert!(loaded.problem.is_none());
         assert_eq!(loaded.config, config);
@@ -814,6 +869,11 @@ mod tests {
                 "version = 1\n[[accounts]]\nid = \"a1\"\ndisplay_name = \"A\"\nsip_address = \"sip:a@b\"\ndial_prefix = \"9x\"\n",
                 6,
                 "0-9, * and #",
+            ),
+            (
+                "version = 1\n[audio]\nmicrophone = \"Mic\"\nvolume = 3\n",
+                4,
+                "volume",
             ),
         ];
         for (text, line, needle) in cases {
@@ -927,6 +987,38 @@ mod tests {
         let c = parse(&format!("version = 1\n{}", acc("a1", ""))).unwrap();
         assert_eq!(c.accounts[0].dial_prefix, "");
         assert!(!c.accounts[0].is_default);
+        assert_eq!(c.audio, AudioConfig::default());
+    }
+
+    #[test]
+    fn audio_settings_become_routes() {
+        use homeline_audio::{AudioRoutes, DeviceChoice};
+        let c = parse(
+            "version = 1\n[audio]\nmicrophone = \"USB Headset Mono\"\nspeaker = \"default\"\n\
+             ring = \"\"\n",
+        )
+        .unwrap();
+        assert!(!c.audio.is_system_default());
+        assert_eq!(
+            c.audio.routes(),
+            AudioRoutes {
+                microphone: DeviceChoice::Named("USB Headset Mono".into()),
+                speaker: DeviceChoice::SystemDefault,
+                ring: DeviceChoice::SystemDefault,
+            }
+        );
+        assert_eq!(AudioConfig::default().routes(), AudioRoutes::default());
+        let only_defaults = AudioConfig {
+            microphone: Some(" Default ".into()),
+            speaker: Some(String::new()),
+            ring: None,
+        };
+        assert!(only_defaults.is_system_default());
+        assert_eq!(
+            device_setting(&Some("  Jabra  ".into())).as_deref(),
+            Some("Jabra")
+        );
+        assert_eq!(device_setting(&Some("DEFAULT".into())), None);
     }
 
     #[test]
@@ -937,6 +1029,7 @@ mod tests {
         assert_eq!(c.network, NetworkConfig::default());
         assert_eq!(c.accounts[0].dial_prefix, "9");
         assert!(c.accounts[0].is_default);
+        assert!(c.audio.is_system_default());
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub use api::{
     Account, AccountInput, AppInfo, AudioDevice, AudioDevices, KeyringStatus, PasswordStorage,
     Transport, UiError,
 };
-pub use api::{CallDirection, CallOutcome, DialPreview, HistoryEntry};
+pub use api::{AudioSettings, CallDirection, CallOutcome, DialPreview, HistoryEntry};
 pub use config::{Config, ConfigProblem};
 pub use error::Error;
 pub use phone::{Phone, PhoneOptions, list_audio_devices};

@@ -20,7 +20,8 @@ use crate::secrets::{Secret, SecretBackendChoice, SecretStore};
 use crate::sip::{self, RegistrationStatus, SipError, SipRuntime};
 
 // Dial rules, history, audio settings.
-use crate::api::{DialPreview, HistoryEntry};
+use crate::api::{AudioSettings, DialPreview, HistoryEntry};
+use crate::config::AudioConfig;
 use crate::dialplan;
 use crate::history::{self, History, SharedHistory};
 
@@ -536,6 +537,48 @@ impl Phone {
     pub(crate) fn record_call(&self, entry: HistoryEntry) -> Result<(), Error> {
         Ok(self.history.with(|h| h.append(entry))?)
     }
+
+    /// The sound device of each role; `None` follows the system default.
+    pub fn audio_settings(&self) -> AudioSettings {
+        let audio = &self.state().config.audio;
+        AudioSettings {
+            microphone: config::device_setting(&audio.microphone),
+            speaker: config::device_setting(&audio.speaker),
+            ring: config::device_setting(&audio.ring),
+        }
+    }
+
+    /// Saves the sound devices (trimmed; empty or `default` means the system default) and
+    /// returns them as stored. Calls use them from the next call on.
+    pub fn save_audio_settings(&self, settings: AudioSettings) -> Result<AudioSettings, Error> {
+        let mut state = self.state();
+        self.check_saving_allowed()?;
+        let mut config = state.config.clone();
+        config.audio = AudioConfig {
+            microphone: config::device_setting(&settings.microphone),
+            speaker: config::device_setting(&settings.speaker),
+            ring: config::device_setting(&settings.ring),
+        };
+        config::save(&self.config_path, &config)?;
+        let saved = AudioSettings {
+            microphone: config.audio.microphone.clone(),
+            speaker: config.audio.speaker.clone(),
+            ring: config.audio.ring.clone(),
+        };
+        state.config = config;
+        tracing::info!(
+            microphone = saved.microphone.as_deref().unwrap_or("default"),
+            speaker = saved.speaker.as_deref().unwrap_or("default"),
+            ring = saved.ring.as_deref().unwrap_or("default"),
+            "audio devices saved"
+        );
+        Ok(saved)
+    }
+
+    /// The devices a call opens, from the saved settings (for the call manager).
+    pub fn audio_routes(&self) -> homeline_audio::AudioRoutes {
+        self.state().config.audio.routes()
+    }
 }
 
 /// The sound devices of the default audio host. Never panics, returns within a few seconds;
@@ -997,5 +1040,66 @@ mod tests {
         std::fs::remove_dir(f.history_path()).unwrap();
         phone.record_call(call(1)).unwrap();
         assert_eq!(phone.call_history().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn audio_settings_saved_and_routed() {
+        use homeline_audio::{AudioRoutes, DeviceChoice};
+        let f = Fixture::new();
+        let phone = f.open();
+        assert_eq!(phone.audio_settings(), AudioSettings::default());
+        assert_eq!(phone.audio_routes(), AudioRoutes::default());
+        let saved = phone
+            .save_audio_settings(AudioSettings {
+                microphone: Some("  USB Headset Mono ".into()),
+                speaker: Some("Default".into()),
+                ring: Some(String::new()),
+            })
+            .unwrap();
+        assert_eq!(
+            saved,
+            AudioSettings {
+                microphone: Some("USB Headset Mono".into()),
+                speaker: None,
+                ring: None,
+            }
+        );
+        assert_eq!(
+            phone.audio_routes(),
+            AudioRoutes {
+                microphone: DeviceChoice::Named("USB Headset Mono".into()),
+                ..AudioRoutes::default()
+            }
+        );
+        let text = f.config_text();
+        assert!(
+            text.contains("[audio]") && text.contains("USB Headset Mono"),
+            "{text}"
+        );
+        drop(phone);
+        let phone = f.open();
+        assert_eq!(phone.audio_settings(), saved);
+
+        // Back to the system defaults: the section leaves the file.
+        phone.save_audio_settings(AudioSettings::default()).unwrap();
+        assert!(!f.config_text().contains("[audio]"));
+    }
+
+    #[test]
+    fn audio_settings_not_saved_over_a_newer_config() {
+        let f = Fixture::new();
+        std::fs::write(f.config_path(), "version = 7\n").unwrap();
+        let phone = f.open();
+        let err = UiError::from(
+            phone
+                .save_audio_settings(AudioSettings {
+                    microphone: Some("Mic".into()),
+                    ..AudioSettings::default()
+                })
+                .unwrap_err(),
+        );
+        assert_eq!(err.code, "config_newer_version");
+        assert_eq!(phone.audio_settings(), AudioSettings::default());
+        assert_eq!(f.config_text(), "version = 7\n");
     }
 }
