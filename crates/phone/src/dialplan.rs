@@ -55,6 +55,10 @@ pub enum DialError {
     /// No account has a registrar, and none is marked default.
     #[error("no account to call this number from: none of your accounts has a registrar")]
     NoRegistrar,
+    /// The account chosen for a number has a SIP address that is not one (the accounts are
+    /// checked when saved and loaded, so only a caller passing unchecked ones sees this).
+    #[error("the SIP address of \u{201c}{0}\u{201d} is not valid")]
+    BadAccount(String),
     /// The account chosen for a number has no registrar.
     #[error(
         "\u{201c}{account}\u{201d} makes direct calls only, so it cannot call the number {number}"
@@ -80,6 +84,10 @@ impl From<&DialError> for UiError {
             DialError::BadUri(_) => {
                 format!("Write the address like {URI_EXAMPLE}, or type a phone number.")
             }
+            DialError::BadAccount(account) => format!(
+                "Correct the SIP address of \u{201c}{account}\u{201d} in Settings \u{2192} \
+                 Accounts."
+            ),
             DialError::OnlyPrefix { prefix, .. } => {
                 format!("Type the number after the prefix {prefix}.")
             }
@@ -303,13 +311,7 @@ fn number(typed: &str, digits: &str, accounts: &[Account]) -> Result<DialPreview
         host_of(&account.sip_address),
     ) {
         (Some((scheme, _)), Ok((_, hostport))) => (scheme.name(), hostport),
-        // Accounts are checked when saved and loaded, so this is a bug; say so plainly.
-        _ => {
-            return Err(DialError::BadUri(format!(
-                "the SIP address of \u{201c}{}\u{201d} is not valid",
-                account.display_name
-            )));
-        }
+        _ => return Err(DialError::BadAccount(account.display_name.clone())),
     };
     Ok(DialPreview {
         account_id: Some(account.id.clone()),
@@ -632,6 +634,24 @@ mod tests {
             assert!(e.message.contains(message), "{target:?}: {}", e.message);
             assert!(e.hint.contains(hint), "{target:?}: {}", e.hint);
         }
+    }
+
+    #[test]
+    fn a_broken_account_is_named() {
+        let broken = [account(
+            "x",
+            "Broken",
+            "alice@example.com",
+            "sip:pbx.example.com",
+            "",
+        )];
+        let e = err("123", &broken);
+        assert!(
+            e.message.contains("\u{201c}Broken\u{201d} is not valid"),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.contains("Settings"), "{}", e.hint);
     }
 
     #[test]

@@ -204,7 +204,7 @@ impl History {
     fn compact(&mut self) -> Result<(), HistoryError> {
         let start = self.entries.len().saturating_sub(KEEP_AFTER_COMPACTION);
         let keep = self.entries[start..].to_vec();
-        let dropped = self.lines - keep.len();
+        let dropped = self.lines.saturating_sub(keep.len());
         self.rewrite(keep)?;
         tracing::info!(kept = self.entries.len(), dropped, "call history compacted");
         Ok(())
