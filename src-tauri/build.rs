@@ -18,6 +18,11 @@ const COMMANDS: &[&str] = &[
     "send_dtmf",
     "list_calls",
     "watch_levels",
+    "dial_preview",
+    "call_history",
+    "clear_history",
+    "audio_settings",
+    "save_audio_settings",
 ];
 
 fn main() {

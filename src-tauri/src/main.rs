@@ -20,7 +20,9 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use homeline_phone::api::{Account, AccountInput, AppInfo, AudioDevices, UiError};
+use homeline_phone::api::{
+    Account, AccountInput, AppInfo, AudioDevices, AudioSettings, DialPreview, HistoryEntry, UiError,
+};
 use homeline_phone::calls::{CallStatus, CallView};
 use homeline_phone::media::LevelReading;
 use homeline_phone::{Phone, PhoneOptions, RegistrationStatus, logging};
@@ -90,6 +92,33 @@ fn export_logs(phone: State<'_, Phone>) -> Reply<String> {
     phone
         .export_logs()
         .map(|p| p.display().to_string())
+        .map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn dial_preview(phone: State<'_, Phone>, target: String) -> Reply<DialPreview> {
+    phone.dial_preview(&target)
+}
+
+#[tauri::command(async)]
+fn call_history(phone: State<'_, Phone>) -> Reply<Vec<HistoryEntry>> {
+    phone.call_history().map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn clear_history(phone: State<'_, Phone>) -> Reply<()> {
+    phone.clear_history().map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn audio_settings(phone: State<'_, Phone>) -> AudioSettings {
+    phone.audio_settings()
+}
+
+#[tauri::command(async)]
+fn save_audio_settings(phone: State<'_, Phone>, settings: AudioSettings) -> Reply<AudioSettings> {
+    phone
+        .save_audio_settings(settings)
         .map_err(|e| UiError::from(&e))
 }
 
@@ -286,6 +315,11 @@ fn main() {
             send_dtmf,
             list_calls,
             watch_levels,
+            dial_preview,
+            call_history,
+            clear_history,
+            audio_settings,
+            save_audio_settings,
         ])
         .build(tauri::generate_context!());
     match built {

@@ -4,11 +4,16 @@
 //! The checks are deliberately about form only (`sip:user@host[:port]`): whether the host
 //! answers is the connectivity test's job. Each message names the field and shows the
 //! expected form, because it goes straight to the user.
+//!
+//! Dial rules ([`crate::dialplan`]) add two settings per account: a dial prefix, unique
+//! among the accounts ([`check_dial_prefix`], [`check_unique_prefix`]), and whether it is the
+//! default account, which at most one account is.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::api::{AccountInput, Transport};
+use crate::config::AccountConfig;
 
 /// Which field of an account is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +26,8 @@ pub enum Field {
     AuthUser,
     /// The registrar or proxy.
     Registrar,
+    /// The dial prefix.
+    DialPrefix,
     /// The account id.
     Id,
 }
@@ -33,6 +40,7 @@ impl Field {
             Field::SipAddress => "SIP address",
             Field::AuthUser => "Authentication user",
             Field::Registrar => "Registrar / proxy",
+            Field::DialPrefix => "Dial prefix",
             Field::Id => "Account id",
         }
     }
@@ -48,6 +56,17 @@ pub enum AccountError {
         field: Field,
         /// What is wrong, for people.
         reason: String,
+    },
+    /// Another account already has this dial prefix.
+    #[error(
+        "{}: {prefix} is already the prefix of \u{201c}{other}\u{201d}; each account needs its own",
+        Field::DialPrefix.label()
+    )]
+    DialPrefixTaken {
+        /// The prefix.
+        prefix: String,
+        /// The display name of the account that has it.
+        other: String,
     },
     /// No account has this id.
     #[error("there is no account with the id {0:?}")]
@@ -92,7 +111,7 @@ fn strip_scheme<'a>(s: &'a str, example: &str) -> Result<&'a str, String> {
 }
 
 /// Checks `host[:port]`: a domain name, an IPv4 address or a bracketed IPv6 address.
-fn check_host_port(hp: &str, whole: &str, example: &str) -> Result<(), String> {
+pub(crate) fn check_host_port(hp: &str, whole: &str, example: &str) -> Result<(), String> {
     let bad = || format!("{whole:?} has no valid host name; write it like {example}");
     let (host, port) = if let Some(rest) = hp.strip_prefix('[') {
         let end = rest.find(']').ok_or_else(bad)?;
@@ -185,6 +204,49 @@ pub fn check_registrar(s: &str) -> Result<(), String> {
     check_host_port(rest, s, EXAMPLE)
 }
 
+/// The longest dial prefix, in characters.
+pub const MAX_DIAL_PREFIX_LEN: usize = 8;
+
+/// Checks a dial prefix: empty (none), or 1 to [`MAX_DIAL_PREFIX_LEN`] of the keys of a phone
+/// pad that dial (`0`-`9`, `*`, `#`).
+pub fn check_dial_prefix(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    if s.chars().count() > MAX_DIAL_PREFIX_LEN || !s.chars().all(is_prefix_char) {
+        return Err(format!(
+            "{s:?} is not a dial prefix; use 1 to {MAX_DIAL_PREFIX_LEN} of 0-9, * and #, \
+             like 9, or leave it empty"
+        ));
+    }
+    Ok(())
+}
+
+fn is_prefix_char(c: char) -> bool {
+    c.is_ascii_digit() || c == '*' || c == '#'
+}
+
+/// Checks that no account but `own_id` has the dial prefix `prefix` (empty is never taken).
+pub fn check_unique_prefix(
+    prefix: &str,
+    own_id: Option<&str>,
+    accounts: &[AccountConfig],
+) -> Result<(), AccountError> {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    match accounts
+        .iter()
+        .find(|a| a.dial_prefix == prefix && Some(a.id.as_str()) != own_id)
+    {
+        Some(other) => Err(AccountError::DialPrefixTaken {
+            prefix: prefix.to_string(),
+            other: other.display_name.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// An account input after checking: trimmed fields, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidAccount {
@@ -198,6 +260,10 @@ pub struct ValidAccount {
     pub registrar: String,
     /// The transport.
     pub transport: Transport,
+    /// The dial prefix, trimmed (empty for none).
+    pub dial_prefix: String,
+    /// Whether it is to be the default account.
+    pub is_default: bool,
 }
 
 /// Checks every field of an [`AccountInput`] (not the password, which may be anything).
@@ -229,12 +295,16 @@ pub fn validate(input: &AccountInput) -> Result<ValidAccount, AccountError> {
     }
     let registrar = input.registrar.trim();
     check_registrar(registrar).map_err(|r| invalid(Field::Registrar, r))?;
+    let dial_prefix = input.dial_prefix.trim();
+    check_dial_prefix(dial_prefix).map_err(|r| invalid(Field::DialPrefix, r))?;
     Ok(ValidAccount {
         display_name: display_name.to_string(),
         sip_address: sip_address.to_string(),
         auth_user: auth_user.to_string(),
         registrar: registrar.to_string(),
         transport: input.transport,
+        dial_prefix: dial_prefix.to_string(),
+        is_default: input.is_default,
     })
 }
 
@@ -323,6 +393,8 @@ mod tests {
             registrar: String::new(),
             transport: Transport::Auto,
             password: None,
+            dial_prefix: String::new(),
+            is_default: false,
         }
     }
 
@@ -361,6 +433,68 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn dial_prefixes() {
+        for ok in ["", "9", "0", "*", "#", "*31#", "12345678"] {
+            assert_eq!(check_dial_prefix(ok), Ok(()), "{ok}");
+        }
+        for bad in ["123456789", "a", "9 ", "+9", "9-", "١"] {
+            let e = check_dial_prefix(bad).unwrap_err();
+            assert!(e.contains("0-9, * and #"), "{bad}: {e}");
+        }
+        let v = validate(&AccountInput {
+            dial_prefix: " 9 ".into(),
+            is_default: true,
+            ..input()
+        })
+        .unwrap();
+        assert_eq!(v.dial_prefix, "9");
+        assert!(v.is_default);
+        let e = validate(&AccountInput {
+            dial_prefix: "9x".into(),
+            ..input()
+        })
+        .unwrap_err();
+        assert!(e.to_string().starts_with("Dial prefix: "), "{e}");
+    }
+
+    #[test]
+    fn dial_prefix_must_be_unique() {
+        let account = |id: &str, name: &str, prefix: &str| AccountConfig {
+            id: id.into(),
+            display_name: name.into(),
+            sip_address: "sip:a@example.com".into(),
+            auth_user: String::new(),
+            registrar: String::new(),
+            transport: Transport::Auto,
+            password: None,
+            dial_prefix: prefix.into(),
+            is_default: false,
+        };
+        let all = [
+            account("a1", "Office", "9"),
+            account("a2", "Home", ""),
+            account("a3", "Mobile", "90"),
+        ];
+        assert_eq!(check_unique_prefix("9", Some("a1"), &all), Ok(()));
+        assert_eq!(check_unique_prefix("8", None, &all), Ok(()));
+        assert_eq!(check_unique_prefix("", Some("a2"), &all), Ok(()));
+        let e = check_unique_prefix("9", Some("a2"), &all).unwrap_err();
+        assert_eq!(
+            e,
+            AccountError::DialPrefixTaken {
+                prefix: "9".into(),
+                other: "Office".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "Dial prefix: 9 is already the prefix of \u{201c}Office\u{201d}; each account needs \
+             its own"
+        );
+        assert!(check_unique_prefix("90", None, &all).is_err());
     }
 
     #[test]

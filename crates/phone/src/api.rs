@@ -56,6 +56,11 @@ pub struct Account {
     pub transport: Transport,
     /// Where the password is kept.
     pub password_storage: PasswordStorage,
+    /// Numbers typed with this prefix are called from this account, the prefix stripped
+    /// (`9` + `0301234` calls `0301234`); empty means none.
+    pub dial_prefix: String,
+    /// Numbers without a matching prefix are called from this account (at most one is).
+    pub is_default: bool,
 }
 
 /// An account to add (`id` is `None`) or edit (`id` set).
@@ -76,6 +81,12 @@ pub struct AccountInput {
     /// `None` keeps the stored password; `Some("")` removes it; anything else replaces it.
     /// [`Secret`] keeps it out of `Debug` output.
     pub password: Option<Secret>,
+    /// The dial prefix: 1 to 8 of `0-9*#`, or empty for none. Absent in JSON means empty.
+    #[serde(default)]
+    pub dial_prefix: String,
+    /// Make this the default account (the others stop being it). Absent in JSON means false.
+    #[serde(default)]
+    pub is_default: bool,
 }
 
 /// Whether the system keyring can be used, and what to tell the user if not.
@@ -130,6 +141,84 @@ pub struct AudioDevices {
     pub error: Option<UiError>,
 }
 
+/// Which devices calls use, by the names [`AudioDevices`] lists; `None` follows the system
+/// default (also when it changes during a call).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AudioSettings {
+    /// The microphone.
+    pub microphone: Option<String>,
+    /// The speaker or headset for call audio.
+    pub speaker: Option<String>,
+    /// Where the ringtone plays (e.g. the laptop speakers while the headset is off).
+    pub ring: Option<String>,
+}
+
+/// Who started a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    /// We called.
+    Outgoing,
+    /// We were called.
+    Incoming,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// It was answered (by either side) and later hung up.
+    Answered,
+    /// Incoming, and it stopped ringing before anyone answered.
+    Missed,
+    /// Refused: we declined an incoming call, or the far end declined ours.
+    Rejected,
+    /// Outgoing, and we hung up before it was answered.
+    Cancelled,
+    /// It could not be set up (network, server or media trouble).
+    Failed,
+    /// The far end was busy.
+    Busy,
+}
+
+/// One finished call in the call history. Times are Unix milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The call's id (e.g. `call-7`).
+    pub id: String,
+    /// The account of the call; `None` for a direct call or the echo line.
+    pub account_id: Option<String>,
+    /// Who called.
+    pub direction: CallDirection,
+    /// The far end's URI, e.g. `sip:bob@example.com`.
+    pub remote: String,
+    /// The far end's display name, when it sent one.
+    pub remote_name: Option<String>,
+    /// When the call started (dialled, or began to ring here).
+    pub started_at: u64,
+    /// When it was answered, if it was.
+    pub answered_at: Option<u64>,
+    /// When it ended.
+    pub ended_at: u64,
+    /// How it ended.
+    pub outcome: CallOutcome,
+    /// Why it failed or was refused, in plain words (the end reason's message).
+    pub reason: Option<String>,
+}
+
+/// What dialling a target would do, the dial rules applied (see [`crate::dialplan`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialPreview {
+    /// The account that calls; `None` for a direct call (`sip:user@host`) or the echo line.
+    pub account_id: Option<String>,
+    /// What the user reads: the account's name, "Direct call" or "Echo test".
+    pub account_name: String,
+    /// What will be called, after a rule's prefix is stripped (`echo` for the echo line).
+    pub uri: String,
+    /// The rule that chose the account, e.g. "prefix 9 → Office"; `None` when none did.
+    pub rule: Option<String>,
+}
+
 /// An error as the user sees it: a stable code, what happened and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
@@ -180,11 +269,78 @@ mod tests {
             registrar: String::new(),
             transport: Transport::Auto,
             password_storage: PasswordStorage::None,
+            dial_prefix: "9".into(),
+            is_default: true,
         };
         let v = serde_json::to_value(&acc).unwrap();
         assert_eq!(v["transport"], "auto");
         assert_eq!(v["password_storage"], "none");
+        assert_eq!(v["dial_prefix"], "9");
+        assert_eq!(v["is_default"], true);
+        // An input without the dial-rule fields (an older UI) means no prefix, not default.
+        assert_eq!(input.dial_prefix, "");
+        assert!(!input.is_default);
         let e = serde_json::to_value(UiError::new("c", "m", "h")).unwrap();
         assert_eq!(e, serde_json::json!({"code":"c","message":"m","hint":"h"}));
+    }
+
+    #[test]
+    fn call_types_match_contract() {
+        let entry = HistoryEntry {
+            id: "call-7".into(),
+            account_id: None,
+            direction: CallDirection::Incoming,
+            remote: "sip:bob@example.com".into(),
+            remote_name: Some("Bob".into()),
+            started_at: 1_700_000_000_000,
+            answered_at: None,
+            ended_at: 1_700_000_030_000,
+            outcome: CallOutcome::Missed,
+            reason: None,
+        };
+        let v = serde_json::to_value(&entry).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "id": "call-7", "account_id": null, "direction": "incoming",
+                "remote": "sip:bob@example.com", "remote_name": "Bob",
+                "started_at": 1_700_000_000_000_u64, "answered_at": null,
+                "ended_at": 1_700_000_030_000_u64, "outcome": "missed", "reason": null
+            })
+        );
+        assert_eq!(serde_json::from_value::<HistoryEntry>(v).unwrap(), entry);
+        for (outcome, name) in [
+            (CallOutcome::Answered, "answered"),
+            (CallOutcome::Rejected, "rejected"),
+            (CallOutcome::Cancelled, "cancelled"),
+            (CallOutcome::Failed, "failed"),
+            (CallOutcome::Busy, "busy"),
+        ] {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), name);
+        }
+        assert_eq!(
+            serde_json::to_value(CallDirection::Outgoing).unwrap(),
+            "outgoing"
+        );
+
+        let preview = DialPreview {
+            account_id: Some("acc-000001".into()),
+            account_name: "Office".into(),
+            uri: "sip:0301234@example.com".into(),
+            rule: Some("prefix 9 \u{2192} Office".into()),
+        };
+        let v = serde_json::to_value(&preview).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["account_id", "account_name", "rule", "uri"]);
+
+        let settings: AudioSettings =
+            serde_json::from_str(r#"{"microphone":"USB Headset","speaker":null,"ring":null}"#)
+                .unwrap();
+        assert_eq!(settings.microphone.as_deref(), Some("USB Headset"));
+        assert_eq!(
+            serde_json::to_value(AudioSettings::default()).unwrap(),
+            serde_json::json!({"microphone": null, "speaker": null, "ring": null})
+        );
     }
 }

@@ -49,6 +49,9 @@ pub struct Config {
     /// Logging settings.
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// Sound devices for calls; left out of the file while every role follows the system.
+    #[serde(default, skip_serializing_if = "AudioConfig::is_system_default")]
+    pub audio: AudioConfig,
     /// SIP accounts, one `[[accounts]]` table each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountConfig>,
@@ -60,6 +63,7 @@ impl Default for Config {
             version: CONFIG_VERSION,
             network: NetworkConfig::default(),
             logging: LoggingConfig::default(),
+            audio: AudioConfig::default(),
             accounts: Vec::new(),
         }
     }
@@ -189,6 +193,54 @@ impl LogLevel {
     }
 }
 
+/// `[audio]`: which sound device each role uses, by the name Settings and `homeline devices`
+/// show. A missing key, `""` or `"default"` follows the system default, also when it changes.
+/// A named device that is unplugged is replaced by the system default until it returns.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioConfig {
+    /// The microphone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microphone: Option<String>,
+    /// The speaker or headset for call audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
+    /// Where the ringtone plays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<String>,
+}
+
+impl AudioConfig {
+    /// Whether every role follows the system default.
+    pub fn is_system_default(&self) -> bool {
+        [&self.microphone, &self.speaker, &self.ring]
+            .iter()
+            .all(|d| device_setting(d).is_none())
+    }
+
+    /// The device choices for the call manager ([`homeline_audio::DeviceChoice::from_setting`]
+    /// reads `""` and `"default"` as the system default).
+    pub fn routes(&self) -> homeline_audio::AudioRoutes {
+        let choice = |d: &Option<String>| {
+            homeline_audio::DeviceChoice::from_setting(d.as_deref().unwrap_or(""))
+        };
+        homeline_audio::AudioRoutes {
+            microphone: choice(&self.microphone),
+            speaker: choice(&self.speaker),
+            ring: choice(&self.ring),
+        }
+    }
+}
+
+/// A device setting as stored: trimmed, and `None` for the system default (missing, empty or
+/// `default` in any case, as [`homeline_audio::DeviceChoice::from_setting`] reads them).
+pub fn device_setting(setting: &Option<String>) -> Option<String> {
+    match homeline_audio::DeviceChoice::from_setting(setting.as_deref().unwrap_or("")) {
+        homeline_audio::DeviceChoice::SystemDefault => None,
+        homeline_audio::DeviceChoice::Named(name) => Some(name),
+    }
+}
+
 /// `[[accounts]]`: one SIP account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -210,6 +262,14 @@ pub struct AccountConfig {
     /// `auto` (default), `udp`, `tcp`, `tls`, `ws` or `wss`.
     #[serde(default)]
     pub transport: Transport,
+    /// Numbers typed with this prefix (1 to 8 of `0-9*#`, unique among the accounts) are
+    /// called from this account with the prefix stripped; empty (the default) means none.
+    #[serde(default, deserialize_with = "deserialize_dial_prefix")]
+    pub dial_prefix: String,
+    /// Numbers without a matching prefix are called from this account; at most one account
+    /// is the default (without one, the first account with a registrar is used).
+    #[serde(default)]
+    pub is_default: bool,
     /// The SIP password, for headless and scripted use only. Accepted with a warning: the
     /// app keeps passwords in the system keyring and moves this one there when the password
     /// is set in Settings.
@@ -226,6 +286,12 @@ fn deserialize_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 fn deserialize_sip_address<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     accounts::check_sip_address(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+fn deserialize_dial_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    accounts::check_dial_prefix(&s).map_err(serde::de::Error::custom)?;
     Ok(s)
 }
 
@@ -512,7 +578,8 @@ fn parse(text: &str) -> Result<Config, ParseError> {
     }
     let config: Config = toml::from_str(text).map_err(|e| toml_err(ProblemKind::Schema, e))?;
     let mut seen = std::collections::HashSet::new();
-    for acc in &config.accounts {
+    let mut defaults = 0;
+    for (i, acc) in config.accounts.iter().enumerate() {
         if !seen.insert(acc.id.as_str()) {
             return Err((
                 ProblemKind::Schema,
@@ -520,11 +587,53 @@ fn parse(text: &str) -> Result<Config, ParseError> {
                 text.rfind(&format!("\"{}\"", acc.id)),
             ));
         }
+        let before = &config.accounts[..i];
+        if let Err(e) = accounts::check_unique_prefix(&acc.dial_prefix, None, before) {
+            let nth = before
+                .iter()
+                .filter(|a| a.dial_prefix == acc.dial_prefix)
+                .count();
+            return Err((
+                ProblemKind::Schema,
+                e.to_string(),
+                key_at(text, "dial_prefix", &acc.dial_prefix, nth),
+            ));
+        }
+        if acc.is_default {
+            defaults += 1;
+            if defaults > 1 {
+                return Err((
+                    ProblemKind::Schema,
+                    "more than one account has is_default = true; mark only one".into(),
+                    key_at(text, "is_default", "true", 1),
+                ));
+            }
+        }
         if let Some(p) = &acc.password {
             redact::register(p);
         }
     }
     Ok(config)
+}
+
+/// Where the `n`th (from 0) line `key = value` is (quotes around the value ignored), for
+/// pointing at the second of two settings that clash.
+fn key_at(text: &str, key: &str, value: &str, n: usize) -> Option<usize> {
+    let mut offset = 0;
+    let mut found = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some((k, v)) = line.split_once('=') {
+            let v = v.trim().trim_matches('"').trim_matches('\'');
+            if k.trim() == key && v == value {
+                if found == n {
+                    return Some(offset + (line.len() - line.trim_start().len()));
+                }
+                found += 1;
+            }
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -565,27 +674,39 @@ fn write_atomic(
     bytes: &[u8],
     before_persist: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<(), ConfigError> {
-    let err = |source| ConfigError::Write {
+    replace_file(path, bytes, before_persist).map_err(|source| ConfigError::Write {
         path: path.to_path_buf(),
         source,
-    };
+    })
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves the old file or the new one, never
+/// half of one: a temporary file in the same directory, written, flushed to disk and renamed
+/// over `path`. Creates the directory if needed. Also used for the call history.
+pub(crate) fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    before_persist: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&dir).map_err(err)?;
+    fs::create_dir_all(&dir)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "homeline".into(), |n| n.to_string_lossy().into_owned());
     // Same directory, so the rename cannot cross file systems. The temporary file is created
     // readable by the owner only (it may hold a scripted password) and is deleted on drop if
     // anything below fails.
     let mut tmp = tempfile::Builder::new()
-        .prefix(".homeline.toml.")
+        .prefix(&format!(".{name}."))
         .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    before_persist(tmp.as_file_mut()).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
+        .tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    before_persist(tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
     // Make the rename itself durable. Directories cannot be opened this way on Windows,
     // where the rename is durable enough; ignore the failure there.
     if let Ok(d) = File::open(&dir) {
@@ -607,6 +728,8 @@ mod tests {
             registrar: "sip:pbx.example.com:5060".into(),
             transport: Transport::Tls,
             password: None,
+            dial_prefix: String::new(),
+            is_default: false,
         }
     }
 
@@ -629,15 +752,24 @@ mod tests {
         config.network.registration_expires_secs = 120;
         config.network.tls_ca_file = Some(PathBuf::from("/etc/pbx-ca.pem"));
         config.logging.level = LogLevel::Debug;
-        config.accounts.push(account("acc-000001"));
+        config.audio.speaker = Some("USB Headset Analog Stereo".into());
+        config.accounts.push(AccountConfig {
+            dial_prefix: "9".into(),
+            is_default: true,
+            ..account("acc-000001")
+        });
         config.accounts.push(AccountConfig {
             transport: Transport::Auto,
             registrar: String::new(),
+            dial_prefix: "*31#".into(),
             ..account("acc-000002")
         });
         save(&path, &config).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("version = 1"), "{text}");
+        assert!(text.contains("dial_prefix = \"9\""), "{text}");
+        assert!(text.contains("[audio]"), "{text}");
+        assert!(!text.contains("microphone"), "{text}");
         let loaded = load(&path);
         assert!(loaded.problem.is_none());
         assert_eq!(loaded.config, config);
@@ -733,6 +865,16 @@ mod tests {
                 6,
                 "sctp",
             ),
+            (
+                "version = 1\n[[accounts]]\nid = \"a1\"\ndisplay_name = \"A\"\nsip_address = \"sip:a@b\"\ndial_prefix = \"9x\"\n",
+                6,
+                "0-9, * and #",
+            ),
+            (
+                "version = 1\n[audio]\nmicrophone = \"Mic\"\nvolume = 3\n",
+                4,
+                "volume",
+            ),
         ];
         for (text, line, needle) in cases {
             fs::write(&path, text).unwrap();
@@ -811,11 +953,83 @@ mod tests {
     }
 
     #[test]
+    fn dial_rules_checked_across_accounts() {
+        let acc = |id: &str, extra: &str| {
+            format!(
+                "[[accounts]]\nid = \"{id}\"\ndisplay_name = \"Acc {id}\"\n\
+                 sip_address = \"sip:a@b\"\n{extra}"
+            )
+        };
+        let text = format!(
+            "version = 1\n{}{}{}",
+            acc("a1", "dial_prefix = \"9\"\n"),
+            acc("a2", "dial_prefix = \"8\"\n"),
+            acc("a3", "dial_prefix = \"9\"\n")
+        );
+        let (kind, detail, at) = parse(&text).unwrap_err();
+        assert_eq!(kind, ProblemKind::Schema);
+        assert!(
+            detail.contains("already the prefix of \u{201c}Acc a1\u{201d}"),
+            "{detail}"
+        );
+        assert_eq!(line_col(&text, at.unwrap()).0, 16);
+
+        let text = format!(
+            "version = 1\n{}{}",
+            acc("a1", "is_default = true\n"),
+            acc("a2", "is_default = true\n")
+        );
+        let (_, detail, at) = parse(&text).unwrap_err();
+        assert!(detail.contains("mark only one"), "{detail}");
+        assert_eq!(line_col(&text, at.unwrap()).0, 11);
+
+        // Files written before dial rules load: no prefix, no default.
+        let c = parse(&format!("version = 1\n{}", acc("a1", ""))).unwrap();
+        assert_eq!(c.accounts[0].dial_prefix, "");
+        assert!(!c.accounts[0].is_default);
+        assert_eq!(c.audio, AudioConfig::default());
+    }
+
+    #[test]
+    fn audio_settings_become_routes() {
+        use homeline_audio::{AudioRoutes, DeviceChoice};
+        let c = parse(
+            "version = 1\n[audio]\nmicrophone = \"USB Headset Mono\"\nspeaker = \"default\"\n\
+             ring = \"\"\n",
+        )
+        .unwrap();
+        assert!(!c.audio.is_system_default());
+        assert_eq!(
+            c.audio.routes(),
+            AudioRoutes {
+                microphone: DeviceChoice::Named("USB Headset Mono".into()),
+                speaker: DeviceChoice::SystemDefault,
+                ring: DeviceChoice::SystemDefault,
+            }
+        );
+        assert_eq!(AudioConfig::default().routes(), AudioRoutes::default());
+        let only_defaults = AudioConfig {
+            microphone: Some(" Default ".into()),
+            speaker: Some(String::new()),
+            ring: None,
+        };
+        assert!(only_defaults.is_system_default());
+        assert_eq!(
+            device_setting(&Some("  Jabra  ".into())).as_deref(),
+            Some("Jabra")
+        );
+        assert_eq!(device_setting(&Some("DEFAULT".into())), None);
+    }
+
+    #[test]
     fn example_file_is_valid() {
         let text = include_str!("../config.example.toml");
         let c = parse(text).unwrap();
-        assert_eq!(c.accounts.len(), 1);
+        assert_eq!(c.accounts.len(), 2);
         assert_eq!(c.network, NetworkConfig::default());
+        assert_eq!(c.accounts[0].dial_prefix, "9");
+        assert!(c.accounts[0].is_default);
+        assert!(c.audio.is_system_default());
     }
 
     #[test]

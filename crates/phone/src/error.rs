@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::accounts::AccountError;
+use crate::accounts::{AccountError, Field};
 use crate::api::UiError;
 use crate::config::ConfigError;
+use crate::history::HistoryError;
 use crate::logging::LogError;
 use crate::secrets::SecretError;
 use crate::sip::SipError;
@@ -27,6 +28,9 @@ pub enum Error {
     /// Starting SIP registration.
     #[error(transparent)]
     Sip(#[from] SipError),
+    /// Reading or writing the call history.
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// A folder could not be shown in the file manager.
     #[error("could not open {path} in the file manager: {reason}")]
     Open {
@@ -46,6 +50,14 @@ impl From<&Error> for UiError {
                 format!(
                     "Correct the \u{201c}{}\u{201d} field and save again.",
                     field.label()
+                ),
+            ),
+            Error::Account(AccountError::DialPrefixTaken { other, .. }) => (
+                "invalid_account",
+                format!(
+                    "Choose another \u{201c}{}\u{201d}, or first change or clear the one of \
+                     \u{201c}{other}\u{201d}.",
+                    Field::DialPrefix.label()
                 ),
             ),
             Error::Account(AccountError::NotFound(_)) => (
@@ -123,6 +135,19 @@ impl From<&Error> for UiError {
                 "internal_error",
                 "This is a bug in Homeline; please report it with the exported logs.".into(),
             ),
+            Error::History(HistoryError::NoDataDir) => (
+                "no_data_dir",
+                "Homeline needs a home folder to keep the call history in; calls still work."
+                    .into(),
+            ),
+            Error::History(HistoryError::Read { path, .. } | HistoryError::Write { path, .. }) => (
+                "history_failed",
+                format!(
+                    "Check that you may read and write {} and that the disk is not full. Calls \
+                     still work; only the list of past calls is affected.",
+                    path.display()
+                ),
+            ),
             Error::Open { path, .. } => (
                 "open_failed",
                 format!("Open the folder yourself: {}", path.display()),
@@ -138,7 +163,8 @@ impl From<Error> for UiError {
     }
 }
 
-fn capitalise(s: &str) -> String {
+/// The sentence for people: first letter upper case, a full stop at the end.
+pub(crate) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(first) => {
@@ -156,7 +182,6 @@ fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::Field;
 
     #[test]
     fn invalid_account_names_the_field() {
@@ -168,6 +193,23 @@ mod tests {
         assert_eq!(ui.code, "invalid_account");
         assert!(ui.message.starts_with("SIP address: "), "{}", ui.message);
         assert!(ui.hint.contains("SIP address"), "{}", ui.hint);
+    }
+
+    #[test]
+    fn taken_dial_prefix_names_the_field_and_the_other_account() {
+        let e = Error::Account(AccountError::DialPrefixTaken {
+            prefix: "9".into(),
+            other: "Office".into(),
+        });
+        let ui = UiError::from(&e);
+        assert_eq!(ui.code, "invalid_account");
+        assert!(
+            ui.message.starts_with("Dial prefix: 9 is already"),
+            "{}",
+            ui.message
+        );
+        assert!(ui.hint.contains("Dial prefix"), "{}", ui.hint);
+        assert!(ui.hint.contains("\u{201c}Office\u{201d}"), "{}", ui.hint);
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //!     registrar: "sip:pbx.example.com".into(),
 //!     transport: Transport::Auto,
 //!     password: Some(Secret::new("correct horse")),
+//!     dial_prefix: "9".into(),
+//!     is_default: true,
 //! })?;
 //! println!("saved {} ({:?})", account.id, account.password_storage);
 //! # Ok(()) }
@@ -34,7 +36,9 @@ pub mod accounts;
 pub mod api;
 pub mod calls;
 pub mod config;
+pub mod dialplan;
 mod error;
+pub mod history;
 pub mod logging;
 pub mod media;
 mod phone;
@@ -47,6 +51,7 @@ pub use api::{
     Account, AccountInput, AppInfo, AudioDevice, AudioDevices, KeyringStatus, PasswordStorage,
     Transport, UiError,
 };
+pub use api::{AudioSettings, CallDirection, CallOutcome, DialPreview, HistoryEntry};
 pub use config::{Config, ConfigProblem};
 pub use error::Error;
 pub use phone::{Phone, PhoneOptions, list_audio_devices};

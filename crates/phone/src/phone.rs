@@ -19,6 +19,12 @@ use crate::logging;
 use crate::secrets::{Secret, SecretBackendChoice, SecretStore};
 use crate::sip::{self, RegistrationStatus, SipError, SipRuntime};
 
+// Dial rules, history, audio settings.
+use crate::api::{AudioSettings, DialPreview, HistoryEntry};
+use crate::config::AudioConfig;
+use crate::dialplan;
+use crate::history::{self, History, SharedHistory};
+
 /// How to open a [`Phone`]. `Default` is what the app uses.
 #[derive(Debug, Clone, Default)]
 pub struct PhoneOptions {
@@ -28,6 +34,9 @@ pub struct PhoneOptions {
     pub log_dir: Option<PathBuf>,
     /// Where passwords go.
     pub secret_backend: SecretBackendChoice,
+    /// The call history journal; `None` = `history.jsonl` in the platform data dir (beside
+    /// the default log folder).
+    pub history_path: Option<PathBuf>,
 }
 
 /// The phone: accounts, configuration, passwords, logs and devices.
@@ -40,6 +49,7 @@ pub struct Phone {
     state: Mutex<State>,
     sip: std::sync::Arc<SipRuntime>,
     calls: std::sync::OnceLock<crate::calls::Calls>,
+    history: std::sync::Arc<SharedHistory>,
 }
 
 #[derive(Debug)]
@@ -81,6 +91,9 @@ impl Phone {
             }),
             sip: std::sync::Arc::new(SipRuntime::default()),
             calls: std::sync::OnceLock::new(),
+            history: std::sync::Arc::new(SharedHistory::new(
+                options.history_path.or_else(history::default_history_path),
+            )),
         })
     }
 
@@ -192,6 +205,13 @@ impl Phone {
         let mut state = self.state();
         self.check_saving_allowed()?;
         let mut config = state.config.clone();
+        accounts::check_unique_prefix(&valid.dial_prefix, input.id.as_deref(), &config.accounts)?;
+        if valid.is_default {
+            // At most one default account: this one takes over.
+            for a in &mut config.accounts {
+                a.is_default = false;
+            }
+        }
         let (index, is_new) = match &input.id {
             Some(id) => {
                 let i = config
@@ -212,6 +232,8 @@ impl Phone {
                     registrar: String::new(),
                     transport: valid.transport,
                     password: None,
+                    dial_prefix: String::new(),
+                    is_default: false,
                 });
                 (config.accounts.len() - 1, true)
             }
@@ -222,6 +244,8 @@ impl Phone {
         entry.auth_user = valid.auth_user;
         entry.registrar = valid.registrar;
         entry.transport = valid.transport;
+        entry.dial_prefix = valid.dial_prefix;
+        entry.is_default = valid.is_default;
         let id = entry.id.clone();
 
         let new_storage = match &input.password {
@@ -482,6 +506,94 @@ impl Phone {
         std::fs::create_dir_all(&self.log_dir).map_err(|e| open_err(e.to_string()))?;
         opener::open(&self.log_dir).map_err(|e| open_err(e.to_string()))
     }
+
+    // --- dial rules, history, audio settings ---
+
+    /// What dialling `target` would do, the dial rules applied ([`dialplan::resolve`]): which
+    /// account calls, and what URI. Reads only the configuration (never the keyring), so the
+    /// dialer may ask at every key press.
+    pub fn dial_preview(&self, target: &str) -> Result<DialPreview, UiError> {
+        let accounts: Vec<Account> = {
+            let state = self.state();
+            state
+                .config
+                .accounts
+                .iter()
+                .map(|a| to_account(a, None))
+                .collect()
+        };
+        dialplan::resolve(target, &accounts)
+    }
+
+    /// The finished calls, newest first, at most [`history::MAX_LISTED`].
+    pub fn call_history(&self) -> Result<Vec<HistoryEntry>, Error> {
+        Ok(self.history.with(|h| Ok(h.list()))?)
+    }
+
+    /// Forgets every finished call.
+    pub fn clear_history(&self) -> Result<(), Error> {
+        Ok(self.history.with(History::clear)?)
+    }
+
+    /// Adds a finished call to the history and flushes it to disk before returning (a few
+    /// milliseconds of blocking file I/O). For the call manager, once per call, when it ends.
+    #[cfg(test)]
+    pub(crate) fn record_call(&self, entry: HistoryEntry) -> Result<(), Error> {
+        Ok(self.history.with(|h| h.append(entry))?)
+    }
+
+    pub(crate) fn shared_history(&self) -> std::sync::Arc<SharedHistory> {
+        self.history.clone()
+    }
+
+    /// The sound device of each role; `None` follows the system default.
+    pub fn audio_settings(&self) -> AudioSettings {
+        let audio = &self.state().config.audio;
+        AudioSettings {
+            microphone: config::device_setting(&audio.microphone),
+            speaker: config::device_setting(&audio.speaker),
+            ring: config::device_setting(&audio.ring),
+        }
+    }
+
+    /// Saves the sound devices (trimmed; empty or `default` means the system default) and
+    /// returns them as stored. Calls use them from the next call on.
+    pub fn save_audio_settings(&self, settings: AudioSettings) -> Result<AudioSettings, Error> {
+        let mut state = self.state();
+        self.check_saving_allowed()?;
+        let mut config = state.config.clone();
+        config.audio = AudioConfig {
+            microphone: config::device_setting(&settings.microphone),
+            speaker: config::device_setting(&settings.speaker),
+            ring: config::device_setting(&settings.ring),
+        };
+        config::save(&self.config_path, &config)?;
+        let saved = AudioSettings {
+            microphone: config.audio.microphone.clone(),
+            speaker: config.audio.speaker.clone(),
+            ring: config.audio.ring.clone(),
+        };
+        state.config = config;
+        tracing::info!(
+            microphone = saved.microphone.as_deref().unwrap_or("default"),
+            speaker = saved.speaker.as_deref().unwrap_or("default"),
+            ring = saved.ring.as_deref().unwrap_or("default"),
+            "audio devices saved"
+        );
+        if let Some(calls) = self.calls_cell().get() {
+            let routes = self.audio_routes();
+            calls.set_audio(
+                crate::media::AudioPlan::Devices(routes.clone()),
+                Some(routes),
+            );
+        }
+        Ok(saved)
+    }
+
+    /// The devices a call opens, from the saved settings (for the call manager).
+    pub fn audio_routes(&self) -> homeline_audio::AudioRoutes {
+        self.state().config.audio.routes()
+    }
 }
 
 /// The sound devices of the default audio host. Never panics, returns within a few seconds;
@@ -525,6 +637,8 @@ fn to_account(a: &AccountConfig, storage: Option<PasswordStorage>) -> Account {
         auth_user: a.auth_user.clone(),
         registrar: a.registrar.clone(),
         transport: a.transport,
+        dial_prefix: a.dial_prefix.clone(),
+        is_default: a.is_default,
         password_storage: storage.unwrap_or(if a.password.is_some() {
             PasswordStorage::Config
         } else {
@@ -560,6 +674,9 @@ mod tests {
         fn config_path(&self) -> PathBuf {
             self.dir.path().join("homeline.toml")
         }
+        fn history_path(&self) -> PathBuf {
+            self.dir.path().join("data").join("history.jsonl")
+        }
         fn open(&self) -> Phone {
             self.open_with(SecretBackendChoice::Memory(self.keyring.clone()))
         }
@@ -568,6 +685,7 @@ mod tests {
                 config_path: Some(self.config_path()),
                 log_dir: Some(self.dir.path().join("logs")),
                 secret_backend: backend,
+                history_path: Some(self.history_path()),
             })
             .unwrap()
         }
@@ -585,6 +703,8 @@ mod tests {
             registrar: "sip:pbx.example.com:5060".into(),
             transport: Transport::Tcp,
             password: password.map(Secret::new),
+            dial_prefix: String::new(),
+            is_default: false,
         }
     }
 
@@ -775,5 +895,226 @@ mod tests {
                 .as_str(),
             "logs_empty"
         ));
+    }
+
+    // --- dial rules, history, audio settings ---
+
+    #[test]
+    fn dial_prefixes_and_the_default_account() {
+        let f = Fixture::new();
+        let phone = f.open();
+        let office = phone
+            .save_account(AccountInput {
+                display_name: "Office".into(),
+                dial_prefix: "9".into(),
+                is_default: true,
+                ..input(None)
+            })
+            .unwrap();
+        assert_eq!(office.dial_prefix, "9");
+        assert!(office.is_default);
+        let home = phone
+            .save_account(AccountInput {
+                display_name: "Home".into(),
+                sip_address: "sip:alice@home.example.net".into(),
+                registrar: "sip:sip.home.example.net".into(),
+                dial_prefix: " 8 ".into(),
+                ..input(None)
+            })
+            .unwrap();
+        assert_eq!(home.dial_prefix, "8");
+
+        // The example, through the phone.
+        let preview = phone.dial_preview("90301234").unwrap();
+        assert_eq!(preview.account_id.as_deref(), Some(office.id.as_str()));
+        assert_eq!(preview.uri, "sip:0301234@example.com");
+        assert_eq!(preview.rule.as_deref(), Some("prefix 9 \u{2192} Office"));
+        let preview = phone.dial_preview("8 0301234").unwrap();
+        assert_eq!(preview.account_id.as_deref(), Some(home.id.as_str()));
+        assert_eq!(preview.uri, "sip:0301234@home.example.net");
+        assert_eq!(
+            phone.dial_preview("0301234").unwrap().account_id,
+            Some(office.id.clone())
+        );
+        assert_eq!(phone.dial_preview("").unwrap_err().code, "invalid_number");
+
+        // A prefix another account has: refused, naming the field and the other account.
+        let err = UiError::from(
+            phone
+                .save_account(AccountInput {
+                    id: Some(home.id.clone()),
+                    dial_prefix: "9".into(),
+                    ..input(None)
+                })
+                .unwrap_err(),
+        );
+        assert_eq!(err.code, "invalid_account");
+        assert!(err.hint.contains("Dial prefix"), "{}", err.hint);
+        assert!(err.hint.contains("Office"), "{}", err.hint);
+        let err = UiError::from(
+            phone
+                .save_account(AccountInput {
+                    dial_prefix: "9a".into(),
+                    ..input(None)
+                })
+                .unwrap_err(),
+        );
+        assert_eq!(err.code, "invalid_account");
+        assert!(err.hint.contains("Dial prefix"), "{}", err.hint);
+        // Saving an account with its own prefix again is fine.
+        phone
+            .save_account(AccountInput {
+                id: Some(office.id.clone()),
+                display_name: "Office".into(),
+                dial_prefix: "9".into(),
+                is_default: true,
+                ..input(None)
+            })
+            .unwrap();
+
+        // Making Home the default takes it from Office, in the file too.
+        phone
+            .save_account(AccountInput {
+                id: Some(home.id.clone()),
+                display_name: "Home".into(),
+                sip_address: "sip:alice@home.example.net".into(),
+                registrar: "sip:sip.home.example.net".into(),
+                dial_prefix: "8".into(),
+                is_default: true,
+                ..input(None)
+            })
+            .unwrap();
+        drop(phone);
+        let phone = f.open();
+        let list = phone.list_accounts();
+        let defaults: Vec<&str> = list
+            .iter()
+            .filter(|a| a.is_default)
+            .map(|a| a.display_name.as_str())
+            .collect();
+        assert_eq!(defaults, ["Home"]);
+        assert_eq!(
+            phone.dial_preview("0301234").unwrap().account_id,
+            Some(home.id.clone())
+        );
+        assert!(f.config_text().contains("dial_prefix = \"8\""));
+    }
+
+    fn call(n: u64) -> HistoryEntry {
+        HistoryEntry {
+            id: format!("call-{n}"),
+            account_id: None,
+            direction: crate::api::CallDirection::Outgoing,
+            remote: "echo".into(),
+            remote_name: None,
+            started_at: n,
+            answered_at: Some(n + 1),
+            ended_at: n + 2,
+            outcome: crate::api::CallOutcome::Answered,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn call_history_persists_and_clears() {
+        let f = Fixture::new();
+        let phone = f.open();
+        assert!(phone.call_history().unwrap().is_empty());
+        assert!(!f.history_path().exists());
+        phone.record_call(call(1)).unwrap();
+        phone.record_call(call(2)).unwrap();
+        drop(phone);
+        let phone = f.open();
+        let ids: Vec<String> = phone
+            .call_history()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, ["call-2", "call-1"]);
+        phone.clear_history().unwrap();
+        assert!(phone.call_history().unwrap().is_empty());
+        drop(phone);
+        assert!(f.open().call_history().unwrap().is_empty());
+    }
+
+    #[test]
+    fn unreadable_history_is_a_ui_error() {
+        let f = Fixture::new();
+        std::fs::create_dir_all(f.history_path()).unwrap();
+        let phone = f.open();
+        let err = UiError::from(phone.call_history().unwrap_err());
+        assert_eq!(err.code, "history_failed");
+        assert!(err.message.starts_with("Could not read the call history"));
+        assert!(err.hint.contains("Calls still work"), "{}", err.hint);
+        assert_eq!(
+            UiError::from(phone.record_call(call(1)).unwrap_err()).code,
+            "history_failed"
+        );
+        // Fixed while running: the next use opens it.
+        std::fs::remove_dir(f.history_path()).unwrap();
+        phone.record_call(call(1)).unwrap();
+        assert_eq!(phone.call_history().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn audio_settings_saved_and_routed() {
+        use homeline_audio::{AudioRoutes, DeviceChoice};
+        let f = Fixture::new();
+        let phone = f.open();
+        assert_eq!(phone.audio_settings(), AudioSettings::default());
+        assert_eq!(phone.audio_routes(), AudioRoutes::default());
+        let saved = phone
+            .save_audio_settings(AudioSettings {
+                microphone: Some("  USB Headset Mono ".into()),
+                speaker: Some("Default".into()),
+                ring: Some(String::new()),
+            })
+            .unwrap();
+        assert_eq!(
+            saved,
+            AudioSettings {
+                microphone: Some("USB Headset Mono".into()),
+                speaker: None,
+                ring: None,
+            }
+        );
+        assert_eq!(
+            phone.audio_routes(),
+            AudioRoutes {
+                microphone: DeviceChoice::Named("USB Headset Mono".into()),
+                ..AudioRoutes::default()
+            }
+        );
+        let text = f.config_text();
+        assert!(
+            text.contains("[audio]") && text.contains("USB Headset Mono"),
+            "{text}"
+        );
+        drop(phone);
+        let phone = f.open();
+        assert_eq!(phone.audio_settings(), saved);
+
+        // Back to the system defaults: the section leaves the file.
+        phone.save_audio_settings(AudioSettings::default()).unwrap();
+        assert!(!f.config_text().contains("[audio]"));
+    }
+
+    #[test]
+    fn audio_settings_not_saved_over_a_newer_config() {
+        let f = Fixture::new();
+        std::fs::write(f.config_path(), "version = 7\n").unwrap();
+        let phone = f.open();
+        let err = UiError::from(
+            phone
+                .save_audio_settings(AudioSettings {
+                    microphone: Some("Mic".into()),
+                    ..AudioSettings::default()
+                })
+                .unwrap_err(),
+        );
+        assert_eq!(err.code, "config_newer_version");
+        assert_eq!(phone.audio_settings(), AudioSettings::default());
+        assert_eq!(f.config_text(), "version = 7\n");
     }
 }

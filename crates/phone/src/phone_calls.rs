@@ -1,6 +1,8 @@
 //! [`Phone`]'s calls: placing, taking and controlling calls over the call manager
 //! ([`crate::calls`]), with the accounts and settings of the phone.
 
+use std::sync::Arc;
+
 use homeline_sip::auth::Credentials;
 
 use crate::api::UiError;
@@ -71,8 +73,27 @@ impl Phone {
         account_id: Option<&str>,
     ) -> Result<(String, Route), UiError> {
         let target = target.trim();
-        if target.eq_ignore_ascii_case("echo") {
+        if target.eq_ignore_ascii_case(crate::dialplan::ECHO_TARGET) {
             return Ok(("echo".into(), Route::Echo));
+        }
+        if account_id.is_none() {
+            // The dial rules decide: a prefix picks its account (and is stripped), a number
+            // goes to the default account, a SIP address of no account's domain is direct.
+            let preview = self.dial_preview(target)?;
+            return match preview.account_id {
+                Some(id) => self.route_for(&preview.uri, Some(&id)),
+                None if preview.uri == crate::dialplan::ECHO_TARGET => {
+                    Ok(("echo".into(), Route::Echo))
+                }
+                None => Ok((
+                    preview.uri,
+                    Route::Direct {
+                        account_id: None,
+                        aor: None,
+                        credentials: None,
+                    },
+                )),
+            };
         }
         let accounts = self.list_accounts();
         let chosen = match account_id {
@@ -158,12 +179,40 @@ impl Phone {
         self.audio_routes()
     }
 
-    /// The audio devices chosen in Settings (system defaults until chosen).
-    pub fn audio_routes(&self) -> homeline_audio::AudioRoutes {
-        homeline_audio::AudioRoutes::default()
-    }
-
+    /// Every ended call goes into the history (off the call manager's task: the journal
+    /// syncs to disk).
     fn ended_hook(&self) -> Option<crate::calls::EndedHook> {
-        None
+        let history = self.shared_history();
+        Some(Arc::new(move |v: &CallView| {
+            let entry = history_entry(v);
+            let history = history.clone();
+            let write = move || {
+                if let Err(e) = history.with(|h| h.append(entry)) {
+                    tracing::warn!(error = %e, "the call could not be added to the history");
+                }
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn_blocking(write);
+                }
+                Err(_) => write(),
+            }
+        }))
+    }
+}
+
+/// The history entry of an ended call.
+pub(crate) fn history_entry(v: &CallView) -> crate::api::HistoryEntry {
+    crate::api::HistoryEntry {
+        id: v.id.clone(),
+        account_id: v.account_id.clone(),
+        direction: v.direction,
+        remote: v.remote.clone(),
+        remote_name: v.remote_name.clone(),
+        started_at: v.started_at,
+        answered_at: v.answered_at,
+        ended_at: v.ended_at.unwrap_or(v.started_at),
+        outcome: v.outcome.unwrap_or(crate::api::CallOutcome::Failed),
+        reason: v.end_reason.as_ref().map(|r| r.message.clone()),
     }
 }

@@ -28,6 +28,7 @@ fn app_log_file_never_holds_a_password() {
         config_path: Some(config_path),
         log_dir: Some(log_dir.clone()),
         secret_backend: SecretBackendChoice::SessionOnly,
+        history_path: Some(dir.path().join("history.jsonl")),
     })
     .unwrap();
     assert_eq!(phone.list_accounts().len(), 1);

@@ -45,6 +45,7 @@ fn password_round_trip_through_real_keyring() {
         log_dir: Some(dir.path().join("logs")),
         // Auto is what the app uses: it must find the keyring here, not fall back.
         secret_backend: SecretBackendChoice::Auto,
+        history_path: Some(dir.path().join("history.jsonl")),
     };
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -65,6 +66,8 @@ fn password_round_trip_through_real_keyring() {
             registrar: "sip:pbx.example.com".into(),
             transport: Transport::Udp,
             password: Some(Secret::new(password.clone())),
+            dial_prefix: String::new(),
+            is_default: false,
         })
         .unwrap();
     assert_eq!(account.password_storage, PasswordStorage::Keyring);

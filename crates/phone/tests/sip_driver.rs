@@ -28,6 +28,7 @@ fn phone(dir: &std::path::Path, registrar: &str, password: &str) -> Phone {
         config_path: Some(config),
         log_dir: Some(dir.join("logs")),
         secret_backend: SecretBackendChoice::Memory(MemoryKeyring::default()),
+        history_path: Some(dir.join("history.jsonl")),
     })
     .unwrap()
 }
@@ -247,6 +248,7 @@ async fn account_without_registrar_is_refused() {
         config_path: Some(config),
         log_dir: Some(dir.path().join("logs")),
         secret_backend: SecretBackendChoice::Memory(MemoryKeyring::default()),
+        history_path: Some(dir.path().join("history.jsonl")),
     })
     .unwrap();
     // start_registrations skips it; asking for it by name says why.
@@ -328,6 +330,7 @@ fn ws_phone(dir: &std::path::Path, addr: SocketAddr) -> Phone {
         config_path: Some(config),
         log_dir: Some(dir.join("logs")),
         secret_backend: SecretBackendChoice::Memory(MemoryKeyring::default()),
+        history_path: Some(dir.join("history.jsonl")),
     })
     .unwrap()
 }

@@ -40,6 +40,7 @@ fn open_phone(dir: &Path, config: std::path::PathBuf) -> Phone {
         config_path: Some(config),
         log_dir: Some(dir.join("logs")),
         secret_backend: SecretBackendChoice::Memory(MemoryKeyring::default()),
+        history_path: Some(dir.join("history.jsonl")),
     })
     .unwrap()
 }

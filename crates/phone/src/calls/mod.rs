@@ -119,6 +119,7 @@ enum Request {
         String,
         oneshot::Sender<Option<watch::Receiver<LevelReading>>>,
     ),
+    Audio(AudioPlan, Option<homeline_audio::AudioRoutes>),
 }
 
 enum Internal {
@@ -223,6 +224,11 @@ impl Calls {
         auto_answer: Option<AudioPlan>,
     ) -> Result<SocketAddr, UiError> {
         self.ask(|r| Request::Listen(addr, auto_answer, r)).await
+    }
+
+    /// The audio of calls from now on (Settings → Audio changed) and the ring device.
+    pub fn set_audio(&self, default: AudioPlan, ring: Option<homeline_audio::AudioRoutes>) {
+        let _ = self.requests.send(Request::Audio(default, ring));
     }
 
     /// Answers every incoming call of the accounts at once with this audio (`None`: ring
@@ -421,6 +427,10 @@ impl Actor {
                 let _ = reply.send(r);
             }
             Request::AutoAnswer(a) => self.auto_answer = a,
+            Request::Audio(plan, ring) => {
+                self.config.default_audio = plan;
+                self.config.ring = ring;
+            }
             Request::Answer(id, reply) => {
                 let r = self.answer(&id).await;
                 let _ = reply.send(r);
@@ -1040,17 +1050,7 @@ impl Actor {
         let audio = Some(e.audio.clone());
         tracing::info!(call = %id, %target, "transferred: calling the new party");
         let uri = split_name_addr(&target).1;
-        match self
-            .dial(
-                DialRequest {
-                    uri,
-                    route,
-                    audio,
-                },
-                false,
-            )
-            .await
-        {
+        match self.dial(DialRequest { uri, route, audio }, false).await {
             Ok(v) => {
                 if let Some(n) = self.calls.get_mut(&v.id) {
                     n.transfer_of = Some(id.to_owned());

@@ -116,10 +116,19 @@ mod tests {
         c.fill(&mut buf);
         let rms = |s: &[f32]| (s.iter().map(|x| x * x).sum::<f32>() / s.len() as f32).sqrt();
         let sec = RATE as usize;
-        assert!(rms(&buf[100..sec * 2 - 1000]) > 0.1, "ringing in the first 2 s");
+        assert!(
+            rms(&buf[100..sec * 2 - 1000]) > 0.1,
+            "ringing in the first 2 s"
+        );
         assert_eq!(rms(&buf[sec * 2 + 10..sec * 6 - 10]), 0.0, "silent 2..6 s");
-        assert!(rms(&buf[sec * 6 + 1000..sec * 8 - 1000]) > 0.1, "rings again at 6 s");
-        assert!(buf.iter().all(|s| s.abs() <= AMPLITUDE), "never louder than intended");
+        assert!(
+            rms(&buf[sec * 6 + 1000..sec * 8 - 1000]) > 0.1,
+            "rings again at 6 s"
+        );
+        assert!(
+            buf.iter().all(|s| s.abs() <= AMPLITUDE),
+            "never louder than intended"
+        );
         // No click: the first samples fade in.
         assert!(buf[1].abs() < 0.01);
     }

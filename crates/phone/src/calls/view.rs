@@ -5,16 +5,6 @@ use serde::{Deserialize, Serialize};
 use crate::api::UiError;
 use crate::media::MediaStats;
 
-/// Who placed the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallDirection {
-    /// We called.
-    Outgoing,
-    /// They called.
-    Incoming,
-}
-
 /// Where a call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,23 +25,7 @@ pub enum CallStatus {
     Ended,
 }
 
-/// How a call ended, for the history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallOutcome {
-    /// It was answered (and then ended, either side).
-    Answered,
-    /// An incoming call the caller gave up on before we answered.
-    Missed,
-    /// Refused: by us (incoming) or by the callee (603 Decline).
-    Rejected,
-    /// We hung up before the answer.
-    Cancelled,
-    /// Anything else: not found, no answer, network, incompatible media …
-    Failed,
-    /// The callee was busy (486, 600).
-    Busy,
-}
+pub use crate::api::{CallDirection, CallOutcome};
 
 /// One call, as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
