@@ -202,10 +202,7 @@ mod tests {
         );
         assert!(ui.hint.contains("port 5060 may be blocked"), "{}", ui.hint);
         let ui = failure_reason(
-            &FailureReason::Rejected {
-                code: 503,
-                reason: "Service Unavailable (transport error)".into(),
-            },
+            &FailureReason::Transport("connection closed".into()),
             &target(TransportKind::Tls),
             "alice",
             Some("the certificate of pbx.example.com is not trusted: it has expired"),
