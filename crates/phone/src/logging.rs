@@ -78,12 +78,15 @@ fn filter(default: &str) -> EnvFilter {
             eprintln!("homeline: ignoring {LOG_ENV}={spec:?}: {e}");
             EnvFilter::new(default)
         }),
-        _ => EnvFilter::new(default),
+        // The PulseAudio client library reports every stream we close as a "reactor error"
+        // and logs each protocol message at debug: noise for support, so only its warnings
+        // (and worse) count unless HOMELINE_LOG asks for it.
+        _ => EnvFilter::new(format!("{default},pulseaudio=off")),
     }
 }
 
-/// Sets up logging to stderr for the CLI. `verbosity` counts `-v` flags: 0 = info, 1 = debug,
-/// 2 or more = trace. `HOMELINE_LOG` overrides it.
+/// Sets up logging to stderr for the CLI. `verbosity` counts `-v` flags: 0 = warn, 1 = info,
+/// 2 = debug, 3 or more = trace. `HOMELINE_LOG` overrides it.
 pub fn init_cli_logging(verbosity: u8) -> Result<(), LogError> {
     // The CLI prints its own progress on stdout; by default stderr only carries warnings.
     let level = match verbosity {

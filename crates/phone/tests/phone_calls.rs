@@ -44,7 +44,11 @@ async fn wait_for(
 async fn an_address_of_an_accounts_domain_goes_out_on_that_account_and_lands_in_the_history() {
     let dir = tempfile::tempdir().unwrap();
     // The far end: an answering machine on loopback that the account's domain points at.
-    let far = Calls::start(Arc::new(SipRuntime::default()), CallsConfig::default(), None);
+    let far = Calls::start(
+        Arc::new(SipRuntime::default()),
+        CallsConfig::default(),
+        None,
+    );
     let mut far_updates = far.subscribe();
     let far_addr = far
         .listen("127.0.0.1:0".parse().unwrap(), Some(AudioPlan::Silence))
@@ -85,7 +89,10 @@ async fn an_address_of_an_accounts_domain_goes_out_on_that_account_and_lands_in_
     // The far end sees the call from the account's address.
     let arrived = wait_for(&mut far_updates, |v| v.state == CallStatus::Active).await;
     assert_eq!(arrived.remote, format!("sip:alice@{far_addr}"));
-    wait_for(&mut updates, |v| v.id == call.id && v.state == CallStatus::Active).await;
+    wait_for(&mut updates, |v| {
+        v.id == call.id && v.state == CallStatus::Active
+    })
+    .await;
     phone.calls().unwrap().hangup(&call.id).await.unwrap();
     let ended = wait_for(&mut updates, CallView::is_ended).await;
     assert_eq!(ended.outcome, Some(CallOutcome::Answered));

@@ -58,6 +58,10 @@ pub struct MediaStats {
     pub malformed: u64,
     /// Where we send RTP now (after latching).
     pub remote: Option<SocketAddr>,
+    /// Audio the microphone captured that was dropped because we read too late (ms).
+    pub capture_dropped_ms: u64,
+    /// Silence the speaker played because we wrote too late (ms).
+    pub playback_gaps_ms: u64,
 }
 
 /// Input and output levels, dBFS (−100 = silence).
@@ -99,6 +103,8 @@ enum Command {
     Direction(Direction),
     Renegotiate(Box<NegotiatedSession>),
     Dtmf(char, oneshot::Sender<bool>),
+    /// The audio ends are open: use them instead of silence.
+    SetEnds(Box<AudioEnds>),
     Stop(oneshot::Sender<MediaStats>),
 }
 
@@ -155,10 +161,10 @@ impl Drop for MediaStream {
 }
 
 impl MediaStream {
-    /// Opens the audio ends of `plan` at the codec's rate and starts the stream on `socket`.
-    /// Events go to `events`. Audio that cannot be opened is reported as
-    /// [`MediaEvent::AudioFailed`] and the call goes on with silence, so it can still be
-    /// heard on the other side that something is wrong rather than dropping the call.
+    /// Starts the stream on `socket` at once (with silence) and opens the audio ends of
+    /// `plan` at the codec's rate beside it. Events go to `events`. Audio that cannot be
+    /// opened is reported as [`MediaEvent::AudioFailed`] and the call goes on with silence
+    /// rather than being dropped.
     pub async fn start(
         socket: MediaSocket,
         negotiated: NegotiatedSession,
@@ -168,25 +174,13 @@ impl MediaStream {
     ) -> Result<Self, UiError> {
         let codec = make_codec(&negotiated)?;
         let rate = codec.sample_rate();
+        // Media flows from the first moment with silence; the real ends join when they are
+        // open (a sound device takes up to a few seconds), so no packet waits in the socket
+        // meanwhile and the jitter buffer sees true arrival times.
         let (dev_tx, dev_rx) = std::sync::mpsc::channel();
-        let opened = tokio::task::spawn_blocking(move || super::audio::open(&plan, rate, dev_tx))
-            .await
-            .map_err(|e| {
-                UiError::new(
-                    "audio_device",
-                    format!("Opening the audio failed: {e}."),
-                    "Try again; if it repeats, report it with the log.",
-                )
-            })?;
-        let ends = match opened {
-            Ok(ends) => ends,
-            Err(e) => {
-                tracing::warn!(error = %e.message, "call audio unavailable; sending silence");
-                let _ = events.send(MediaEvent::AudioFailed(e));
-                let (tx, _) = std::sync::mpsc::channel();
-                super::audio::open(&AudioPlan::Silence, rate, tx)?
-            }
-        };
+        let (silence_tx, _) = std::sync::mpsc::channel();
+        let ends = super::audio::open(&AudioPlan::Silence, rate, silence_tx)?;
+        let needs_opening = !matches!(plan, AudioPlan::Silence);
         let now = Instant::now();
         let mut cfg = SessionConfig::from_negotiated(&negotiated, seed, ntp_now(), &cname(seed));
         // Dead air is judged from the moment media starts.
@@ -210,10 +204,38 @@ impl MediaStream {
         let (stats_tx, stats_rx) = watch::channel(MediaStats::default());
         let (levels_tx, levels_rx) = watch::channel(LevelReading::default());
         let engine = Engine::new(
-            socket, negotiated, codec, ends, session, srtp, events, stats_tx, levels_tx, dev_rx,
+            socket,
+            negotiated,
+            codec,
+            ends,
+            session,
+            srtp,
+            events.clone(),
+            stats_tx,
+            levels_tx,
+            dev_rx,
             now,
         );
         let task = tokio::spawn(engine.run(cmd_rx));
+        if needs_opening {
+            let commands = cmd_tx.clone();
+            let events = events.clone();
+            tokio::spawn(async move {
+                let opened =
+                    tokio::task::spawn_blocking(move || super::audio::open(&plan, rate, dev_tx))
+                        .await;
+                match opened {
+                    Ok(Ok(ends)) => {
+                        let _ = commands.send(Command::SetEnds(Box::new(ends)));
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e.message, "call audio unavailable; sending silence");
+                        let _ = events.send(MediaEvent::AudioFailed(e));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "opening the call audio failed"),
+                }
+            });
+        }
         Ok(Self {
             commands: cmd_tx,
             stats: stats_rx,
@@ -490,6 +512,17 @@ impl Engine {
                     .is_ok();
                 let _ = reply.send(ok);
             }
+            Command::SetEnds(ends) => {
+                if let Playback::Paced(old) = &mut self.ends.playback {
+                    let _ = old.finish();
+                }
+                self.ends = *ends;
+                // Paced ends count frames from now on.
+                self.started = now;
+                self.frames_sent = 0;
+                self.frames_played = 0;
+                self.decoded.clear();
+            }
             Command::Stop(_) => {}
         }
     }
@@ -725,6 +758,14 @@ impl Engine {
             fec_recovered: self.fec_recovered,
             malformed: s.malformed,
             remote: s.latched.or(self.negotiated.remote_rtp),
+            capture_dropped_ms: match &self.ends.capture {
+                Capture::Device(d) => d.counters().overrun_samples * 1000 / u64::from(self.rate),
+                Capture::Paced(_) => 0,
+            },
+            playback_gaps_ms: match &self.ends.playback {
+                Playback::Device(d) => d.counters().underrun_samples * 1000 / u64::from(self.rate),
+                Playback::Paced(_) => 0,
+            },
         }
     }
 
