@@ -2,6 +2,7 @@
 //! the call reaches the far end over real SIP and RTP on loopback, and every ended call lands
 //! in the history journal. (Prefix rules are unit-tested in `dialplan`; a number needs an
 //! account with a server, which the lab tests provide.)
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -757,10 +757,11 @@ impl Driver {
     }
 
     fn on_call_event(&mut self, s: &mut Session, now: Instant, ev: CallEvent) {
-        match &ev {
-            CallEvent::Incoming {
-                call, from, offer, ..
-            } => {
+        if let CallEvent::Incoming {
+            call, from, offer, ..
+        } = &ev
+        {
+            {
                 if self.deps.calls.receiver_count() == 0 {
                     // Nobody can ring this call (no UI or CLI listens for calls): busy, at once,
                     // rather than leaving the caller to time out.
@@ -779,7 +780,6 @@ impl Driver {
                 tracing::info!(account = %self.setup.account_id, %from,
                     with_offer = offer.is_some(), "incoming call");
             }
-            _ => {}
         }
         let _ = self.deps.calls.send(AccountCall {
             account_id: self.setup.account_id.clone(),
