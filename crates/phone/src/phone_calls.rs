@@ -35,8 +35,9 @@ impl Phone {
             .get_or_init(|| Calls::start(self.sip_runtime(), config, self.ended_hook())))
     }
 
-    /// Starts the call manager with other settings (the CLI: files instead of devices).
-    /// Does nothing if it already runs.
+    /// Starts the call manager with other settings (the CLI: files instead of devices), and
+    /// without the call history (scripted calls would crowd out the user's own). Does nothing
+    /// if it already runs.
     pub fn start_calls(&self, config: CallsConfig) -> Result<&Calls, UiError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(UiError::new(
@@ -47,7 +48,7 @@ impl Phone {
         }
         Ok(self
             .calls_cell()
-            .get_or_init(|| Calls::start(self.sip_runtime(), config, self.ended_hook())))
+            .get_or_init(|| Calls::start(self.sip_runtime(), config, None)))
     }
 
     /// Calls `target` from `account_id` (or as the dial rules decide when `None`): a number,
