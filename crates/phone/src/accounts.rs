@@ -472,6 +472,7 @@ mod tests {
             password: None,
             dial_prefix: prefix.into(),
             is_default: false,
+            media_encryption: crate::config::MediaEncryption::default(),
         };
         let all = [
             account("a1", "Office", "9"),

@@ -73,6 +73,34 @@ fn default_version() -> u32 {
     CONFIG_VERSION
 }
 
+/// An account's media encryption setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaEncryption {
+    /// Offer SDES-SRTP, accept plain RTP.
+    #[default]
+    Optional,
+    /// Only encrypted media: calls without it are refused.
+    Required,
+    /// Never offer encryption.
+    Off,
+}
+
+impl MediaEncryption {
+    fn is_default(&self) -> bool {
+        *self == MediaEncryption::Optional
+    }
+
+    /// The media crate's policy for it.
+    pub fn policy(self) -> homeline_media::sdp::SrtpPolicy {
+        match self {
+            MediaEncryption::Optional => homeline_media::sdp::SrtpPolicy::Optional,
+            MediaEncryption::Required => homeline_media::sdp::SrtpPolicy::Required,
+            MediaEncryption::Off => homeline_media::sdp::SrtpPolicy::Off,
+        }
+    }
+}
+
 /// `[network]`: how Homeline uses the network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,6 +298,11 @@ pub struct AccountConfig {
     /// is the default (without one, the first account with a registrar is used).
     #[serde(default)]
     pub is_default: bool,
+    /// Media encryption (SDES-SRTP, RFC 4568): `optional` (the default) offers it and accepts
+    /// plain RTP from peers without it; `required` refuses calls without it; `off` never
+    /// offers it (for a PBX that rejects `a=crypto` lines).
+    #[serde(default, skip_serializing_if = "MediaEncryption::is_default")]
+    pub media_encryption: MediaEncryption,
     /// The SIP password, for headless and scripted use only. Accepted with a warning: the
     /// app keeps passwords in the system keyring and moves this one there when the password
     /// is set in Settings.
@@ -730,6 +763,7 @@ mod tests {
             password: None,
             dial_prefix: String::new(),
             is_default: false,
+            media_encryption: MediaEncryption::default(),
         }
     }
 
@@ -756,6 +790,7 @@ mod tests {
         config.accounts.push(AccountConfig {
             dial_prefix: "9".into(),
             is_default: true,
+            media_encryption: MediaEncryption::default(),
             ..account("acc-000001")
         });
         config.accounts.push(AccountConfig {

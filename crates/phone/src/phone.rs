@@ -234,6 +234,7 @@ impl Phone {
                     password: None,
                     dial_prefix: String::new(),
                     is_default: false,
+                    media_encryption: crate::config::MediaEncryption::default(),
                 });
                 (config.accounts.len() - 1, true)
             }
@@ -402,6 +403,8 @@ impl Phone {
             timers: TimerConfig::default(),
         };
         self.sip.start(setup)?;
+        // The account's settings may have changed (Settings → Save restarts it).
+        self.share_media_encryption();
         Ok(())
     }
 

@@ -30,9 +30,11 @@ impl Phone {
             ring: Some(routes),
             ..CallsConfig::default()
         };
-        Ok(self
+        let calls = self
             .calls_cell()
-            .get_or_init(|| Calls::start(self.sip_runtime(), config, self.ended_hook())))
+            .get_or_init(|| Calls::start(self.sip_runtime(), config, self.ended_hook()));
+        self.share_media_encryption();
+        Ok(calls)
     }
 
     /// Starts the call manager with other settings (the CLI: files instead of devices), and
@@ -46,9 +48,11 @@ impl Phone {
                 "This is a bug in the caller; please report it.",
             ));
         }
-        Ok(self
+        let calls = self
             .calls_cell()
-            .get_or_init(|| Calls::start(self.sip_runtime(), config, None)))
+            .get_or_init(|| Calls::start(self.sip_runtime(), config, None));
+        self.share_media_encryption();
+        Ok(calls)
     }
 
     /// Calls `target` from `account_id` (or as the dial rules decide when `None`): a number,
@@ -63,7 +67,24 @@ impl Phone {
         let (uri, route) = self.route_for(target, account_id)?;
         match route {
             Route::Echo => calls.echo_test(audio).await,
-            route => calls.dial(DialRequest { uri, route, audio }).await,
+            route => {
+                let srtp = match &route {
+                    Route::Account(id)
+                    | Route::Direct {
+                        account_id: Some(id),
+                        ..
+                    } => self.media_encryption(id).map(|m| m.policy()),
+                    _ => None,
+                };
+                calls
+                    .dial(DialRequest {
+                        uri,
+                        route,
+                        audio,
+                        srtp,
+                    })
+                    .await
+            }
         }
     }
 
@@ -150,6 +171,24 @@ impl Phone {
             },
         };
         Ok((uri, route))
+    }
+
+    /// An account's media encryption setting (`None`: no such account).
+    pub(crate) fn media_encryption(&self, id: &str) -> Option<crate::config::MediaEncryption> {
+        self.config()
+            .accounts
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.media_encryption)
+    }
+
+    /// Tells the call manager every account's media encryption (incoming calls use it).
+    pub(crate) fn share_media_encryption(&self) {
+        if let Some(calls) = self.calls_cell().get() {
+            for a in &self.config().accounts {
+                calls.set_account_srtp(&a.id, a.media_encryption.policy());
+            }
+        }
     }
 
     /// Calls the built-in echo line.

@@ -134,6 +134,7 @@ async fn two_homelines_hear_each_other() {
                 credentials: None,
             },
             audio: None,
+            srtp: None,
         })
         .await
         .unwrap();
@@ -245,4 +246,69 @@ async fn the_echo_line_plays_your_voice_back_a_second_later() {
     let back = &s[(onset * f64::from(rate)) as usize..][..rate as usize / 4];
     let share = tone_share(back, rate, 800.0);
     assert!(share > 0.9, "what comes back is our 800 Hz ({share:.3})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_encryption_is_honoured_and_refused_by_a_peer_without_it() {
+    use homeline_media::sdp::SrtpPolicy;
+    async fn call(caller: SrtpPolicy, callee: SrtpPolicy) -> CallView {
+        let bob = Calls::start(
+            Arc::new(SipRuntime::default()),
+            CallsConfig {
+                srtp: callee,
+                ..CallsConfig::default()
+            },
+            None,
+        );
+        let addr = bob
+            .listen("127.0.0.1:0".parse().unwrap(), Some(AudioPlan::Silence))
+            .await
+            .unwrap();
+        let alice = manager(AudioPlan::Silence);
+        let mut updates = alice.subscribe();
+        let c = alice
+            .dial(DialRequest {
+                uri: format!("sip:bob@{addr}"),
+                route: Route::Direct {
+                    account_id: None,
+                    aor: None,
+                    credentials: None,
+                },
+                audio: None,
+                srtp: Some(caller),
+            })
+            .await
+            .unwrap();
+        let v = wait_for(
+            &mut updates,
+            |v| v.id == c.id && (v.state == CallStatus::Active || v.is_ended()),
+            Duration::from_secs(10),
+        )
+        .await;
+        if !v.is_ended() {
+            // Let a stats report arrive, then end it.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            alice.hangup(&c.id).await.unwrap();
+            return wait_for(&mut updates, CallView::is_ended, Duration::from_secs(10)).await;
+        }
+        v
+    }
+    let both = call(SrtpPolicy::Required, SrtpPolicy::Optional).await;
+    assert_eq!(
+        both.outcome,
+        Some(homeline_phone::calls::CallOutcome::Answered)
+    );
+    assert!(both.stats.unwrap().srtp, "required: the media is encrypted");
+
+    let refused = call(SrtpPolicy::Required, SrtpPolicy::Off).await;
+    assert_ne!(
+        refused.outcome,
+        Some(homeline_phone::calls::CallOutcome::Answered),
+        "a peer that will not encrypt cannot take a call that requires it"
+    );
+    let reason = refused.end_reason.expect("a reason");
+    assert_eq!(reason.code, "sip_488", "{reason:?}");
+
+    let plain = call(SrtpPolicy::Off, SrtpPolicy::Optional).await;
+    assert!(!plain.stats.unwrap().srtp, "off: plain RTP");
 }

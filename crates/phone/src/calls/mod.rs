@@ -96,6 +96,8 @@ pub struct DialRequest {
     pub route: Route,
     /// Audio of this call (`None`: [`CallsConfig::default_audio`]).
     pub audio: Option<AudioPlan>,
+    /// Media encryption of this call (`None`: the line's, else [`CallsConfig::srtp`]).
+    pub srtp: Option<SrtpPolicy>,
 }
 
 /// Called with the final view of every call that ended (the call history).
@@ -120,6 +122,7 @@ enum Request {
         oneshot::Sender<Option<watch::Receiver<LevelReading>>>,
     ),
     Audio(AudioPlan, Option<homeline_audio::AudioRoutes>),
+    AccountSrtp(String, SrtpPolicy),
 }
 
 enum Internal {
@@ -190,6 +193,7 @@ impl Calls {
             auto_answer: None,
             echo: None,
             ringer: None,
+            account_srtp: HashMap::new(),
             seed: crate::sip::seed_for("calls"),
         };
         tokio::spawn(actor.run(req_rx, int_rx, account_calls));
@@ -229,6 +233,13 @@ impl Calls {
     /// The audio of calls from now on (Settings → Audio changed) and the ring device.
     pub fn set_audio(&self, default: AudioPlan, ring: Option<homeline_audio::AudioRoutes>) {
         let _ = self.requests.send(Request::Audio(default, ring));
+    }
+
+    /// The media encryption of an account's calls (its `media_encryption` setting).
+    pub fn set_account_srtp(&self, account_id: &str, policy: SrtpPolicy) {
+        let _ = self
+            .requests
+            .send(Request::AccountSrtp(account_id.to_owned(), policy));
     }
 
     /// Answers every incoming call of the accounts at once with this audio (`None`: ring
@@ -344,6 +355,8 @@ struct Entry {
     hold_pending: Option<bool>,
     /// The call was answered (for the history's outcome).
     answered: bool,
+    /// Media encryption policy of this call.
+    srtp: SrtpPolicy,
     /// This call was placed for the peer's REFER of that call (we are the transferee).
     transfer_of: Option<String>,
     /// Our own REFER of this call is in progress (we transfer it away).
@@ -367,6 +380,8 @@ struct Actor {
     echo: Option<SocketAddr>,
     /// Rings while a visible call is ringing here.
     ringer: Option<ringer::Ringer>,
+    /// Media encryption per account.
+    account_srtp: HashMap<String, SrtpPolicy>,
     seed: u64,
 }
 
@@ -427,6 +442,9 @@ impl Actor {
                 let _ = reply.send(r);
             }
             Request::AutoAnswer(a) => self.auto_answer = a,
+            Request::AccountSrtp(id, policy) => {
+                self.account_srtp.insert(id, policy);
+            }
             Request::Audio(plan, ring) => {
                 self.config.default_audio = plan;
                 self.config.ring = ring;
@@ -581,6 +599,7 @@ impl Actor {
                     uri,
                     route: Route::Echo,
                     audio,
+                    srtp: None,
                 },
                 true,
             )
@@ -645,7 +664,17 @@ impl Actor {
                 (LineKey::Direct(k), None)
             }
         };
-        let result = self.dial_on(&line, &uri, req.audio, account_id, echo).await;
+        let policy = req
+            .srtp
+            .or_else(|| {
+                account_id
+                    .as_ref()
+                    .and_then(|a| self.account_srtp.get(a).copied())
+            })
+            .unwrap_or(self.config.srtp);
+        let result = self
+            .dial_on(&line, &uri, req.audio, account_id, echo, policy)
+            .await;
         if result.is_err()
             && let LineKey::Direct(k) = line
         {
@@ -661,12 +690,13 @@ impl Actor {
         audio: Option<AudioPlan>,
         account_id: Option<String>,
         echo: bool,
+        policy: SrtpPolicy,
     ) -> Result<CallView, UiError> {
         let addr = self.signalling_address(line).await?;
         let sdp_ip = addr.public.unwrap_or(addr.local);
         let socket = MediaSocket::bind(addr.local).await?;
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, self.config.srtp);
+        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, policy);
         let offer = build_offer(&local);
         let (tx, rx) = oneshot::channel();
         let cmd = CallCommand::Dial {
@@ -719,6 +749,7 @@ impl Actor {
                 media: MediaState::None,
                 hold_pending: None,
                 answered: false,
+                srtp: policy,
                 transfer_of: None,
                 transferring: false,
             },
@@ -782,7 +813,8 @@ impl Actor {
         let sdp_ip = addr.public.unwrap_or(addr.local);
         let socket = MediaSocket::bind(addr.local).await?;
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, self.config.srtp);
+        let policy = self.calls.get(id).map_or(self.config.srtp, |e| e.srtp);
+        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, policy);
         let Some(e) = self.calls.get_mut(id) else {
             return Err(no_call(id));
         };
@@ -1050,7 +1082,18 @@ impl Actor {
         let audio = Some(e.audio.clone());
         tracing::info!(call = %id, %target, "transferred: calling the new party");
         let uri = split_name_addr(&target).1;
-        match self.dial(DialRequest { uri, route, audio }, false).await {
+        match self
+            .dial(
+                DialRequest {
+                    uri,
+                    route,
+                    audio,
+                    srtp: None,
+                },
+                false,
+            )
+            .await
+        {
             Ok(v) => {
                 if let Some(n) = self.calls.get_mut(&v.id) {
                     n.transfer_of = Some(id.to_owned());
@@ -1114,6 +1157,11 @@ impl Actor {
                 None => return,
             },
         };
+        let policy = match &line {
+            LineKey::Account(a) => self.account_srtp.get(a).copied(),
+            LineKey::Direct(_) => None,
+        }
+        .unwrap_or(self.config.srtp);
         let (name, uri) = split_name_addr(from);
         let (key, id) = self.new_id();
         tracing::info!(call = %id, from = %uri, waiting, "incoming call");
@@ -1159,6 +1207,7 @@ impl Actor {
                 media: MediaState::None,
                 hold_pending: None,
                 answered: false,
+                srtp: policy,
                 transfer_of: None,
                 transferring: false,
             },
