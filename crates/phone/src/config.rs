@@ -128,6 +128,14 @@ pub struct NetworkConfig {
     /// authorities: for a private PBX with its own certificate authority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_ca_file: Option<PathBuf>,
+    /// A call that receives no audio for this many seconds is ended (the other side or the
+    /// network is gone); default 60, `0` never ends a call for that.
+    #[serde(default = "default_rtp_timeout")]
+    pub rtp_timeout_secs: u32,
+}
+
+fn default_rtp_timeout() -> u32 {
+    60
 }
 
 impl Default for NetworkConfig {
@@ -137,6 +145,7 @@ impl Default for NetworkConfig {
             keepalive_secs: default_keepalive(),
             registration_expires_secs: default_registration_expires(),
             tls_ca_file: None,
+            rtp_timeout_secs: default_rtp_timeout(),
         }
     }
 }

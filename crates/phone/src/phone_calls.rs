@@ -25,9 +25,11 @@ impl Phone {
             ));
         }
         let routes = self.call_audio_routes();
+        let timeout = self.config().network.rtp_timeout_secs;
         let config = CallsConfig {
             default_audio: AudioPlan::Devices(routes.clone()),
             ring: Some(routes),
+            rtp_timeout: (timeout > 0).then(|| std::time::Duration::from_secs(timeout.into())),
             ..CallsConfig::default()
         };
         let calls = self

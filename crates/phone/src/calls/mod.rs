@@ -56,6 +56,8 @@ pub struct CallsConfig {
     pub srtp: SrtpPolicy,
     /// Ring incoming calls on this ring device (`None`: silent, as the CLI).
     pub ring: Option<homeline_audio::AudioRoutes>,
+    /// End a call that receives no audio for this long (`None`: never).
+    pub rtp_timeout: Option<Duration>,
 }
 
 impl Default for CallsConfig {
@@ -64,6 +66,7 @@ impl Default for CallsConfig {
             default_audio: AudioPlan::Silence,
             srtp: SrtpPolicy::Optional,
             ring: None,
+            rtp_timeout: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -1322,11 +1325,12 @@ impl Actor {
         let plan = e.audio.clone();
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let seed = self.seed;
+        let rtp_timeout = self.config.rtp_timeout;
         let tx = self.internal.clone();
         let call = id.to_owned();
         tokio::spawn(async move {
             let (mtx, mut mrx) = mpsc::unbounded_channel();
-            let r = MediaStream::start(socket, n, plan, seed, mtx).await;
+            let r = MediaStream::start(socket, n, plan, seed, rtp_timeout, mtx).await;
             let _ = tx.send(Internal::MediaStarted(call.clone(), r));
             while let Some(ev) = mrx.recv().await {
                 if tx.send(Internal::Media(call.clone(), ev)).is_err() {

@@ -170,6 +170,7 @@ impl MediaStream {
         negotiated: NegotiatedSession,
         plan: AudioPlan,
         seed: u64,
+        rtp_timeout: Option<Duration>,
         events: mpsc::UnboundedSender<MediaEvent>,
     ) -> Result<Self, UiError> {
         let codec = make_codec(&negotiated)?;
@@ -185,6 +186,8 @@ impl MediaStream {
         let mut cfg = SessionConfig::from_negotiated(&negotiated, seed, ntp_now(), &cname(seed));
         // Dead air is judged from the moment media starts.
         cfg.no_media_after_start = Duration::from_secs(3);
+        // "Never" is a century: the session compares times, it has no off switch.
+        cfg.rtp_timeout = rtp_timeout.unwrap_or(Duration::from_secs(100 * 365 * 86_400));
         let mut session = RtpSession::new(now, cfg);
         let srtp = match (&negotiated.local_crypto, &negotiated.remote_crypto) {
             (Some(l), Some(r)) => {
