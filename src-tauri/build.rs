@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "clear_history",
     "audio_settings",
     "save_audio_settings",
+    "audio_test",
 ];
 
 fn main() {

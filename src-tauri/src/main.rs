@@ -171,6 +171,20 @@ fn list_calls(phone: State<'_, Phone>) -> Vec<CallView> {
     phone.list_calls()
 }
 
+/// Settings → Audio → Test: a tone on the chosen speaker for three seconds while the levels of
+/// the tone and the chosen microphone go to the UI.
+#[tauri::command(async)]
+async fn audio_test(
+    phone: State<'_, Phone>,
+    channel: Channel<LevelReading>,
+) -> Reply<homeline_phone::audio_test::AudioTestSummary> {
+    phone
+        .audio_test(std::time::Duration::from_secs(3), move |r| {
+            let _ = channel.send(r);
+        })
+        .await
+}
+
 /// Streams the levels of the call being talked on, about ten times a second, until the UI
 /// drops the channel.
 #[tauri::command(async)]
@@ -253,11 +267,19 @@ async fn run_registrations(app: AppHandle) {
     }
 }
 
-/// Forwards every change of every call to the UI.
+/// Forwards every change of every call to the UI, and announces each new incoming call with
+/// an OS notification (the ringtone plays on the ring device meanwhile).
 async fn forward_calls(app: AppHandle, mut updates: tokio::sync::broadcast::Receiver<CallView>) {
+    let mut announced = std::collections::HashSet::new();
     loop {
         match updates.recv().await {
             Ok(view) => {
+                if view.state == CallStatus::Incoming && announced.insert(view.id.clone()) {
+                    notify_incoming(&app, &view);
+                }
+                if view.is_ended() {
+                    announced.remove(&view.id);
+                }
                 if let Err(e) = app.emit(CALLS_EVENT, &view) {
                     tracing::warn!(error = %e, "could not send a call update to the UI");
                 }
@@ -266,6 +288,27 @@ async fn forward_calls(app: AppHandle, mut updates: tokio::sync::broadcast::Rece
             Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "call events lagged"),
             Err(RecvError::Closed) => break,
         }
+    }
+}
+
+fn notify_incoming(app: &AppHandle, view: &CallView) {
+    use tauri_plugin_notification::NotificationExt;
+    let who = view.remote_name.as_deref().unwrap_or(&view.remote);
+    let title = if view.waiting {
+        "Call waiting"
+    } else {
+        "Incoming call"
+    };
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title(title)
+        .body(format!("{who} is calling. Open Homeline to answer."))
+        .show()
+    {
+        // No notification service (a bare X session, a test): the window and the ringtone
+        // still announce the call.
+        tracing::debug!(error = %e, "no desktop notification for the incoming call");
     }
 }
 
@@ -290,6 +333,7 @@ fn main() {
 
     let built = tauri::Builder::default()
         .manage(phone)
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             // Off the main thread: resolving servers and connecting never delays the window.
             tauri::async_runtime::spawn(run_registrations(app.handle().clone()));
@@ -320,6 +364,7 @@ fn main() {
             clear_history,
             audio_settings,
             save_audio_settings,
+            audio_test,
         ])
         .build(tauri::generate_context!());
     match built {

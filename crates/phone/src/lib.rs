@@ -34,6 +34,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod audio_test;
 pub mod calls;
 pub mod config;
 pub mod dialplan;

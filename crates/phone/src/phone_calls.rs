@@ -193,6 +193,25 @@ impl Phone {
         }
     }
 
+    /// Plays a test tone on the chosen speaker for `duration` and measures the chosen
+    /// microphone, reporting levels about ten times a second (Settings → Audio → Test).
+    pub async fn audio_test(
+        &self,
+        duration: std::time::Duration,
+        on_level: impl FnMut(crate::media::LevelReading) + Send + 'static,
+    ) -> Result<crate::audio_test::AudioTestSummary, UiError> {
+        let routes = self.audio_routes();
+        tokio::task::spawn_blocking(move || crate::audio_test::run(&routes, duration, on_level))
+            .await
+            .map_err(|e| {
+                UiError::new(
+                    "audio_test_failed",
+                    format!("The audio test stopped: {e}."),
+                    "Try again; if it repeats, report it with the log.",
+                )
+            })?
+    }
+
     /// Calls the built-in echo line.
     pub async fn echo_test(&self) -> Result<CallView, UiError> {
         self.calls()?.echo_test(None).await

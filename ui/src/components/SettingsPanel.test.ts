@@ -118,6 +118,25 @@ describe('Settings → Audio devices for calls', () => {
   });
 });
 
+describe('Settings → Audio → Test', () => {
+  it('plays the tone, shows both meters and says the microphone heard it', async () => {
+    const { backend, user } = await openSettings();
+    await user.click(await screen.findByTestId('audio-test'));
+    expect((await screen.findByTestId('audio-test-result')).textContent).toContain('picked up sound');
+    expect(screen.getByTestId('audio-test-output').getAttribute('data-dbfs')).toBe('-13');
+    expect(screen.getByTestId('audio-test-input').getAttribute('data-dbfs')).not.toBe('');
+    expect(backend.calls.some((c) => c.command === 'audio_test')).toBe(true);
+    expect((screen.getByTestId('audio-test') as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('shows why the test could not run', async () => {
+    const { backend, user } = await openSettings();
+    backend.fail('audio_test', { code: 'audio_device', message: 'The speaker could not be opened.', hint: 'Plug it in.' });
+    await user.click(await screen.findByTestId('audio-test'));
+    expect((await screen.findByTestId('audio-test-error')).textContent).toContain('could not be opened');
+  });
+});
+
 describe('Settings → Logs', () => {
   it('opens the log folder', async () => {
     const { backend, user } = await openSettings();

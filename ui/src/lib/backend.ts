@@ -6,6 +6,12 @@
 export type Transport = 'auto' | 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 export type PasswordStorage = 'keyring' | 'session' | 'config' | 'none';
 
+/** What the audio test measured (dBFS). */
+export interface AudioTestSummary {
+  input_peak_dbfs: number;
+  output_dbfs: number;
+}
+
 /** Every failed command rejects with one of these. */
 export interface UiError {
   /** Stable snake_case identifier, e.g. `invalid_account`. */
@@ -238,6 +244,11 @@ export interface Backend {
   audio_settings(): Promise<AudioSettings>;
   /** Resolves to the settings as stored; they are used from the next call on. */
   save_audio_settings(settings: AudioSettings): Promise<AudioSettings>;
+  /**
+   * Plays a test tone on the chosen speaker for about three seconds while `cb` gets the
+   * microphone's and the tone's levels (about ten a second); resolves when it is over.
+   */
+  audio_test(cb: (reading: LevelReading) => void): Promise<AudioTestSummary>;
 
   /** What dialling `target` would do; rejects with `invalid_number` when nothing can be called. */
   dial_preview(target: string): Promise<DialPreview>;

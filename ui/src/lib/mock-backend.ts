@@ -5,6 +5,7 @@ import {
   type AppInfo,
   type AudioDevices,
   type AudioSettings,
+  type AudioTestSummary,
   type Backend,
   type CallOutcome,
   type CallStats,
@@ -373,6 +374,19 @@ export class MockBackend implements Backend {
       };
       return this.audioSettings;
     });
+  }
+
+  /** A short simulated test: the tone at -13.5 dB, the microphone hearing it a little lower. */
+  async audio_test(cb: (reading: LevelReading) => void): Promise<AudioTestSummary> {
+    const summary = await this.run('audio_test', undefined, () => ({
+      input_peak_dbfs: -20,
+      output_dbfs: -13.5,
+    }));
+    for (let i = 0; i < 5; i++) {
+      cb({ input_dbfs: -20 - i, output_dbfs: -13.5 });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return summary;
   }
 
   // ---- calls ------------------------------------------------------------------------------

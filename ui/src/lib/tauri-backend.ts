@@ -9,6 +9,7 @@ import {
   type AppInfo,
   type AudioDevices,
   type AudioSettings,
+  type AudioTestSummary,
   type Backend,
   type CallView,
   type DialPreview,
@@ -120,6 +121,11 @@ export class TauriBackend implements Backend {
 
   clear_history(): Promise<null> {
     return this.call('clear_history');
+  }
+
+  audio_test(cb: (reading: LevelReading) => void): Promise<AudioTestSummary> {
+    const channel = new Channel<LevelReading>((reading) => cb(reading));
+    return this.call('audio_test', { channel });
   }
 
   async watch_levels(cb: (reading: LevelReading) => void): Promise<() => void> {

@@ -197,6 +197,7 @@ impl Calls {
             echo: None,
             ringer: None,
             account_srtp: HashMap::new(),
+            seed_run: crate::sip::seed_for("call-ids"),
             seed: crate::sip::seed_for("calls"),
         };
         tokio::spawn(actor.run(req_rx, int_rx, account_calls));
@@ -385,6 +386,8 @@ struct Actor {
     ringer: Option<ringer::Ringer>,
     /// Media encryption per account.
     account_srtp: HashMap<String, SrtpPolicy>,
+    /// Different on every run: part of the call ids.
+    seed_run: u64,
     seed: u64,
 }
 
@@ -533,7 +536,8 @@ impl Actor {
     fn new_id(&mut self) -> (u64, String) {
         let k = self.next_call;
         self.next_call += 1;
-        (k, format!("call-{k}"))
+        // Unique across runs too: the history keeps ids from earlier runs.
+        (k, format!("call-{:06x}-{k}", self.seed_run & 0xff_ffff))
     }
 
     async fn open_line(
