@@ -312,3 +312,91 @@ async fn required_encryption_is_honoured_and_refused_by_a_peer_without_it() {
     let plain = call(SrtpPolicy::Off, SrtpPolicy::Optional).await;
     assert!(!plain.stats.unwrap().srtp, "off: plain RTP");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_silences_us_both_ways_and_resume_brings_the_voice_back() {
+    let d = dir();
+    let (a_in, b_heard) = (d.path().join("a.wav"), d.path().join("b-heard.wav"));
+    tone_wav(&a_in, 700.0, 12);
+    let bob = manager(AudioPlan::Silence);
+    let mut b_updates = bob.subscribe();
+    let bob_addr = bob
+        .listen(
+            "127.0.0.1:0".parse().unwrap(),
+            Some(AudioPlan::Files {
+                play: None,
+                record: Some(b_heard.clone()),
+            }),
+        )
+        .await
+        .unwrap();
+    let alice = manager(AudioPlan::Files {
+        play: Some(a_in.clone()),
+        record: None,
+    });
+    let mut a_updates = alice.subscribe();
+    let call = alice
+        .dial(DialRequest {
+            uri: format!("sip:bob@{bob_addr}"),
+            route: Route::Direct {
+                account_id: None,
+                aor: None,
+                credentials: None,
+            },
+            audio: None,
+            srtp: None,
+        })
+        .await
+        .unwrap();
+    wait_for(
+        &mut a_updates,
+        |v| v.id == call.id && v.state == CallStatus::Active,
+        Duration::from_secs(10),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    alice.hold(&call.id, true).await.unwrap();
+    let held = wait_for(
+        &mut a_updates,
+        |v| v.id == call.id && v.on_hold,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(held.state, CallStatus::Active);
+    wait_for(&mut b_updates, |v| v.remote_hold, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    alice.hold(&call.id, false).await.unwrap();
+    wait_for(
+        &mut a_updates,
+        |v| v.id == call.id && !v.on_hold,
+        Duration::from_secs(10),
+    )
+    .await;
+    wait_for(&mut b_updates, |v| !v.remote_hold, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    alice.hangup(&call.id).await.unwrap();
+    wait_for(&mut a_updates, CallView::is_ended, Duration::from_secs(10)).await;
+    wait_for(&mut b_updates, CallView::is_ended, Duration::from_secs(10)).await;
+
+    // Bob's recording: tone, then (on hold) silence, then the tone again.
+    let (s, rate) = read(&b_heard);
+    let win = frame_len(rate);
+    let loud: Vec<bool> = s.chunks(win).map(|w| rms(w) > 0.1).collect();
+    let first_quiet = loud
+        .iter()
+        .skip(25)
+        .position(|l| !l)
+        .map(|p| p + 25)
+        .expect("the tone stops while on hold");
+    let quiet_frames = loud[first_quiet..].iter().take_while(|l| !**l).count();
+    assert!(
+        quiet_frames >= 50,
+        "about 2 s of silence on hold, got {} ms",
+        quiet_frames * 20
+    );
+    let back = loud[first_quiet + quiet_frames..]
+        .iter()
+        .filter(|l| **l)
+        .count();
+    assert!(back >= 50, "the voice is back after resume: {} ms", back * 20);
+}

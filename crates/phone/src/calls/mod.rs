@@ -433,6 +433,7 @@ impl Actor {
     async fn on_request(&mut self, r: Request) {
         match r {
             Request::Dial(req, reply) => {
+                self.hold_others(None);
                 let r = self.dial(req, false).await;
                 let _ = reply.send(r);
             }
@@ -800,22 +801,7 @@ impl Actor {
             ));
         }
         // Answer-and-hold: the calls going on wait while we talk to the new one.
-        let others: Vec<String> = self
-            .calls
-            .iter()
-            .filter(|(k, e)| {
-                k.as_str() != id
-                    && !e.hidden
-                    && e.view.state == CallStatus::Active
-                    && !e.view.on_hold
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for o in others {
-            if let Err(e) = self.hold(&o, true) {
-                tracing::debug!(call = %o, error = %e.message, "could not hold for answering");
-            }
-        }
+        self.hold_others(Some(id));
         let addr = self.signalling_address(&line).await?;
         let sdp_ip = addr.public.unwrap_or(addr.local);
         let socket = MediaSocket::bind(addr.local).await?;
@@ -865,6 +851,27 @@ impl Actor {
         }
         self.publish(id);
         Ok(())
+    }
+
+    /// Puts every connected call but `except` on hold (a new call or an answered waiting call
+    /// takes the headset; nobody is left listening to it unknowingly).
+    fn hold_others(&mut self, except: Option<&str>) {
+        let others: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(k, e)| {
+                Some(k.as_str()) != except
+                    && !e.hidden
+                    && e.view.state == CallStatus::Active
+                    && !e.view.on_hold
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for o in others {
+            if let Err(e) = self.hold(&o, true) {
+                tracing::debug!(call = %o, error = %e.message, "could not put on hold");
+            }
+        }
     }
 
     fn hold(&mut self, id: &str, on: bool) -> Result<(), UiError> {
