@@ -8,6 +8,9 @@
 //! driver queues and reports a failed send with the transaction it belonged to, so the
 //! transaction layer can turn it into a `503` (RFC 3261 §8.1.3.1).
 //!
+//! On UDP the reader tells STUN from SIP by the first byte ([`is_stun`]) before parsing, so
+//! the RFC 5626 §4.4.2 STUN keep-alive and SIP share the flow's socket.
+//!
 //! UDP sockets are *connected* to the server: the kernel then reports ICMP "port
 //! unreachable" as a refused connection, which becomes an immediate, plain-worded failure
 //! instead of 32 s of silence; and only the server can reach us on that socket.
@@ -19,6 +22,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use homeline_sip::framing::StreamFramer;
+use homeline_sip::keepalive::is_stun;
 use homeline_sip::transaction::{Peer, TransactionId, TransportKind};
 use homeline_sip::{Inbound, StreamItem, receive_datagram};
 use rustls::ClientConfig;
@@ -114,6 +118,9 @@ pub enum FlowEvent {
         /// Where it came from.
         from: SocketAddr,
     },
+    /// A STUN message on a UDP flow (RFC 5626 §4.4.2 keep-alive responses), told apart
+    /// from SIP by its first byte before any SIP parsing (RFC 7983 §7).
+    Stun(Vec<u8>),
     /// An RFC 5626 §3.5.1 ping: answer with a pong.
     Ping,
     /// An RFC 5626 §3.5.1 pong.
@@ -277,14 +284,17 @@ async fn connect_udp(target: &Target, opts: &TransportOptions) -> Result<Flow, T
             loop {
                 match sock.recv(&mut buf).await {
                     Ok(n) => {
-                        let inbound = receive_datagram(&buf[..n]);
-                        if ev_tx
-                            .send(FlowEvent::Message {
-                                inbound: Box::new(inbound),
+                        let bytes = &buf[..n];
+                        // One socket carries SIP and the STUN keep-alive (RFC 5626 §4.4.2).
+                        let ev = if is_stun(bytes) {
+                            FlowEvent::Stun(bytes.to_vec())
+                        } else {
+                            FlowEvent::Message {
+                                inbound: Box::new(receive_datagram(bytes)),
                                 from,
-                            })
-                            .is_err()
-                        {
+                            }
+                        };
+                        if ev_tx.send(ev).is_err() {
                             return;
                         }
                     }
