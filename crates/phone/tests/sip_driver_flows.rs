@@ -474,3 +474,71 @@ async fn a_network_change_cuts_a_back_off_short() {
     );
     rt.stop_all(Duration::from_secs(5)).await;
 }
+
+/// A VPN comes up during a call while the flow's own address still works: the call keeps its
+/// flow, and the registration moves as soon as the call has ended.
+#[tokio::test]
+async fn a_call_keeps_its_flow_through_a_route_change_and_the_move_follows() {
+    use homeline_phone::sip::CallCommand;
+    use homeline_sip::call::CallEvent;
+    let mut reg = registrar(LOCALHOST, Behaviour::default()).await;
+    let routes = Arc::new(FakeRoutes(Mutex::new(Some(LOCALHOST))));
+    let rt = runtime();
+    rt.set_route_probe(routes.clone(), Duration::from_millis(50));
+    let mut calls = rt.subscribe_calls();
+    rt.start(account(
+        "a",
+        &format!("sip:{}", reg.addr),
+        Some(TransportKind::Udp),
+        Some(Duration::from_secs(25)),
+    ))
+    .unwrap();
+    let first = reg.next(Duration::from_secs(5), |s| s.is_register()).await;
+    registered(&rt, "a", Duration::from_secs(5)).await;
+    let invite = format!(
+        "INVITE sip:alice@{client} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK-vpn-1;rport\r\nMax-Forwards: 70\r\n\
+         From: <sip:caller@example.test>;tag=c1\r\nTo: <sip:alice@example.test>\r\n\
+         Call-ID: vpn-1@example.test\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@{me}>\r\n\
+         Content-Length: 0\r\n\r\n",
+        client = first.from,
+        me = reg.addr,
+    );
+    reg.send_udp(&invite, first.from).await;
+    let call = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let CallEvent::Incoming { call, .. } = calls.recv().await.unwrap().event {
+                return call;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    routes.set(Some("10.8.0.5"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        reg.registers().len(),
+        1,
+        "the call's flow stays while it lasts"
+    );
+    assert!(rt.call_command("a", CallCommand::Reject(call, 486)));
+    let ended_at = tokio::time::Instant::now();
+    let again = reg.next(Duration::from_secs(2), |s| s.is_register()).await;
+    assert!(
+        again.at - ended_at < Duration::from_millis(500),
+        "{:?}",
+        again.at - ended_at
+    );
+    assert_eq!(
+        header(&again.text, "Call-ID"),
+        header(&first.text, "Call-ID")
+    );
+    let answered = reg
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|s| s.text.starts_with("SIP/2.0 486"));
+    assert!(answered, "the caller got the 486 on the old flow");
+    rt.stop_all(Duration::from_secs(5)).await;
+}

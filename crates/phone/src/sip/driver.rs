@@ -44,7 +44,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::clock::Clock;
 use super::commands::{CallCommand, SignallingAddress, execute};
-use super::netwatch::{RouteChange, RouteProbe, RouteWatch};
+use super::netwatch::{RouteChange, RouteProbe, RouteWatch, is_local_address};
 use super::resolve::{Dns, ServerUri, Target, locate};
 use super::status::{RegistrationState, RegistrationStatus, failure_reason};
 use super::transport::{Flow, FlowEvent, TransportOptions};
@@ -490,6 +490,7 @@ impl Driver {
             tag_rng: Rng::new(self.seed ^ 0x7a6),
             route,
             note,
+            moved: false,
         };
         let end = self.drive(&mut s).await;
         self.reg = Some(s.reg);
@@ -546,11 +547,23 @@ impl Driver {
                 }
                 _ = net_tick.tick(), if !shutting => {
                     let seen = self.deps.routes.source_for(s.route.server());
-                    if s.route.update(seen) == RouteChange::Moved {
-                        tracing::info!(account = %self.setup.account_id,
-                            local = %s.flow.local().ip(), now = ?seen,
-                            "the route to the server changed; registering again on a new flow");
-                        return SessionEnd::NetworkChanged;
+                    let moved = s.route.update(seen) == RouteChange::Moved;
+                    s.moved |= moved;
+                    if s.moved {
+                        // A call on a flow whose address still works (a VPN came up beside
+                        // it) keeps its flow until it ends; otherwise move now.
+                        let local = s.flow.local().ip();
+                        if s.calls.active_calls().is_empty() || !is_local_address(local) {
+                            tracing::info!(account = %self.setup.account_id, %local,
+                                now = ?seen,
+                                "the route to the server changed; registering again on a new flow");
+                            return SessionEnd::NetworkChanged;
+                        }
+                        if moved {
+                            tracing::info!(account = %self.setup.account_id, %local,
+                                now = ?seen, "the route to the server changed; moving the \
+                                registration once the calls on this flow have ended");
+                        }
                     }
                 }
                 () = sleep => {
@@ -1064,6 +1077,8 @@ struct Session {
     route: RouteWatch,
     /// Shown with the registered status (which transport the fallback found).
     note: Option<String>,
+    /// The route moved while calls were on this flow: move when they end.
+    moved: bool,
 }
 
 impl Session {

@@ -52,6 +52,13 @@ impl RouteProbe for SystemRoutes {
     }
 }
 
+/// Whether `ip` is still one of this machine's addresses: binding to it only works then.
+/// Lets a flow with calls on it live on when a new route appears (a VPN came up) while its
+/// own address stays usable.
+pub fn is_local_address(ip: IpAddr) -> bool {
+    UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
+}
+
 /// What the driver does with successive probe answers for one flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteChange {
@@ -123,6 +130,14 @@ mod tests {
         assert_eq!(v4, ip("127.0.0.1"));
         let v6 = SystemRoutes.source_for("[::1]:5060".parse().unwrap());
         assert_eq!(v6, ip("::1"));
+    }
+
+    #[test]
+    fn local_addresses_are_told_from_others() {
+        assert!(is_local_address("127.0.0.1".parse().unwrap()));
+        assert!(is_local_address("::1".parse().unwrap()));
+        // TEST-NET-1 (RFC 5737) is nobody's address.
+        assert!(!is_local_address("192.0.2.1".parse().unwrap()));
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub struct Registrar {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     /// Each arrival, as it happens.
     pub events: mpsc::UnboundedReceiver<Seen>,
+    udp: Option<Arc<UdpSocket>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -108,6 +109,12 @@ impl Registrar {
             .filter(|s| s.is_register())
             .cloned()
             .collect()
+    }
+
+    /// Sends `text` from the registrar's UDP socket (a request towards the client).
+    pub async fn send_udp(&self, text: &str, to: SocketAddr) {
+        let sock = self.udp.as_ref().expect("no UDP socket");
+        sock.send_to(text.as_bytes(), to).await.unwrap();
     }
 
     /// Waits for the next arrival matching `pred`.
@@ -212,7 +219,7 @@ pub async fn registrar(ip: IpAddr, b: Behaviour) -> Registrar {
             }
             _ => {
                 if let Ok(u) = UdpSocket::bind(SocketAddr::new(ip, port)).await {
-                    break (l, Some(u));
+                    break (l, Some(Arc::new(u)));
                 }
             }
         }
@@ -221,7 +228,7 @@ pub async fn registrar(ip: IpAddr, b: Behaviour) -> Registrar {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (tx, events) = mpsc::unbounded_channel();
     let mut tasks = Vec::new();
-    match (b.udp, udp) {
+    match (b.udp, udp.clone()) {
         (Udp::Answer, Some(sock)) => {
             let (seen, tx, b) = (seen.clone(), tx.clone(), b.clone());
             tasks.push(tokio::spawn(async move {
@@ -283,6 +290,7 @@ pub async fn registrar(ip: IpAddr, b: Behaviour) -> Registrar {
         addr,
         seen,
         events,
+        udp,
         tasks,
     }
 }
