@@ -122,3 +122,71 @@ fn registers_over_ws_and_wss_and_a_call_arrives_on_the_websocket() {
     assert!(saved(&log, "alice", "ws") >= 1, "{log}");
     assert!(saved(&log, "bob", "wss") >= 1, "{log}");
 }
+
+/// Keep-alives on a WebSocket flow (WS and WSS) are WebSocket Ping frames (RFC 6455 §5.5.2),
+/// which kamailio answers with Pong: the flow stays up across several keep-alive periods and
+/// is never re-registered. (A CRLF ping would be a SIP message on a WebSocket, which RFC 7118
+/// does not define and kamailio does not answer, so the flow would be declared dead.)
+#[test]
+fn websocket_flows_live_through_keepalives() {
+    let Some(lab) = Lab::start_or_skip(RouterProfile::Cone).unwrap() else {
+        return;
+    };
+    let k = lab
+        .start_kamailio(
+            KamailioConfig::new()
+                .user("alice", "pw-alice")
+                .user("bob", "pw-bob")
+                .websocket(8080)
+                .websocket_tls(8443),
+        )
+        .unwrap();
+    let ca = lab.tls_files().unwrap().ca;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!("keepalive_secs = 20\ntls_ca_file = \"{}\"", ca.display()),
+        &[
+            Account {
+                id: "ws",
+                user: "alice",
+                password: "pw-alice",
+                registrar: format!("sip:{}", k.ws_addr().unwrap()),
+                transport: "ws",
+            },
+            Account {
+                id: "wss",
+                user: "bob",
+                password: "pw-bob",
+                registrar: format!("sip:{}", k.wss_addr().unwrap()),
+                transport: "wss",
+            },
+        ],
+    );
+    let phone = open_phone(dir.path(), config);
+    let (first, after) = lab
+        .client()
+        .run(|| {
+            runtime().block_on(async {
+                phone.start_registrations().unwrap();
+                let first = [
+                    settle(&phone, "ws", Duration::from_secs(20)).await,
+                    settle(&phone, "wss", Duration::from_secs(20)).await,
+                ];
+                // Pings at 16-20 s; an unanswered one fails the flow 10 s later.
+                tokio::time::sleep(Duration::from_secs(45)).await;
+                let after = phone.registration_states();
+                phone.stop_registrations().await;
+                (first, after)
+            })
+        })
+        .unwrap();
+    for (before, after) in first.iter().zip(&after) {
+        assert_eq!(before.state, RegistrationState::Registered, "{before:?}");
+        assert_eq!(after.state, RegistrationState::Registered, "{after:?}");
+        assert_eq!(
+            after.register_requests, before.register_requests,
+            "the flow was never lost: {after:?}"
+        );
+    }
+}

@@ -4,9 +4,10 @@
 //! Each flow runs a reader and a writer task. The reader frames what arrives with the sip
 //! crate's receive path — one message per datagram (RFC 3261 §18.3), Content-Length framing
 //! with RFC 5626 §3.5.1 CRLF ping/pong on TCP/TLS, one message per WebSocket message on
-//! WS/WSS (RFC 7118 §5.2) — and hands [`FlowEvent`]s to the driver. The writer sends what the
-//! driver queues and reports a failed send with the transaction it belonged to, so the
-//! transaction layer can turn it into a `503` (RFC 3261 §8.1.3.1).
+//! WS/WSS (RFC 7118 §5.2), where the keep-alive ping is a WebSocket Ping frame — and hands
+//! [`FlowEvent`]s to the driver. The writer sends what the driver queues and reports a failed
+//! send with the transaction it belonged to, so the transaction layer can turn it into a
+//! `503` (RFC 3261 §8.1.3.1).
 //!
 //! On UDP the reader tells STUN from SIP by the first byte ([`is_stun`]) before parsing, so
 //! the RFC 5626 §4.4.2 STUN keep-alive and SIP share the flow's socket.
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use homeline_sip::framing::StreamFramer;
+use homeline_sip::framing::{PING, PONG, StreamFramer};
 use homeline_sip::keepalive::is_stun;
 use homeline_sip::transaction::{Peer, TransactionId, TransportKind};
 use homeline_sip::{Inbound, StreamItem, receive_datagram};
@@ -572,6 +573,13 @@ where
                         let _ = ev_tx.send(FlowEvent::Closed { reason });
                         return;
                     }
+                    // The answer to our keep-alive (see the writer).
+                    Some(Ok(WsMessage::Pong(_))) => {
+                        if ev_tx.send(FlowEvent::Pong).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     // Pings are answered by tungstenite itself.
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => {
@@ -596,10 +604,20 @@ where
     };
     let writer = tokio::spawn(async move {
         while let Some(o) = out_rx.recv().await {
-            // SIP is text (RFC 7118 §5.1 allows both frame types); binary bodies go binary.
-            let msg = match String::from_utf8(o.bytes) {
-                Ok(text) => WsMessage::Text(text.into()),
-                Err(e) => WsMessage::Binary(e.into_bytes().into()),
+            // The keep-alive's CRLF ping (RFC 5626 §3.5.1) is not SIP and RFC 7118 has no
+            // place for it: on a WebSocket it is a Ping frame (RFC 6455 §5.5.2), which every
+            // server must answer with a Pong (reported as FlowEvent::Pong). SIP is text
+            // (RFC 7118 §5.1 allows both frame types); binary bodies go binary.
+            let msg = if o.bytes == PING {
+                WsMessage::Ping(Vec::new().into())
+            } else if o.bytes == PONG {
+                // Only ever an answer to a CRLF ping, which a WebSocket never reports.
+                continue;
+            } else {
+                match String::from_utf8(o.bytes) {
+                    Ok(text) => WsMessage::Text(text.into()),
+                    Err(e) => WsMessage::Binary(e.into_bytes().into()),
+                }
             };
             if let Err(e) = sink.send(msg).await {
                 let _ = ev_tx.send(FlowEvent::SendFailed {
