@@ -53,6 +53,9 @@ use crate::api::UiError;
 /// The longest we wait for the answer to the unregister when shutting down.
 pub const UNREGISTER_LIMIT: Duration = Duration::from_secs(5);
 
+/// The longest a flow that is given up may take to send what is queued on it.
+const FLOW_CLOSE_LIMIT: Duration = Duration::from_millis(250);
+
 /// Everything one account's driver needs to know.
 #[derive(Debug, Clone)]
 pub struct AccountSetup {
@@ -494,6 +497,9 @@ impl Driver {
         };
         let end = self.drive(&mut s).await;
         self.reg = Some(s.reg);
+        // What the last moments queued still goes out (the 486 of a call that ended just
+        // before a network move); a dead flow ends at once.
+        s.flow.close(FLOW_CLOSE_LIMIT).await;
         end
     }
 

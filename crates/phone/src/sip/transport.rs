@@ -147,21 +147,22 @@ struct Outgoing {
     transaction: Option<TransactionId>,
 }
 
-/// One open flow to one server target. Dropping it stops its tasks and closes it.
+/// One open flow to one server target. Dropping it stops its tasks and closes it at once,
+/// discarding what is still queued; [`Flow::close`] lets the queue drain first.
 #[derive(Debug)]
 pub struct Flow {
     target: Target,
     local: SocketAddr,
     out: mpsc::UnboundedSender<Outgoing>,
     events: mpsc::UnboundedReceiver<FlowEvent>,
-    tasks: Vec<JoinHandle<()>>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
 }
 
 impl Drop for Flow {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.reader.abort();
+        self.writer.abort();
     }
 }
 
@@ -189,6 +190,17 @@ impl Flow {
         // The writer task only ends with the flow; a send after that is reported by the
         // reader's Closed event already.
         let _ = self.out.send(Outgoing { bytes, transaction });
+    }
+
+    /// Closes the flow after sending what is queued (a final response, an ACK), waiting at
+    /// most `limit` for that.
+    pub async fn close(mut self, limit: Duration) {
+        // With the queue closed, the writer ends once it has sent what is in it.
+        drop(std::mem::replace(
+            &mut self.out,
+            mpsc::unbounded_channel().0,
+        ));
+        let _ = tokio::time::timeout(limit, &mut self.writer).await;
     }
 
     /// The next event; [`FlowEvent::Closed`] once the flow has ended.
@@ -342,7 +354,8 @@ async fn connect_udp(target: &Target, opts: &TransportOptions) -> Result<Flow, T
         local,
         out: out_tx,
         events: ev_rx,
-        tasks: vec![reader, writer],
+        reader,
+        writer,
     })
 }
 
@@ -494,7 +507,8 @@ where
         local,
         out: out_tx,
         events: ev_rx,
-        tasks: vec![reader, writer],
+        reader,
+        writer,
     }
 }
 
@@ -635,6 +649,7 @@ where
         local,
         out: out_tx,
         events: ev_rx,
-        tasks: vec![reader, writer],
+        reader,
+        writer,
     })
 }
