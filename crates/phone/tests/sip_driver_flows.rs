@@ -542,3 +542,68 @@ async fn a_call_keeps_its_flow_through_a_route_change_and_the_move_follows() {
     assert!(answered, "the caller got the 486 on the old flow");
     rt.stop_all(Duration::from_secs(5)).await;
 }
+
+/// The flow dies (the STUN keep-alive goes unanswered) while a call is ringing on it: the
+/// call is reported ended, in words, rather than left hanging in the UI, and the account
+/// registers again on a new flow.
+#[tokio::test(start_paused = true)]
+async fn a_call_on_a_flow_that_dies_is_reported_ended() {
+    use homeline_sip::call::{CallEvent, EndCause};
+    let b = Behaviour {
+        outbound_flow_timer: Some(20),
+        ..Behaviour::default()
+    };
+    let answer_stun = b.answer_stun.clone();
+    let mut reg = registrar(LOCALHOST, b).await;
+    let rt = runtime();
+    let mut calls = rt.subscribe_calls();
+    rt.start(account(
+        "a",
+        &format!("sip:{}", reg.addr),
+        Some(TransportKind::Udp),
+        Some(Duration::from_secs(25)),
+    ))
+    .unwrap();
+    let first = reg.next(Duration::from_secs(5), |s| s.is_register()).await;
+    registered(&rt, "a", Duration::from_secs(5)).await;
+    let invite = format!(
+        "INVITE sip:alice@{client} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK-dies-1;rport\r\nMax-Forwards: 70\r\n\
+         From: <sip:caller@example.test>;tag=c1\r\nTo: <sip:alice@example.test>\r\n\
+         Call-ID: dies-1@example.test\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@{me}>\r\n\
+         Content-Length: 0\r\n\r\n",
+        client = first.from,
+        me = reg.addr,
+    );
+    reg.send_udp(&invite, first.from).await;
+    answer_stun.store(false, Ordering::SeqCst);
+    let (call, ended) = tokio::time::timeout(Duration::from_secs(120), async {
+        let mut ringing = None;
+        loop {
+            match calls.recv().await.unwrap().event {
+                CallEvent::Incoming { call, .. } => ringing = Some(call),
+                CallEvent::Ended { call, cause } => return (ringing, (call, cause)),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(call, Some(ended.0));
+    let EndCause::Failed(failure) = ended.1 else {
+        panic!("{:?}", ended.1)
+    };
+    assert_eq!(failure.code, 503);
+    assert!(
+        failure
+            .message
+            .contains("connection to the server was lost"),
+        "{failure:?}"
+    );
+    let again = reg.next(Duration::from_secs(10), |s| s.is_register()).await;
+    assert_eq!(
+        header(&again.text, "Call-ID"),
+        header(&first.text, "Call-ID")
+    );
+    rt.stop_all(Duration::from_secs(5)).await;
+}

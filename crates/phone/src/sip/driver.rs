@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use homeline_sip::auth::Credentials;
-use homeline_sip::call::{CallConfig, CallEvent, CallLayer};
+use homeline_sip::call::{CallConfig, CallEvent, CallFailure, CallLayer, EndCause};
 use homeline_sip::framing::PONG;
 use homeline_sip::keepalive::{DEFAULT_INTERVAL, KeepAlive, KeepAliveEvent, KeepAliveMode};
 use homeline_sip::register::{
@@ -497,6 +497,21 @@ impl Driver {
         };
         let end = self.drive(&mut s).await;
         self.reg = Some(s.reg);
+        // Calls live on this flow's layers, which end with it: tell whoever shows them
+        // (the next session's handles start afresh).
+        for call in s.calls.active_calls() {
+            let cause = EndCause::Failed(CallFailure {
+                code: 503,
+                message: "the connection to the server was lost, so the call ended".into(),
+                hint: "Homeline reconnects by itself; call again once it is registered".into(),
+            });
+            tracing::info!(account = %self.setup.account_id, ?call,
+                "a call ended with its flow");
+            let _ = self.deps.calls.send(AccountCall {
+                account_id: self.setup.account_id.clone(),
+                event: CallEvent::Ended { call, cause },
+            });
+        }
         // What the last moments queued still goes out (the 486 of a call that ended just
         // before a network move); a dead flow ends at once.
         s.flow.close(FLOW_CLOSE_LIMIT).await;
