@@ -5,28 +5,46 @@
 //! discipline of the sip crate: feed one input with `now`, drain every core until nothing
 //! moves, then sleep until the earliest `poll_timeout()` or the next input.
 //!
-//! Failover (RFC 3263 §4.3): while the first REGISTER on a target gets no answer (Timer F)
-//! or a `503`, the next target is tried. A flow that dies (connection closed, no keep-alive
-//! pong, RFC 5626 §4.4.1) is reopened and the account registers again at once.
-//! Unregistering on shutdown waits at most [`UNREGISTER_LIMIT`].
+//! Failover (RFC 3263 §4.3): while the first REGISTER on a target gets no answer (Timer F),
+//! is refused, or gets a `503`, the next target is tried. With the `auto` transport and no
+//! NAPTR/SRV records those next targets are TCP and TLS to the same host (see
+//! [`super::resolve`]); the status then says which transport worked ("UDP got no answer;
+//! registered over TCP.") and later reconnects try that transport first.
+//!
+//! One [`Registration`] lives as long as the driver: a new flow (reconnect, failover, network
+//! change) moves it with [`Registration::migrate_flow`], so every REGISTER of this boot
+//! carries the same Call-ID and a rising CSeq (RFC 3261 §10.2.4) and the binding of the old
+//! Contact is removed in the same request. REGISTERs ask for RFC 5626 outbound; when the
+//! registrar applies it to a UDP flow, the keep-alive is a STUN Binding Request (§4.4.2,
+//! demultiplexed from SIP on the socket), otherwise CRLF; its interval is the configured one,
+//! or the registrar's `Flow-Timer` when that is shorter.
+//!
+//! A flow that dies (connection closed, no keep-alive answer, RFC 5626 §4.4) is reopened and
+//! the account registers again. A network change (the route to the server now leaves from
+//! another local address, see [`super::netwatch`]) reopens the flow at once, also in the
+//! middle of a back-off. Unregistering on shutdown waits at most [`UNREGISTER_LIMIT`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use homeline_sip::auth::Credentials;
-use homeline_sip::call::{CallConfig, CallEvent, CallLayer};
+use homeline_sip::call::{CallConfig, CallEvent, CallFailure, CallLayer, EndCause};
 use homeline_sip::framing::PONG;
-use homeline_sip::keepalive::{KeepAlive, KeepAliveEvent};
-use homeline_sip::register::{FailureReason, Registration, RegistrationConfig, RegistrationEvent};
+use homeline_sip::keepalive::{DEFAULT_INTERVAL, KeepAlive, KeepAliveEvent, KeepAliveMode};
+use homeline_sip::register::{
+    FailureReason, Registration, RegistrationConfig, RegistrationEvent,
+    RegistrationState as CoreState,
+};
 use homeline_sip::transaction::{
     Peer, TimerConfig, TransactionEvent, TransactionId, TransactionLayer, TransportKind,
-    response_for,
+    is_transport_error, response_for,
 };
 use homeline_sip::{Inbound, rng::Rng};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::clock::Clock;
 use super::commands::{CallCommand, SignallingAddress, execute};
+use super::netwatch::{RouteChange, RouteProbe, RouteWatch, is_local_address};
 use super::resolve::{Dns, ServerUri, Target, locate};
 use super::status::{RegistrationState, RegistrationStatus, failure_reason};
 use super::transport::{Flow, FlowEvent, TransportOptions};
@@ -34,6 +52,9 @@ use crate::api::UiError;
 
 /// The longest we wait for the answer to the unregister when shutting down.
 pub const UNREGISTER_LIMIT: Duration = Duration::from_secs(5);
+
+/// The longest a flow that is given up may take to send what is queued on it.
+const FLOW_CLOSE_LIMIT: Duration = Duration::from_millis(250);
 
 /// Everything one account's driver needs to know.
 #[derive(Debug, Clone)]
@@ -95,6 +116,11 @@ pub struct DriverDeps {
     pub incoming: broadcast::Sender<IncomingRequest>,
     /// Call events of every account.
     pub calls: broadcast::Sender<AccountCall>,
+    /// Which local address reaches a server now (network changes, see
+    /// [`super::netwatch`]).
+    pub routes: Arc<dyn RouteProbe>,
+    /// How often `routes` is asked.
+    pub net_poll: Duration,
 }
 
 /// Back-off for failures below the registration core (DNS, connecting): 2 s doubling to
@@ -120,10 +146,13 @@ impl Backoff {
 }
 
 enum SessionEnd {
-    /// Try the next target with this reason.
-    Failover(UiError),
+    /// Try the next target: why (for the UI) and what happened in a few words ("UDP got no
+    /// answer").
+    Failover(UiError, String),
     /// The flow died; reopen it.
     Lost(UiError),
+    /// The route to the server changed: reopen the flow and register at once.
+    NetworkChanged,
     /// A failure retrying cannot fix was reported: wait for shutdown.
     Stopped,
     /// Shut down (after unregistering).
@@ -139,6 +168,12 @@ pub struct Driver {
     seed: u64,
     backoff: Backoff,
     commands: mpsc::UnboundedReceiver<CallCommand>,
+    /// The one registration of this driver's life (created with the first flow).
+    reg: Option<Registration>,
+    /// A transport the automatic fallback found working: tried first from then on.
+    preferred: Option<TransportKind>,
+    /// What the fallback found, for the status of later sessions on the preferred transport.
+    fallback_note: Option<String>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -171,6 +206,9 @@ impl Driver {
                 failures: 0,
                 rng: Rng::new(seed ^ 0x5eed),
             },
+            reg: None,
+            preferred: None,
+            fallback_note: None,
         }
     }
 
@@ -231,14 +269,30 @@ impl Driver {
         *self.shutdown.borrow()
     }
 
-    /// Sleeps `d`, or less when shutdown is asked; `true` when shutting down.
-    async fn sleep_or_shutdown(&mut self, d: Duration) -> bool {
+    /// Sleeps `d`, or less when shutdown is asked (`true`) or the route to `server` changes
+    /// (`false`: the network moved, try again now).
+    async fn pause(&mut self, d: Duration, server: Option<std::net::SocketAddr>) -> bool {
         if self.shutting_down() {
             return true;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(d) => self.shutting_down(),
-            _ = self.shutdown.changed() => true,
+        let mut watch = server.map(|a| RouteWatch::new(a, self.deps.routes.source_for(a)));
+        let deadline = tokio::time::Instant::now() + d;
+        let mut tick = net_ticker(self.deps.net_poll);
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => return self.shutting_down(),
+                _ = self.shutdown.changed() => return true,
+                _ = tick.tick(), if watch.is_some() => {
+                    if let Some(w) = watch.as_mut()
+                        && w.update(self.deps.routes.source_for(w.server())) == RouteChange::Moved
+                    {
+                        tracing::info!(account = %self.setup.account_id,
+                            "the network changed; trying again now");
+                        self.backoff.reset();
+                        return false;
+                    }
+                }
+            }
         }
     }
 
@@ -276,7 +330,8 @@ impl Driver {
                 s.state = RegistrationState::Registering;
                 s.retry_in_secs = None;
             });
-            let targets = match locate(self.deps.dns.as_ref(), &uri, self.setup.transport).await {
+            let mut targets = match locate(self.deps.dns.as_ref(), &uri, self.setup.transport).await
+            {
                 Ok(t) => t,
                 Err(e) => {
                     let delay = self.backoff.next();
@@ -289,14 +344,19 @@ impl Driver {
                         ),
                         Some(delay),
                     );
-                    if self.sleep_or_shutdown(delay).await {
+                    if self.pause(delay, None).await {
                         return;
                     }
                     continue;
                 }
             };
-            let mut last_reason = None;
+            if let Some(p) = self.preferred {
+                // What worked last time first (a stable sort keeps the rest in order).
+                targets.sort_by_key(|t| t.transport != p);
+            }
+            let mut attempts = Attempts::default();
             let mut lost = None;
+            let mut changed = false;
             for (i, target) in targets.iter().enumerate() {
                 let more = i + 1 < targets.len();
                 let flow = match Flow::connect(target, &self.setup.transport_options).await {
@@ -304,15 +364,24 @@ impl Driver {
                     Err(e) => {
                         tracing::debug!(account = %self.setup.account_id, target = %target.describe(),
                             error = %e, "could not open flow");
-                        last_reason = Some(transport_ui_error(&e.to_string(), target));
+                        attempts.failed(
+                            target,
+                            transport_ui_error(&e.to_string(), target),
+                            format!("{} could not connect", target.transport.via_token()),
+                        );
                         continue;
                     }
                 };
                 self.publish(|s| s.server = Some(target.describe()));
-                match self.session(flow, more).await {
-                    SessionEnd::Failover(reason) => last_reason = Some(reason),
+                let note = attempts.note(target);
+                match self.session(flow, more, note).await {
+                    SessionEnd::Failover(reason, what) => attempts.failed(target, reason, what),
                     SessionEnd::Lost(reason) => {
                         lost = Some(reason);
+                        break;
+                    }
+                    SessionEnd::NetworkChanged => {
+                        changed = true;
                         break;
                     }
                     SessionEnd::Stopped => {
@@ -322,7 +391,12 @@ impl Driver {
                     SessionEnd::Shutdown => return,
                 }
             }
-            let reason = lost.or(last_reason).unwrap_or_else(|| {
+            if changed {
+                // A new network deserves a fresh start, at once.
+                self.backoff.reset();
+                continue;
+            }
+            let reason = lost.or_else(|| attempts.reason()).unwrap_or_else(|| {
                 UiError::new(
                     "server_not_found",
                     "No server address to try.",
@@ -331,17 +405,26 @@ impl Driver {
             });
             let delay = self.backoff.next();
             self.fail(reason, Some(delay));
-            if self.sleep_or_shutdown(delay).await {
+            if self.pause(delay, targets.first().map(|t| t.addr)).await {
                 self.publish(|s| s.state = RegistrationState::Unregistered);
                 return;
             }
         }
     }
 
-    async fn session(&mut self, flow: Flow, more_targets: bool) -> SessionEnd {
-        let now = self.deps.clock.now();
-        let target = flow.target().clone();
-        let target_transport = target.transport;
+    /// The driver's registration moved to `flow` (or made for it, the first time), with a
+    /// REGISTER queued.
+    fn registration_for(&mut self, flow: &Flow, now: Instant) -> Result<Registration, UiError> {
+        let target = flow.target();
+        if let Some(mut reg) = self.reg.take() {
+            // RFC 3261 §10.2.4: the same Call-ID, the CSeq going on; the old Contact's binding
+            // is removed in the same REGISTER.
+            reg.migrate_flow(now, flow.local(), target.transport);
+            if reg.state() == CoreState::Idle {
+                reg.register(now);
+            }
+            return Ok(reg);
+        }
         let mut config = RegistrationConfig::new(
             &self.setup.registrar,
             &self.setup.aor,
@@ -351,21 +434,37 @@ impl Driver {
         config.credentials = self.setup.credentials.clone();
         config.expires = self.setup.expires;
         config.user_agent = format!("Homeline/{}", crate::VERSION);
-        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let reg = match Registration::new(config, self.seed) {
+        // RFC 5626: a registrar that supports outbound tells us so (and answers STUN
+        // keep-alives); one that does not ignores the extra Contact parameters.
+        config.outbound = Some((instance_urn(&self.setup.account_id), 1));
+        let mut reg = Registration::new(config, os_seed(self.seed)).map_err(|e| {
+            UiError::new(
+                "invalid_account",
+                capitalise(&e.to_string()),
+                "Correct the SIP address and registrar in the account settings.",
+            )
+        })?;
+        reg.register(now);
+        Ok(reg)
+    }
+
+    async fn session(
+        &mut self,
+        flow: Flow,
+        more_targets: bool,
+        note: Option<String>,
+    ) -> SessionEnd {
+        let now = self.deps.clock.now();
+        let target = flow.target().clone();
+        let target_transport = target.transport;
+        let reg = match self.registration_for(&flow, now) {
             Ok(r) => r,
             Err(e) => {
-                self.fail(
-                    UiError::new(
-                        "invalid_account",
-                        capitalise(&e.to_string()),
-                        "Correct the SIP address and registrar in the account settings.",
-                    ),
-                    None,
-                );
+                self.fail(e, None);
                 return SessionEnd::Stopped;
             }
         };
+        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut call_config = CallConfig::new(&self.setup.aor, flow.local(), target.transport);
         call_config.credentials = self.setup.credentials.clone();
         // Every call request goes through the registration's flow: the one path known to get
@@ -373,6 +472,7 @@ impl Driver {
         call_config.outbound_proxy = Some(flow.peer());
         call_config.timers = self.setup.timers;
         call_config.user_agent = format!("Homeline/{}", crate::VERSION);
+        let route = RouteWatch::new(target.addr, self.deps.routes.source_for(target.addr));
         let mut s = Session {
             calls: CallLayer::new(call_config, self.seed ^ 0xca11),
             public_ip: None,
@@ -383,7 +483,7 @@ impl Driver {
             keepalive: self
                 .setup
                 .keepalive
-                .map(|iv| KeepAlive::new(iv, target_transport, self.seed)),
+                .map(|iv| KeepAlive::new(iv, target_transport, os_seed(self.seed))),
             keepalive_started: false,
             reg_tx: None,
             registered_once: false,
@@ -391,13 +491,40 @@ impl Driver {
             last_transport_error: None,
             unregister_deadline: None,
             tag_rng: Rng::new(self.seed ^ 0x7a6),
+            route,
+            note,
+            moved: false,
         };
-        s.reg.register(now);
+        let end = self.drive(&mut s).await;
+        self.reg = Some(s.reg);
+        // Calls live on this flow's layers, which end with it: tell whoever shows them
+        // (the next session's handles start afresh).
+        for call in s.calls.active_calls() {
+            let cause = EndCause::Failed(CallFailure {
+                code: 503,
+                message: "the connection to the server was lost, so the call ended".into(),
+                hint: "Homeline reconnects by itself; call again once it is registered".into(),
+            });
+            tracing::info!(account = %self.setup.account_id, ?call,
+                "a call ended with its flow");
+            let _ = self.deps.calls.send(AccountCall {
+                account_id: self.setup.account_id.clone(),
+                event: CallEvent::Ended { call, cause },
+            });
+        }
+        // What the last moments queued still goes out (the 486 of a call that ended just
+        // before a network move); a dead flow ends at once.
+        s.flow.close(FLOW_CLOSE_LIMIT).await;
+        end
+    }
+
+    async fn drive(&mut self, s: &mut Session) -> SessionEnd {
         if self.shutting_down() {
             return SessionEnd::Shutdown;
         }
+        let mut net_tick = net_ticker(self.deps.net_poll);
         loop {
-            if let Some(end) = self.pump(&mut s) {
+            if let Some(end) = self.pump(s) {
                 return end;
             }
             let next = [
@@ -419,12 +546,12 @@ impl Driver {
             let shutting = s.unregister_deadline.is_some();
             tokio::select! {
                 ev = s.flow.recv() => {
-                    if let Some(end) = self.on_flow_event(&mut s, ev) {
+                    if let Some(end) = self.on_flow_event(s, ev) {
                         return end;
                     }
                 }
                 Some(c) = self.commands.recv() => {
-                    self.on_call_command(&mut s, c);
+                    self.on_call_command(s, c);
                 }
                 changed = self.shutdown.changed(), if !shutting => {
                     if changed.is_err() || *self.shutdown.borrow() {
@@ -436,6 +563,27 @@ impl Driver {
                         } else {
                             self.publish(|st| st.state = RegistrationState::Unregistered);
                             return SessionEnd::Shutdown;
+                        }
+                    }
+                }
+                _ = net_tick.tick(), if !shutting => {
+                    let seen = self.deps.routes.source_for(s.route.server());
+                    let moved = s.route.update(seen) == RouteChange::Moved;
+                    s.moved |= moved;
+                    if s.moved {
+                        // A call on a flow whose address still works (a VPN came up beside
+                        // it) keeps its flow until it ends; otherwise move now.
+                        let local = s.flow.local().ip();
+                        if s.calls.active_calls().is_empty() || !is_local_address(local) {
+                            tracing::info!(account = %self.setup.account_id, %local,
+                                now = ?seen,
+                                "the route to the server changed; registering again on a new flow");
+                            return SessionEnd::NetworkChanged;
+                        }
+                        if moved {
+                            tracing::info!(account = %self.setup.account_id, %local,
+                                now = ?seen, "the route to the server changed; moving the \
+                                registration once the calls on this flow have ended");
                         }
                     }
                 }
@@ -546,30 +694,58 @@ impl Driver {
                     return None;
                 }
                 s.reg_tx = None;
-                let unregistering = s.unregister_deadline.is_some();
-                if code == 503 && !s.registered_once && s.more_targets && !unregistering {
-                    let reason = match &s.last_transport_error {
-                        Some(e) => transport_ui_error(e, &s.target),
-                        None => failure_reason(
-                            &FailureReason::Rejected {
-                                code,
-                                reason: "Service Unavailable".into(),
-                            },
-                            &s.target,
-                            self.user(),
-                            None,
+                let kind = s.target.transport.via_token();
+                let transport_error = is_transport_error(&response);
+                if code == 503 && s.may_fail_over() {
+                    let (reason, what) = match (&s.last_transport_error, transport_error) {
+                        (Some(e), _) => (
+                            failure_reason(
+                                &FailureReason::Transport(e.clone()),
+                                &s.target,
+                                self.user(),
+                                Some(e),
+                            ),
+                            failed_words(kind, e),
+                        ),
+                        (None, true) => (
+                            failure_reason(
+                                &FailureReason::Transport(String::new()),
+                                &s.target,
+                                self.user(),
+                                None,
+                            ),
+                            format!("{kind} failed"),
+                        ),
+                        (None, false) => (
+                            failure_reason(
+                                &FailureReason::Rejected {
+                                    code,
+                                    reason: "Service Unavailable".into(),
+                                },
+                                &s.target,
+                                self.user(),
+                                None,
+                            ),
+                            format!("{kind} got 503 Service Unavailable"),
                         ),
                     };
-                    return Some(SessionEnd::Failover(reason));
+                    return Some(SessionEnd::Failover(reason, what));
                 }
-                s.reg.handle_response(now, &response);
+                if transport_error {
+                    // §8.1.3.1: the network failed, not the server; say what it reported.
+                    let why = s.last_transport_error.clone().unwrap_or_default();
+                    s.reg.handle_transport_error(now, &why);
+                } else {
+                    s.reg.handle_response(now, &response);
+                }
             }
             TransactionEvent::Timeout { id } if Some(id) == s.reg_tx => {
                 s.reg_tx = None;
-                if !s.registered_once && s.more_targets && s.unregister_deadline.is_none() {
+                if s.may_fail_over() {
                     let reason =
                         failure_reason(&FailureReason::Timeout, &s.target, self.user(), None);
-                    return Some(SessionEnd::Failover(reason));
+                    let what = format!("{} got no answer", s.target.transport.via_token());
+                    return Some(SessionEnd::Failover(reason, what));
                 }
                 s.reg.handle_transaction_timeout(now);
             }
@@ -594,27 +770,30 @@ impl Driver {
     ) -> Option<SessionEnd> {
         match ev {
             RegistrationEvent::Registered {
-                expires, contact, ..
+                expires,
+                contact,
+                outbound,
             } => {
+                let first = !s.registered_once;
                 s.registered_once = true;
                 self.backoff.reset();
-                tracing::debug!(account = %self.setup.account_id, %contact, "binding");
+                tracing::debug!(account = %self.setup.account_id, %contact, outbound, "binding");
                 // Calls advertise the Contact the registrar holds (the public one behind NAT).
                 s.calls.set_contact(Some(contact.clone()));
+                if first {
+                    self.remember_transport(s);
+                }
                 let server = s.target.describe();
+                let note = s.note.clone();
                 self.publish(|st| {
                     st.state = RegistrationState::Registered;
                     st.reason = None;
                     st.retry_in_secs = None;
                     st.expires_secs = Some(expires.as_secs());
                     st.server = Some(server);
+                    st.note = note;
                 });
-                if !s.keepalive_started
-                    && let Some(k) = s.keepalive.as_mut()
-                {
-                    k.start(now);
-                    s.keepalive_started = true;
-                }
+                self.keep_alive(s, now);
             }
             RegistrationEvent::Failed {
                 reason, retry_in, ..
@@ -674,6 +853,16 @@ impl Driver {
                     Inbound::KeepAlive => {}
                 }
             }
+            FlowEvent::Stun(bytes) => {
+                let ours = s
+                    .keepalive
+                    .as_mut()
+                    .is_some_and(|k| k.handle_stun(now, &bytes));
+                if !ours {
+                    tracing::trace!(account = %self.setup.account_id, len = bytes.len(),
+                        "ignored a STUN message that answers none of our keep-alives");
+                }
+            }
             FlowEvent::Ping => s.flow.send(PONG.to_vec(), None),
             FlowEvent::Pong => {
                 if let Some(k) = s.keepalive.as_mut() {
@@ -685,9 +874,28 @@ impl Driver {
                 reason,
             } => {
                 tracing::debug!(account = %self.setup.account_id, %reason, "transport error");
-                s.last_transport_error = Some(reason);
-                // §8.1.3.1: the transaction hears of it and answers itself 503.
-                if let Some(id) = transaction.or(s.reg_tx) {
+                s.last_transport_error = Some(reason.clone());
+                // An ICMP error on UDP names no transaction: it is about the server's port,
+                // so about the REGISTER if one is out.
+                let id = transaction.or(s.reg_tx)?;
+                if Some(id) == s.reg_tx {
+                    s.reg_tx = None;
+                    // §8.1.3.1: the transaction ends with its own 503, which the
+                    // registration (its REGISTER failed already) then ignores.
+                    s.layer.handle_transport_error(now, id);
+                    if s.may_fail_over() {
+                        let what = failed_words(s.target.transport.via_token(), &reason);
+                        let ui = failure_reason(
+                            &FailureReason::Transport(reason.clone()),
+                            &s.target,
+                            self.user(),
+                            Some(&reason),
+                        );
+                        return Some(SessionEnd::Failover(ui, what));
+                    }
+                    s.reg.handle_transport_error(now, &reason);
+                } else {
+                    // §8.1.3.1: the transaction hears of it and answers itself 503.
                     s.layer.handle_transport_error(now, id);
                 }
             }
@@ -761,25 +969,23 @@ impl Driver {
             call, from, offer, ..
         } = &ev
         {
-            {
-                if self.deps.calls.receiver_count() == 0 {
-                    // Nobody can ring this call (no UI or CLI listens for calls): busy, at once,
-                    // rather than leaving the caller to time out.
-                    if let Err(e) = s.calls.reject(now, &mut s.layer, *call, 486) {
-                        tracing::debug!(error = %e, "could not reject");
-                    }
-                    let _ = self.deps.incoming.send(IncomingRequest {
-                        account_id: self.setup.account_id.clone(),
-                        method: "INVITE".into(),
-                        from: from.clone(),
-                        call_id: s.calls.info(*call).map(|i| i.call_id).unwrap_or_default(),
-                        answered: 486,
-                    });
-                    return;
+            if self.deps.calls.receiver_count() == 0 {
+                // Nobody can ring this call (no UI or CLI listens for calls): busy, at once,
+                // rather than leaving the caller to time out.
+                if let Err(e) = s.calls.reject(now, &mut s.layer, *call, 486) {
+                    tracing::debug!(error = %e, "could not reject");
                 }
-                tracing::info!(account = %self.setup.account_id, %from,
-                    with_offer = offer.is_some(), "incoming call");
+                let _ = self.deps.incoming.send(IncomingRequest {
+                    account_id: self.setup.account_id.clone(),
+                    method: "INVITE".into(),
+                    from: from.clone(),
+                    call_id: s.calls.info(*call).map(|i| i.call_id).unwrap_or_default(),
+                    answered: 486,
+                });
+                return;
             }
+            tracing::info!(account = %self.setup.account_id, %from,
+                with_offer = offer.is_some(), "incoming call");
         }
         let _ = self.deps.calls.send(AccountCall {
             account_id: self.setup.account_id.clone(),
@@ -802,6 +1008,65 @@ impl Driver {
             address,
             Some(s.flow.peer()),
         );
+    }
+
+    /// Starts the keep-alive once the flow is registered, and fits it to what the registrar
+    /// said (RFC 5626 §4.4): STUN on UDP when it applies outbound to our flow (it answers
+    /// those), CRLF otherwise; the interval no longer than its `Flow-Timer`. A registrar
+    /// that applies outbound expects keep-alives (§4.4.1), so then they run even when
+    /// switched off in the settings.
+    fn keep_alive(&mut self, s: &mut Session, now: Instant) {
+        let outbound = s.reg.outbound_supported();
+        let flow_timer = s.reg.flow_timer();
+        let configured = self.setup.keepalive;
+        let interval = match (configured, flow_timer) {
+            (Some(c), Some(f)) => c.min(f),
+            (Some(c), None) => c,
+            (None, Some(f)) if outbound => f,
+            (None, _) if outbound => DEFAULT_INTERVAL,
+            (None, _) => return,
+        };
+        let transport = s.target.transport;
+        let k = s
+            .keepalive
+            .get_or_insert_with(|| KeepAlive::new(interval, transport, os_seed(self.seed)));
+        k.set_interval(interval);
+        if transport == TransportKind::Udp {
+            let mode = if outbound {
+                KeepAliveMode::Stun
+            } else {
+                KeepAliveMode::Crlf
+            };
+            if k.mode() != mode {
+                tracing::debug!(account = %self.setup.account_id, ?mode, "keep-alive mode");
+            }
+            // Cannot fail: STUN is refused only on streams, and this is UDP.
+            let _ = k.set_mode(mode);
+        }
+        if !s.keepalive_started {
+            k.start(now);
+            s.keepalive_started = true;
+        }
+    }
+
+    /// After the first 2xx on a flow: a fallback transport that worked is tried first from
+    /// now on (no 32 s of UDP silence at every reconnect), and said in the status.
+    fn remember_transport(&mut self, s: &mut Session) {
+        let kind = s.target.transport;
+        if s.target.fallback {
+            if s.note.is_some() {
+                self.fallback_note = s.note.clone();
+                if let Some(n) = &s.note {
+                    tracing::info!(account = %self.setup.account_id, "{n}");
+                }
+            } else if self.preferred == Some(kind) {
+                s.note = self.fallback_note.clone();
+            }
+            self.preferred = Some(kind);
+        } else {
+            self.preferred = None;
+            self.fallback_note = None;
+        }
     }
 
     fn user(&self) -> &str {
@@ -829,6 +1094,156 @@ struct Session {
     last_transport_error: Option<String>,
     unregister_deadline: Option<Instant>,
     tag_rng: Rng,
+    /// The route to the server as the flow opened (network changes).
+    route: RouteWatch,
+    /// Shown with the registered status (which transport the fallback found).
+    note: Option<String>,
+    /// The route moved while calls were on this flow: move when they end.
+    moved: bool,
+}
+
+impl Session {
+    /// The first REGISTER on this target failed and another target waits (RFC 3263 §4.3).
+    fn may_fail_over(&self) -> bool {
+        !self.registered_once && self.more_targets && self.unregister_deadline.is_none()
+    }
+}
+
+/// The targets that failed in one round, for the words of the fallback.
+#[derive(Debug, Default)]
+struct Attempts {
+    /// The first failure's reason (the transport the user would expect to work).
+    first: Option<UiError>,
+    /// The last failure's reason.
+    last: Option<UiError>,
+    /// What happened on each target, in a few words ("UDP got no answer").
+    said: Vec<String>,
+    /// A fallback target was tried.
+    fell_back: bool,
+}
+
+impl Attempts {
+    fn failed(&mut self, target: &Target, reason: UiError, what: String) {
+        self.fell_back |= target.fallback;
+        self.first.get_or_insert_with(|| reason.clone());
+        self.last = Some(reason);
+        if !self.said.contains(&what) {
+            self.said.push(what);
+        }
+    }
+
+    /// The status note if registering on `target` works after the failures so far.
+    fn note(&self, target: &Target) -> Option<String> {
+        (target.fallback && !self.said.is_empty()).then(|| {
+            format!(
+                "{}; registered over {}.",
+                and_list(&self.said),
+                target.transport.via_token()
+            )
+        })
+    }
+
+    /// Why the round failed: with the fallback, why the first transport failed and what the
+    /// others did; otherwise the last target's reason.
+    fn reason(&self) -> Option<UiError> {
+        if !self.fell_back {
+            return self.last.clone();
+        }
+        let mut reason = self.first.clone()?;
+        reason.message = format!(
+            "{} Homeline also tried the other transports: {}.",
+            reason.message,
+            and_list(&self.said)
+        );
+        reason.hint = "Check the registrar's address and port. If they are right, a firewall \
+                       blocks UDP, TCP and TLS to it: ask the network's administrator, or ask \
+                       the provider for a port that gets through (TLS on 443 often does)."
+            .into();
+        Some(reason)
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// "UDP was refused" / "TCP failed (…)" for a transport error.
+fn failed_words(kind: &str, error: &str) -> String {
+    if error.contains("refused") {
+        format!("{kind} was refused")
+    } else {
+        format!("{kind} failed ({})", error.trim_end_matches('.'))
+    }
+}
+
+/// A ticker for the network watch; a missed tick (a busy or suspended machine) is not
+/// made up for.
+fn net_ticker(period: Duration) -> tokio::time::Interval {
+    let period = period.max(Duration::from_millis(100));
+    let mut t = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
+}
+
+/// 64 bits from the operating system's random source (STUN transaction ids must not be
+/// guessable, RFC 5389 §6); `fallback` only if the OS has none to give.
+fn os_seed(fallback: u64) -> u64 {
+    getrandom::u64().unwrap_or(fallback)
+}
+
+/// The RFC 5626 §4.1 instance id of this installation's account: a `urn:uuid:` that stays the
+/// same across restarts, so that the registrar replaces our old binding instead of keeping it
+/// beside the new one until it expires. Derived from the machine id (hashed with the account
+/// and a Homeline-specific label, so it reveals neither: as systemd asks of applications);
+/// a random one where there is no machine id (it then holds for this run).
+fn instance_urn(account_id: &str) -> String {
+    let machine = ["/etc/machine-id", "/var/lib/dbus/machine-id"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let mut bytes = [0u8; 16];
+    match machine {
+        Some(m) => {
+            let input = format!("homeline-outbound-instance\0{m}\0{account_id}");
+            bytes[..8]
+                .copy_from_slice(&fnv1a(input.as_bytes(), 0xcbf2_9ce4_8422_2325).to_be_bytes());
+            bytes[8..]
+                .copy_from_slice(&fnv1a(input.as_bytes(), 0x6c62_272e_07bb_0142).to_be_bytes());
+        }
+        None => {
+            bytes[..8].copy_from_slice(&os_seed(seed_fallback()).to_be_bytes());
+            bytes[8..].copy_from_slice(&os_seed(seed_fallback().rotate_left(17)).to_be_bytes());
+        }
+    }
+    // RFC 9562 §5.8: version 8 (custom), variant 10.
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn seed_fallback() -> u64 {
+    super::seed_for("instance")
+}
+
+/// FNV-1a, 64 bits, from `basis`: a stable hash (std's hashers may change between releases).
+fn fnv1a(data: &[u8], basis: u64) -> u64 {
+    data.iter().fold(basis, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn add_to_tag(response: &mut rsip::Response, tag: &str) {

@@ -6,6 +6,7 @@
 //!     └─ SipRuntime::start(account)        one tokio task per account (driver.rs)
 //!          ├─ resolve.rs   RFC 3263: NAPTR → SRV → A/AAAA (hickory), or the literal address
 //!          ├─ transport.rs a Flow: UDP, TCP, TLS (rustls), WS/WSS (RFC 7118)
+//!          ├─ netwatch.rs  is the route to the server still the flow's? (network changes)
 //!          └─ the cores    Registration + TransactionLayer + KeepAlive, fed with `now`
 //!                          from a Clock; drained until quiet; sleep until their timeout
 //!     status: a watch per account + one broadcast of every change (RegistrationStatus)
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod commands;
 pub mod direct;
 pub mod driver;
+pub mod netwatch;
 pub mod resolve;
 pub mod status;
 pub mod tls;
@@ -34,6 +36,7 @@ pub use clock::{Clock, TokioClock};
 pub use commands::{CallCommand, SignallingAddress};
 pub use direct::{DirectCalls, DirectSetup};
 pub use driver::{AccountCall, AccountSetup, DriverDeps, IncomingRequest};
+pub use netwatch::{RouteProbe, SystemRoutes};
 pub use resolve::{Dns, HickoryDns, Target};
 pub use status::{RegistrationState, RegistrationStatus};
 pub use transport::{TransportError, TransportOptions};
@@ -69,6 +72,7 @@ pub struct SipRuntime {
     calls: broadcast::Sender<AccountCall>,
     clock: Arc<dyn Clock>,
     dns: Mutex<Option<Arc<dyn Dns>>>,
+    routes: Mutex<(Arc<dyn RouteProbe>, Duration)>,
 }
 
 impl std::fmt::Debug for SipRuntime {
@@ -95,6 +99,7 @@ impl SipRuntime {
             calls: broadcast::channel(1024).0,
             clock,
             dns: Mutex::new(None),
+            routes: Mutex::new((Arc::new(SystemRoutes), netwatch::NET_POLL)),
         }
     }
 
@@ -106,6 +111,12 @@ impl SipRuntime {
     /// Uses `dns` instead of the system resolver (tests, or a custom DNS server).
     pub fn set_dns(&self, dns: Arc<dyn Dns>) {
         *self.dns.lock().unwrap_or_else(PoisonError::into_inner) = Some(dns);
+    }
+
+    /// Uses `probe`, asked every `every`, to notice network changes instead of the system's
+    /// routing table every [`netwatch::NET_POLL`] (tests). Applies to accounts started after.
+    pub fn set_route_probe(&self, probe: Arc<dyn RouteProbe>, every: Duration) {
+        *self.routes.lock().unwrap_or_else(PoisonError::into_inner) = (probe, every);
     }
 
     fn dns(&self) -> Arc<dyn Dns> {
@@ -130,12 +141,19 @@ impl SipRuntime {
         let id = setup.account_id.clone();
         let (status_tx, status_rx) = watch::channel(RegistrationStatus::idle(&id));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (routes, net_poll) = self
+            .routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let deps = DriverDeps {
             clock: self.clock.clone(),
             dns: self.dns(),
             changes: self.changes.clone(),
             incoming: self.incoming.clone(),
             calls: self.calls.clone(),
+            routes,
+            net_poll,
         };
         let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
         let seed = seed_for(&id);

@@ -7,6 +7,9 @@
 //!   transports we support directly, and without SRV we use the A/AAAA records of the host
 //!   with the default port (5060, 5061 for TLS; 80/443 for WebSocket, RFC 7118).
 //! - The account's transport, or a `;transport=` parameter in the URI, restricts the choice.
+//! - With the `auto` transport and no NAPTR/SRV records (a literal address, an explicit port,
+//!   or plain A/AAAA), UDP comes first and TCP and TLS to the same host follow as fallback
+//!   targets (see [`Target::fallback`]): UDP is often blocked where TCP gets through.
 //!
 //! The DNS itself sits behind [`Dns`] so the selection logic is tested without a network;
 //! [`HickoryDns`] is the real one.
@@ -43,6 +46,10 @@ pub struct Target {
     /// The host name of the URI (or the IP as text): the TLS server name (RFC 5922 §4) and
     /// the WebSocket `Host`.
     pub host: String,
+    /// Not from DNS or the URI but from Homeline's automatic transport fallback: with the
+    /// `auto` transport and no NAPTR/SRV records, TCP and TLS to the same host are tried
+    /// after UDP (see [`locate`]).
+    pub fallback: bool,
 }
 
 impl Target {
@@ -250,14 +257,16 @@ pub async fn locate(
         if ips.is_empty() {
             return Err(not_found("no address records".into()));
         }
-        return Ok(ips
+        let targets = ips
             .into_iter()
             .map(|ip| Target {
                 transport,
                 addr: SocketAddr::new(ip, port),
                 host: uri.host.clone(),
+                fallback: false,
             })
-            .collect());
+            .collect();
+        return Ok(with_fallbacks(targets, forced));
     }
 
     let mut targets = Vec::new();
@@ -313,6 +322,7 @@ pub async fn locate(
                     addr: SocketAddr::new(ip, srv.port),
                     // The TLS name stays the domain of the URI (RFC 5922 §4.1).
                     host: uri.host.clone(),
+                    fallback: false,
                 })),
                 Err(e) => last_error = Some(e),
             }
@@ -326,16 +336,53 @@ pub async fn locate(
                 transport,
                 addr: SocketAddr::new(ip, default_port(transport)),
                 host: uri.host.clone(),
+                fallback: false,
             })),
             Err(e) => last_error = Some(e),
         }
-    }
-    if targets.is_empty() {
-        return Err(not_found(
-            last_error.unwrap_or_else(|| "no address records".into()),
-        ));
+        if targets.is_empty() {
+            return Err(not_found(
+                last_error.unwrap_or_else(|| "no address records".into()),
+            ));
+        }
+        return Ok(with_fallbacks(targets, forced));
     }
     Ok(targets)
+}
+
+/// The port TLS falls back to (RFC 3261 §26.2.2's default for `sips:`).
+pub const FALLBACK_TLS_PORT: u16 = 5061;
+
+/// Automatic transport fallback (issue: "`auto` transport does not fall back to TCP/TLS
+/// when UDP is blocked"). With the `auto` transport and no NAPTR/SRV records, RFC 3263
+/// §4.1 leaves only UDP, which many networks block. The server may well speak TCP or TLS,
+/// so after the UDP targets come TCP to the same addresses and ports, then TLS to port
+/// [`FALLBACK_TLS_PORT`], each marked [`Target::fallback`]. The driver tries them in turn
+/// when UDP gets no answer (Timer F) or is refused, and says which transport worked.
+fn with_fallbacks(targets: Vec<Target>, forced: Option<TransportKind>) -> Vec<Target> {
+    if forced.is_some() || targets.iter().any(|t| t.transport != TransportKind::Udp) {
+        return targets;
+    }
+    let mut out = targets.clone();
+    for (transport, keep_port) in [(TransportKind::Tcp, true), (TransportKind::Tls, false)] {
+        for t in &targets {
+            let port = if keep_port {
+                t.addr.port()
+            } else {
+                FALLBACK_TLS_PORT
+            };
+            let candidate = Target {
+                transport,
+                addr: SocketAddr::new(t.addr.ip(), port),
+                host: t.host.clone(),
+                fallback: true,
+            };
+            if !out.contains(&candidate) {
+                out.push(candidate);
+            }
+        }
+    }
+    out
 }
 
 /// DNS through hickory-resolver with the system's configuration (and `/etc/hosts`).
@@ -506,6 +553,91 @@ mod tests {
             (TransportKind::Wss, 443)
         );
         assert!(dns.queries.lock().unwrap().is_empty());
+    }
+
+    fn summary(targets: &[Target]) -> Vec<(TransportKind, String, bool)> {
+        targets
+            .iter()
+            .map(|t| (t.transport, t.addr.to_string(), t.fallback))
+            .collect()
+    }
+
+    #[test]
+    fn auto_without_records_falls_back_to_tcp_then_tls_on_the_same_host() {
+        let mut dns = FakeDns::default();
+        // Literal address, default port: UDP, then TCP 5060, then TLS 5061.
+        let uri = ServerUri::parse("sip:192.0.2.7").unwrap();
+        let t = run(locate(&dns, &uri, None)).unwrap();
+        assert_eq!(
+            summary(&t),
+            vec![
+                (TransportKind::Udp, "192.0.2.7:5060".into(), false),
+                (TransportKind::Tcp, "192.0.2.7:5060".into(), true),
+                (TransportKind::Tls, "192.0.2.7:5061".into(), true),
+            ]
+        );
+        assert!(t.iter().all(|t| t.host == "192.0.2.7"));
+        // An explicit port is kept for TCP (a server on 443 for blocked networks).
+        let uri = ServerUri::parse("sip:[2001:db8::7]:443").unwrap();
+        let t = run(locate(&dns, &uri, None)).unwrap();
+        assert_eq!(
+            summary(&t),
+            vec![
+                (TransportKind::Udp, "[2001:db8::7]:443".into(), false),
+                (TransportKind::Tcp, "[2001:db8::7]:443".into(), true),
+                (TransportKind::Tls, "[2001:db8::7]:5061".into(), true),
+            ]
+        );
+        // A name without NAPTR/SRV: every address over UDP first, then TCP, then TLS.
+        dns.a.insert(
+            "pbx.example.net".into(),
+            vec![ip("192.0.2.1"), ip("2001:db8::1")],
+        );
+        let uri = ServerUri::parse("sip:pbx.example.net").unwrap();
+        let t = run(locate(&dns, &uri, None)).unwrap();
+        assert_eq!(
+            summary(&t),
+            vec![
+                (TransportKind::Udp, "192.0.2.1:5060".into(), false),
+                (TransportKind::Udp, "[2001:db8::1]:5060".into(), false),
+                (TransportKind::Tcp, "192.0.2.1:5060".into(), true),
+                (TransportKind::Tcp, "[2001:db8::1]:5060".into(), true),
+                (TransportKind::Tls, "192.0.2.1:5061".into(), true),
+                (TransportKind::Tls, "[2001:db8::1]:5061".into(), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_fallback_when_a_transport_is_chosen_or_dns_names_one() {
+        let mut dns = FakeDns::default();
+        for (uri, wanted) in [
+            ("sip:192.0.2.7", Some(TransportKind::Udp)),
+            ("sip:192.0.2.7;transport=udp", None),
+            ("sips:192.0.2.7", None),
+        ] {
+            let t = run(locate(&dns, &ServerUri::parse(uri).unwrap(), wanted)).unwrap();
+            assert_eq!(t.len(), 1, "{uri}: {t:?}");
+            assert!(!t[0].fallback);
+        }
+        // SRV says UDP only: DNS decided, we follow it (RFC 3263 §4.1).
+        dns.srv.insert(
+            "_sip._udp.example.org".into(),
+            vec![Srv {
+                priority: 1,
+                weight: 1,
+                port: 5070,
+                target: "sip.example.org".into(),
+            }],
+        );
+        dns.a
+            .insert("sip.example.org".into(), vec![ip("192.0.2.9")]);
+        let uri = ServerUri::parse("sip:example.org").unwrap();
+        let t = run(locate(&dns, &uri, None)).unwrap();
+        assert_eq!(
+            summary(&t),
+            vec![(TransportKind::Udp, "192.0.2.9:5070".into(), false)]
+        );
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub struct RegistrationStatus {
     pub retry_in_secs: Option<u64>,
     /// REGISTER requests sent so far (retransmissions not counted), for diagnostics.
     pub register_requests: u32,
+    /// Something the user should know about how the registration got through, in plain
+    /// words, e.g. `UDP got no answer; registered over TCP.` (automatic transport fallback).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl RegistrationStatus {
@@ -59,6 +63,7 @@ impl RegistrationStatus {
             expires_secs: None,
             retry_in_secs: None,
             register_requests: 0,
+            note: None,
         }
     }
 
@@ -71,9 +76,13 @@ impl RegistrationStatus {
             .unwrap_or_default();
         match self.state {
             RegistrationState::Registered => format!(
-                "registered{at}{}",
+                "registered{at}{}{}",
                 self.expires_secs
                     .map(|s| format!(" for {s} s"))
+                    .unwrap_or_default(),
+                self.note
+                    .as_deref()
+                    .map(|n| format!(" ({})", n.trim_end_matches('.')))
                     .unwrap_or_default()
             ),
             RegistrationState::Failed | RegistrationState::Stopped => match &self.reason {
@@ -178,6 +187,7 @@ mod tests {
             transport: t,
             addr: "192.0.2.7:5060".parse().unwrap(),
             host: "pbx.example.com".into(),
+            fallback: false,
         }
     }
 
@@ -201,8 +211,9 @@ mod tests {
             "No answer from pbx.example.com (192.0.2.7) over UDP port 5060."
         );
         assert!(ui.hint.contains("port 5060 may be blocked"), "{}", ui.hint);
+        // A transport error (RFC 3261 §8.1.3.1) says what the network reported.
         let ui = failure_reason(
-            &FailureReason::Transport("connection closed".into()),
+            &FailureReason::Transport(String::new()),
             &target(TransportKind::Tls),
             "alice",
             Some("the certificate of pbx.example.com is not trusted: it has expired"),
@@ -215,5 +226,15 @@ mod tests {
             ..RegistrationStatus::idle("a")
         };
         assert!(s.summary().contains("it has expired"));
+        let s = RegistrationStatus {
+            state: RegistrationState::Registered,
+            server: Some("192.0.2.7 over TCP port 5060".into()),
+            note: Some("UDP got no answer; registered over TCP.".into()),
+            ..RegistrationStatus::idle("a")
+        };
+        assert_eq!(
+            s.summary(),
+            "registered at 192.0.2.7 over TCP port 5060 (UDP got no answer; registered over TCP)"
+        );
     }
 }

@@ -4,9 +4,13 @@
 //! Each flow runs a reader and a writer task. The reader frames what arrives with the sip
 //! crate's receive path — one message per datagram (RFC 3261 §18.3), Content-Length framing
 //! with RFC 5626 §3.5.1 CRLF ping/pong on TCP/TLS, one message per WebSocket message on
-//! WS/WSS (RFC 7118 §5.2) — and hands [`FlowEvent`]s to the driver. The writer sends what the
-//! driver queues and reports a failed send with the transaction it belonged to, so the
-//! transaction layer can turn it into a `503` (RFC 3261 §8.1.3.1).
+//! WS/WSS (RFC 7118 §5.2), where the keep-alive ping is a WebSocket Ping frame — and hands
+//! [`FlowEvent`]s to the driver. The writer sends what the driver queues and reports a failed
+//! send with the transaction it belonged to, so the transaction layer can turn it into a
+//! `503` (RFC 3261 §8.1.3.1).
+//!
+//! On UDP the reader tells STUN from SIP by the first byte ([`is_stun`]) before parsing, so
+//! the RFC 5626 §4.4.2 STUN keep-alive and SIP share the flow's socket.
 //!
 //! UDP sockets are *connected* to the server: the kernel then reports ICMP "port
 //! unreachable" as a refused connection, which becomes an immediate, plain-worded failure
@@ -18,7 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use homeline_sip::framing::StreamFramer;
+use homeline_sip::framing::{PING, PONG, StreamFramer};
+use homeline_sip::keepalive::is_stun;
 use homeline_sip::transaction::{Peer, TransactionId, TransportKind};
 use homeline_sip::{Inbound, StreamItem, receive_datagram};
 use rustls::ClientConfig;
@@ -114,6 +119,9 @@ pub enum FlowEvent {
         /// Where it came from.
         from: SocketAddr,
     },
+    /// A STUN message on a UDP flow (RFC 5626 §4.4.2 keep-alive responses), told apart
+    /// from SIP by its first byte before any SIP parsing (RFC 7983 §7).
+    Stun(Vec<u8>),
     /// An RFC 5626 §3.5.1 ping: answer with a pong.
     Ping,
     /// An RFC 5626 §3.5.1 pong.
@@ -139,21 +147,22 @@ struct Outgoing {
     transaction: Option<TransactionId>,
 }
 
-/// One open flow to one server target. Dropping it stops its tasks and closes it.
+/// One open flow to one server target. Dropping it stops its tasks and closes it at once,
+/// discarding what is still queued; [`Flow::close`] lets the queue drain first.
 #[derive(Debug)]
 pub struct Flow {
     target: Target,
     local: SocketAddr,
     out: mpsc::UnboundedSender<Outgoing>,
     events: mpsc::UnboundedReceiver<FlowEvent>,
-    tasks: Vec<JoinHandle<()>>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
 }
 
 impl Drop for Flow {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.reader.abort();
+        self.writer.abort();
     }
 }
 
@@ -181,6 +190,17 @@ impl Flow {
         // The writer task only ends with the flow; a send after that is reported by the
         // reader's Closed event already.
         let _ = self.out.send(Outgoing { bytes, transaction });
+    }
+
+    /// Closes the flow after sending what is queued (a final response, an ACK), waiting at
+    /// most `limit` for that.
+    pub async fn close(mut self, limit: Duration) {
+        // With the queue closed, the writer ends once it has sent what is in it.
+        drop(std::mem::replace(
+            &mut self.out,
+            mpsc::unbounded_channel().0,
+        ));
+        let _ = tokio::time::timeout(limit, &mut self.writer).await;
     }
 
     /// The next event; [`FlowEvent::Closed`] once the flow has ended.
@@ -277,14 +297,17 @@ async fn connect_udp(target: &Target, opts: &TransportOptions) -> Result<Flow, T
             loop {
                 match sock.recv(&mut buf).await {
                     Ok(n) => {
-                        let inbound = receive_datagram(&buf[..n]);
-                        if ev_tx
-                            .send(FlowEvent::Message {
-                                inbound: Box::new(inbound),
+                        let bytes = &buf[..n];
+                        // One socket carries SIP and the STUN keep-alive (RFC 5626 §4.4.2).
+                        let ev = if is_stun(bytes) {
+                            FlowEvent::Stun(bytes.to_vec())
+                        } else {
+                            FlowEvent::Message {
+                                inbound: Box::new(receive_datagram(bytes)),
                                 from,
-                            })
-                            .is_err()
-                        {
+                            }
+                        };
+                        if ev_tx.send(ev).is_err() {
                             return;
                         }
                     }
@@ -331,7 +354,8 @@ async fn connect_udp(target: &Target, opts: &TransportOptions) -> Result<Flow, T
         local,
         out: out_tx,
         events: ev_rx,
-        tasks: vec![reader, writer],
+        reader,
+        writer,
     })
 }
 
@@ -483,7 +507,8 @@ where
         local,
         out: out_tx,
         events: ev_rx,
-        tasks: vec![reader, writer],
+        reader,
+        writer,
     }
 }
 
@@ -562,6 +587,13 @@ where
                         let _ = ev_tx.send(FlowEvent::Closed { reason });
                         return;
                     }
+                    // The answer to our keep-alive (see the writer).
+                    Some(Ok(WsMessage::Pong(_))) => {
+                        if ev_tx.send(FlowEvent::Pong).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     // Pings are answered by tungstenite itself.
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => {
@@ -586,10 +618,20 @@ where
     };
     let writer = tokio::spawn(async move {
         while let Some(o) = out_rx.recv().await {
-            // SIP is text (RFC 7118 §5.1 allows both frame types); binary bodies go binary.
-            let msg = match String::from_utf8(o.bytes) {
-                Ok(text) => WsMessage::Text(text.into()),
-                Err(e) => WsMessage::Binary(e.into_bytes().into()),
+            // The keep-alive's CRLF ping (RFC 5626 §3.5.1) is not SIP and RFC 7118 has no
+            // place for it: on a WebSocket it is a Ping frame (RFC 6455 §5.5.2), which every
+            // server must answer with a Pong (reported as FlowEvent::Pong). SIP is text
+            // (RFC 7118 §5.1 allows both frame types); binary bodies go binary.
+            let msg = if o.bytes == PING {
+                WsMessage::Ping(Vec::new().into())
+            } else if o.bytes == PONG {
+                // Only ever an answer to a CRLF ping, which a WebSocket never reports.
+                continue;
+            } else {
+                match String::from_utf8(o.bytes) {
+                    Ok(text) => WsMessage::Text(text.into()),
+                    Err(e) => WsMessage::Binary(e.into_bytes().into()),
+                }
             };
             if let Err(e) = sink.send(msg).await {
                 let _ = ev_tx.send(FlowEvent::SendFailed {
@@ -607,6 +649,7 @@ where
         local,
         out: out_tx,
         events: ev_rx,
-        tasks: vec![reader, writer],
+        reader,
+        writer,
     })
 }
