@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import App from '../App.svelte';
 import type { Account, RegistrationStatus } from '../lib/backend';
 import { registrationView } from '../lib/labels';
+import RegistrationBadge from './RegistrationBadge.svelte';
 import { MockBackend, type MockOptions } from '../lib/mock-backend';
 
 const alice: Account = {
@@ -27,6 +28,7 @@ const status = (over: Partial<RegistrationStatus>): RegistrationStatus => ({
   expires_secs: null,
   retry_in_secs: null,
   register_requests: 0,
+  note: null,
   ...over,
 });
 
@@ -136,5 +138,17 @@ describe('registration badges', () => {
     await waitFor(() => expect(backend.registrationListeners).toBe(1));
     unmount();
     expect(backend.registrationListeners).toBe(0);
+  });
+});
+
+describe('the transport note', () => {
+  it('says how a registration got through when the server told us', async () => {
+    render(RegistrationBadge, {
+      props: {
+        account: alice,
+        status: status({ state: 'registered', expires_secs: 600, note: 'UDP got no answer; registered over TCP.' }),
+      },
+    });
+    expect(screen.getByTestId('account-registration-note').textContent).toBe('UDP got no answer; registered over TCP.');
   });
 });

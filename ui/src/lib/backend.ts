@@ -108,6 +108,8 @@ export interface RegistrationStatus {
   retry_in_secs: number | null;
   /** REGISTER requests sent so far, for diagnostics. */
   register_requests: number;
+  /** How it got through when that is worth knowing, e.g. "UDP got no answer; registered over TCP." */
+  note: string | null;
 }
 
 /** The name of the event that carries every account's registration status changes. */

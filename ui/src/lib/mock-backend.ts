@@ -80,6 +80,7 @@ function status(account_id: string, over: Partial<RegistrationStatus> = {}): Reg
     expires_secs: null,
     retry_in_secs: null,
     register_requests: 0,
+    note: null,
     ...over,
   };
 }
