@@ -398,5 +398,9 @@ async fn hold_silences_us_both_ways_and_resume_brings_the_voice_back() {
         .iter()
         .filter(|l| **l)
         .count();
-    assert!(back >= 50, "the voice is back after resume: {} ms", back * 20);
+    assert!(
+        back >= 50,
+        "the voice is back after resume: {} ms",
+        back * 20
+    );
 }

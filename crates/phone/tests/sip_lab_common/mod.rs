@@ -42,6 +42,7 @@ pub fn open_phone(dir: &Path, config: PathBuf) -> Phone {
         config_path: Some(config),
         log_dir: Some(dir.join("logs")),
         secret_backend: SecretBackendChoice::Memory(MemoryKeyring::default()),
+        history_path: Some(dir.join("history.jsonl")),
     })
     .unwrap()
 }
