@@ -159,6 +159,11 @@ fn stopped() -> UiError {
     )
 }
 
+/// A request that does not fit where the call stands (answer a call that is not ringing …).
+fn invalid_state(message: &str, hint: &str) -> UiError {
+    UiError::new("invalid_call_state", message, hint)
+}
+
 fn no_call(id: &str) -> UiError {
     UiError::new(
         "no_such_call",
@@ -466,8 +471,7 @@ impl Actor {
                         let code = if e.view.waiting { 486 } else { 603 };
                         self.command(&id, |h| CallCommand::Reject(h, code))
                     }
-                    Some(_) => Err(UiError::new(
-                        "invalid_call_state",
+                    Some(_) => Err(invalid_state(
                         "Only a ringing incoming call can be rejected.",
                         "Hang up instead.",
                     )),
@@ -515,8 +519,7 @@ impl Actor {
                         let target = target.trim().to_owned();
                         self.command(&id, |h| CallCommand::Transfer(h, target))
                     }
-                    Some(_) => Err(UiError::new(
-                        "invalid_call_state",
+                    Some(_) => Err(invalid_state(
                         "Only a connected call can be transferred.",
                         "Wait until the call is answered.",
                     )),
@@ -794,8 +797,7 @@ impl Actor {
             None => return Err(no_call(id)),
         };
         if state != CallStatus::Incoming {
-            return Err(UiError::new(
-                "invalid_call_state",
+            return Err(invalid_state(
                 "This call is not ringing.",
                 "Only an incoming call can be answered.",
             ));
@@ -877,8 +879,7 @@ impl Actor {
     fn hold(&mut self, id: &str, on: bool) -> Result<(), UiError> {
         let e = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
         if e.view.state != CallStatus::Active {
-            return Err(UiError::new(
-                "invalid_call_state",
+            return Err(invalid_state(
                 "Only a connected call can be put on hold.",
                 "Wait until the call is answered.",
             ));
@@ -911,8 +912,7 @@ impl Actor {
     async fn dtmf(&mut self, id: &str, digits: &str) -> Result<(), UiError> {
         let e = self.calls.get(id).ok_or_else(|| no_call(id))?;
         if e.view.state != CallStatus::Active {
-            return Err(UiError::new(
-                "invalid_call_state",
+            return Err(invalid_state(
                 "Digits can only be sent in a connected call.",
                 "Wait until the call is answered.",
             ));
