@@ -178,6 +178,8 @@ export interface CallView {
   ended_at: number | null;
   /** Set when ended. */
   outcome: CallOutcome | null;
+  /** Who ended it: local_hangup, remote_hangup, cancelled, caller_cancelled, rejected, failed. */
+  end_cause?: string | null;
   /** Why it failed or was refused, in plain words. */
   end_reason: UiError | null;
   /** Dead air etc.: shown as a banner, with the advice. */
