@@ -377,7 +377,7 @@ impl Actor {
         // The application is gone: end what is left politely.
         let ids: Vec<String> = self.calls.keys().cloned().collect();
         for id in ids {
-            let _ = self.command(&id, |h| CallCommand::Hangup(h));
+            let _ = self.command(&id, CallCommand::Hangup);
         }
     }
 

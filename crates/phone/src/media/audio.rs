@@ -46,16 +46,16 @@ pub enum AudioPlan {
 
 /// Where captured audio comes from.
 pub enum Capture {
-    /// A microphone (paced by the sound card).
-    Device(DeviceInput),
+    /// A microphone (paced by the sound card). Boxed: it is large and there is one per call.
+    Device(Box<DeviceInput>),
     /// Anything else, read one frame per 20 ms.
     Paced(Box<dyn FrameSource>),
 }
 
 /// Where received audio goes.
 pub enum Playback {
-    /// A speaker or headset (paced by the sound card).
-    Device(DeviceOutput),
+    /// A speaker or headset (paced by the sound card). Boxed like [`Capture::Device`].
+    Device(Box<DeviceOutput>),
     /// Anything else, written one frame per 20 ms.
     Paced(Box<dyn FrameSink>),
 }
@@ -107,8 +107,8 @@ pub fn open(
                 .open_speaker(rate, Some(device_events))
                 .map_err(|e| device_error("speaker", &e.to_string()))?;
             Ok(AudioEnds {
-                capture: Capture::Device(mic),
-                playback: Playback::Device(speaker),
+                capture: Capture::Device(Box::new(mic)),
+                playback: Playback::Device(Box::new(speaker)),
                 device_ms: f64::from(DEVICE_QUEUE_MS) + 20.0,
             })
         }

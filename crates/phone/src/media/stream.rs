@@ -502,7 +502,9 @@ impl Engine {
         // Capture.
         loop {
             let status = match &mut self.ends.capture {
-                Capture::Device(d) => homeline_audio::FrameSource::read_frame(d, &mut self.frame),
+                Capture::Device(d) => {
+                    homeline_audio::FrameSource::read_frame(d.as_mut(), &mut self.frame)
+                }
                 Capture::Paced(s) => {
                     if self.frames_sent >= due {
                         break;
@@ -549,7 +551,9 @@ impl Engine {
             self.frames_played += 1;
             self.out_levels.update(&self.frame);
             let r = match &mut self.ends.playback {
-                Playback::Device(d) => homeline_audio::FrameSink::write_frame(d, &self.frame),
+                Playback::Device(d) => {
+                    homeline_audio::FrameSink::write_frame(d.as_mut(), &self.frame)
+                }
                 Playback::Paced(s) => s.write_frame(&self.frame),
             };
             if let Err(e) = r {

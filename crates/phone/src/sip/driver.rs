@@ -757,29 +757,27 @@ impl Driver {
     }
 
     fn on_call_event(&mut self, s: &mut Session, now: Instant, ev: CallEvent) {
-        match &ev {
-            CallEvent::Incoming {
-                call, from, offer, ..
-            } => {
-                if self.deps.calls.receiver_count() == 0 {
-                    // Nobody can ring this call (no UI or CLI listens for calls): busy, at once,
-                    // rather than leaving the caller to time out.
-                    if let Err(e) = s.calls.reject(now, &mut s.layer, *call, 486) {
-                        tracing::debug!(error = %e, "could not reject");
-                    }
-                    let _ = self.deps.incoming.send(IncomingRequest {
-                        account_id: self.setup.account_id.clone(),
-                        method: "INVITE".into(),
-                        from: from.clone(),
-                        call_id: s.calls.info(*call).map(|i| i.call_id).unwrap_or_default(),
-                        answered: 486,
-                    });
-                    return;
+        if let CallEvent::Incoming {
+            call, from, offer, ..
+        } = &ev
+        {
+            if self.deps.calls.receiver_count() == 0 {
+                // Nobody can ring this call (no UI or CLI listens for calls): busy, at once,
+                // rather than leaving the caller to time out.
+                if let Err(e) = s.calls.reject(now, &mut s.layer, *call, 486) {
+                    tracing::debug!(error = %e, "could not reject");
                 }
-                tracing::info!(account = %self.setup.account_id, %from,
-                    with_offer = offer.is_some(), "incoming call");
+                let _ = self.deps.incoming.send(IncomingRequest {
+                    account_id: self.setup.account_id.clone(),
+                    method: "INVITE".into(),
+                    from: from.clone(),
+                    call_id: s.calls.info(*call).map(|i| i.call_id).unwrap_or_default(),
+                    answered: 486,
+                });
+                return;
             }
-            _ => {}
+            tracing::info!(account = %self.setup.account_id, %from,
+                with_offer = offer.is_some(), "incoming call");
         }
         let _ = self.deps.calls.send(AccountCall {
             account_id: self.setup.account_id.clone(),
