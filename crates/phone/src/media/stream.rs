@@ -630,6 +630,9 @@ impl Engine {
             if self.pcm.is_empty() {
                 self.pcm.resize(n, 0);
             }
+            // The jitter buffer drops a frame to cut its delay only after a quiet one, so
+            // the skip falls in a pause rather than in a word.
+            self.jitter.set_quiet(is_quiet(&self.pcm));
             self.decoded
                 .extend(self.pcm.iter().map(|s| f32::from(*s) / 32768.0));
         }
@@ -759,6 +762,18 @@ fn new_jitter(n: &NegotiatedSession) -> JitterBuffer {
     JitterBuffer::new(cfg)
 }
 
+/// RMS of a quiet frame: -45 dBFS (a pause, or room noise; speech is 20-30 dB louder).
+const QUIET_RMS: f64 = 32768.0 * 0.005_623;
+
+/// Whether decoded audio is below [`QUIET_RMS`].
+fn is_quiet(pcm: &[i16]) -> bool {
+    if pcm.is_empty() {
+        return true;
+    }
+    let energy: f64 = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    energy / pcm.len() as f64 <= QUIET_RMS * QUIET_RMS
+}
+
 fn frame_index(k: u64) -> u32 {
     u32::try_from(k).unwrap_or(u32::MAX)
 }
@@ -773,5 +788,25 @@ fn dtmf_digit(e: &homeline_media::dtmf::DtmfEvent) -> Option<char> {
             homeline_media::dtmf::event_to_digit(*event)
         }
         homeline_media::dtmf::DtmfEvent::End { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_means_a_pause_not_soft_speech() {
+        assert!(is_quiet(&[]));
+        assert!(is_quiet(&[0; 160]));
+        // -50 dBFS of noise is a pause; a -30 dBFS tone is speech.
+        let at = |db: f64| -> Vec<i16> {
+            let a = 32768.0 * 10f64.powf(db / 20.0) * 2f64.sqrt();
+            (0..160)
+                .map(|i| (a * (f64::from(i) * 0.3).sin()) as i16)
+                .collect()
+        };
+        assert!(is_quiet(&at(-50.0)));
+        assert!(!is_quiet(&at(-30.0)));
     }
 }
