@@ -102,6 +102,9 @@ enum Command {
     Stop(oneshot::Sender<MediaStats>),
 }
 
+/// Datagrams that waited in the socket before the stream started, with their sources.
+type Backlog = Vec<(SocketAddr, Vec<u8>)>;
+
 /// A bound RTP socket, before the SDP exchange (its port goes into the SDP).
 #[derive(Debug)]
 pub struct MediaSocket {
@@ -132,6 +135,31 @@ impl MediaSocket {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Takes the datagrams already waiting in the socket, oldest first. (Through the std
+    /// socket: tokio's `try_recv_from` would see nothing until its reactor has noticed them.)
+    fn take_backlog(self) -> std::io::Result<(Self, Backlog)> {
+        let std = self.sock.into_std()?;
+        let mut backlog = Vec::new();
+        let mut buf = vec![0u8; 2048];
+        // At most what a socket buffer holds of RTP; a flood is not our problem here.
+        while backlog.len() < 1000 {
+            match std.recv_from(&mut buf) {
+                Ok((n, from)) => backlog.push((from, buf[..n].to_vec())),
+                // WouldBlock: all read. Other errors (ICMP unreachable from an earlier
+                // send) leave the rest to the stream's loop.
+                Err(_) => break,
+            }
+        }
+        let sock = UdpSocket::from_std(std)?;
+        Ok((
+            Self {
+                sock,
+                port: self.port,
+            },
+            backlog,
+        ))
     }
 }
 
@@ -206,6 +234,13 @@ impl MediaStream {
             }
             _ => false,
         };
+        let (socket, backlog) = socket.take_backlog().map_err(|e| {
+            UiError::new(
+                "media_port",
+                format!("The call's audio port failed: {e}."),
+                "Try the call again; if it repeats, report it with the log.",
+            )
+        })?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (stats_tx, stats_rx) = watch::channel(MediaStats::default());
         let (levels_tx, levels_rx) = watch::channel(LevelReading::default());
@@ -213,7 +248,7 @@ impl MediaStream {
             socket, negotiated, codec, ends, session, srtp, events, stats_tx, levels_tx, dev_rx,
             now,
         );
-        let task = tokio::spawn(engine.run(cmd_rx));
+        let task = tokio::spawn(engine.run(cmd_rx, backlog));
         Ok(Self {
             commands: cmd_tx,
             stats: stats_rx,
@@ -400,7 +435,10 @@ impl Engine {
         }
     }
 
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>, backlog: Backlog) {
+        self.take_backlog(backlog);
+        self.flush();
+        self.drain_events();
         let mut buf = vec![0u8; 2048];
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -659,50 +697,96 @@ impl Engine {
 
     fn drain_events(&mut self) {
         while let Some(e) = self.session.poll_event() {
-            match e {
-                SessionEvent::Media { packet, arrival } => self.jitter.push(
-                    arrival,
-                    packet.ssrc,
-                    packet.sequence,
-                    packet.timestamp,
-                    &packet.payload,
-                ),
-                SessionEvent::Dtmf(d) => {
-                    if let Some(digit) = dtmf_digit(&d) {
-                        let _ = self.events.send(MediaEvent::Dtmf(digit));
+            self.on_session_event(e);
+        }
+    }
+
+    /// Datagrams that queued up in the socket while the stream was starting (the audio ends
+    /// take tens of milliseconds to open, a sound device more): the session sees them all,
+    /// but of their audio only the newest frame goes to the jitter buffer. Playing the rest
+    /// would add their age to the call's delay until the buffer had shrunk it away in
+    /// pauses, and their arrival all at once would read as jitter and raise its target.
+    fn take_backlog(&mut self, backlog: Backlog) {
+        if backlog.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        for (from, d) in &backlog {
+            if let Err(e) = self.session.handle_datagram(now, *from, d) {
+                tracing::trace!(%from, error = %e, "media datagram dropped");
+            }
+        }
+        let mut newest: Option<SessionEvent> = None;
+        let mut stale = 0u32;
+        while let Some(e) = self.session.poll_event() {
+            match (&e, &newest) {
+                (
+                    SessionEvent::Media { packet, .. },
+                    Some(SessionEvent::Media { packet: kept, .. }),
+                ) => {
+                    stale += 1;
+                    if packet.timestamp.wrapping_sub(kept.timestamp) as i32 > 0 {
+                        newest = Some(e);
                     }
                 }
-                SessionEvent::RemoteSsrcChanged { .. } => self.jitter.flush(),
-                SessionEvent::NoMediaReceived | SessionEvent::MediaStalled => {
-                    let code = if e == SessionEvent::NoMediaReceived {
-                        "no_media"
-                    } else {
-                        "media_stalled"
-                    };
-                    let message = if e == SessionEvent::NoMediaReceived {
-                        "No audio arrives from the other side."
-                    } else {
-                        "The other side's audio stopped arriving."
-                    };
-                    let _ = self.events.send(MediaEvent::Problem(UiError::new(
-                        code,
-                        message,
-                        e.advice().unwrap_or_default(),
-                    )));
+                (SessionEvent::Media { .. }, _) => newest = Some(e),
+                _ => self.on_session_event(e),
+            }
+        }
+        if let Some(e) = newest {
+            self.on_session_event(e);
+        }
+        tracing::debug!(
+            datagrams = backlog.len(),
+            stale,
+            "media that arrived before the stream started"
+        );
+    }
+
+    fn on_session_event(&mut self, e: SessionEvent) {
+        match e {
+            SessionEvent::Media { packet, arrival } => self.jitter.push(
+                arrival,
+                packet.ssrc,
+                packet.sequence,
+                packet.timestamp,
+                &packet.payload,
+            ),
+            SessionEvent::Dtmf(d) => {
+                if let Some(digit) = dtmf_digit(&d) {
+                    let _ = self.events.send(MediaEvent::Dtmf(digit));
                 }
-                SessionEvent::MediaResumed => {
-                    let _ = self.events.send(MediaEvent::Resumed);
-                }
-                SessionEvent::RtpTimeout => {
-                    let _ = self.events.send(MediaEvent::Timeout);
-                }
-                SessionEvent::Latched(to) => tracing::debug!(%to, "media latched"),
-                SessionEvent::Relatched { from, to } => {
-                    tracing::info!(%from, %to, "the other side's media moved; following it");
-                }
-                SessionEvent::Bye { reason } => {
-                    tracing::debug!(?reason, "the other side ended its media (RTCP BYE)");
-                }
+            }
+            SessionEvent::RemoteSsrcChanged { .. } => self.jitter.flush(),
+            SessionEvent::NoMediaReceived | SessionEvent::MediaStalled => {
+                let code = if e == SessionEvent::NoMediaReceived {
+                    "no_media"
+                } else {
+                    "media_stalled"
+                };
+                let message = if e == SessionEvent::NoMediaReceived {
+                    "No audio arrives from the other side."
+                } else {
+                    "The other side's audio stopped arriving."
+                };
+                let _ = self.events.send(MediaEvent::Problem(UiError::new(
+                    code,
+                    message,
+                    e.advice().unwrap_or_default(),
+                )));
+            }
+            SessionEvent::MediaResumed => {
+                let _ = self.events.send(MediaEvent::Resumed);
+            }
+            SessionEvent::RtpTimeout => {
+                let _ = self.events.send(MediaEvent::Timeout);
+            }
+            SessionEvent::Latched(to) => tracing::debug!(%to, "media latched"),
+            SessionEvent::Relatched { from, to } => {
+                tracing::info!(%from, %to, "the other side's media moved; following it");
+            }
+            SessionEvent::Bye { reason } => {
+                tracing::debug!(?reason, "the other side ended its media (RTCP BYE)");
             }
         }
     }
@@ -792,8 +876,36 @@ fn dtmf_digit(e: &homeline_media::dtmf::DtmfEvent) -> Option<char> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_backlog_is_what_waited_in_the_socket_and_the_socket_goes_on() {
+        let sock = MediaSocket::bind("127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        let to = SocketAddr::from(([127, 0, 0, 1], sock.port()));
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for k in 0..3u8 {
+            peer.send_to(&[k; 12], to).unwrap();
+        }
+        // Loopback delivers at once; give the kernel a moment anyway.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (sock, backlog) = sock.take_backlog().unwrap();
+        let from = peer.local_addr().unwrap();
+        assert_eq!(
+            backlog,
+            (0..3u8).map(|k| (from, vec![k; 12])).collect::<Vec<_>>()
+        );
+        peer.send_to(b"after", to).unwrap();
+        let mut buf = [0u8; 16];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(2), sock.sock.recv_from(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf[..n], b"after");
+    }
 
     #[test]
     fn quiet_means_a_pause_not_soft_speech() {
