@@ -391,8 +391,9 @@ impl fmt::Display for Utterances {
 }
 
 /// Compares `received` with `reference` utterance by utterance: each is searched within
-/// `max_shift_ms` of the delay [`compare`] finds for the whole. Nothing received (no delay
-/// found) gives `count` 0 and correlations 0.
+/// `max_shift_ms` of the delay [`compare`] finds for the whole; utterances that the received
+/// audio does not cover at that delay are left out. Nothing received (no delay found) gives
+/// `count` 0 and correlations 0.
 pub fn compare_utterances(reference: &Audio, received: &Audio, max_shift_ms: f64) -> Utterances {
     let empty = Utterances {
         count: 0,
@@ -431,6 +432,11 @@ pub fn compare_utterances(reference: &Audio, received: &Audio, max_shift_ms: f64
     let (mut count, mut weight, mut corr_sum, mut snr_sum) = (0usize, 0.0, 0.0, 0.0);
     let (mut min_corr, mut dmin, mut dmax) = (f64::MAX, f64::MAX, f64::MIN);
     for (a, b) in spans {
+        // Only what the received audio covers at the overall delay (a recording that ends
+        // mid-utterance would otherwise match its stub anywhere).
+        if a as isize + centre < 0 || b as isize + centre > y.len() as isize {
+            continue;
+        }
         let xs = &x[a..b];
         let sxx = energy(xs);
         let mut best: Option<(isize, f64, f64, f64)> = None;
