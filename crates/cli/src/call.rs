@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use homeline_phone::calls::{CallOutcome, CallStatus, CallView, CallsConfig, ECHO_DELAY};
-use homeline_phone::media::AudioPlan;
+use homeline_phone::media::{AudioPlan, SrtpPolicy};
 use homeline_phone::{Phone, PhoneOptions, RegistrationState, UiError};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -26,6 +26,8 @@ pub(crate) struct AudioArgs {
     pub record: Option<PathBuf>,
     pub devices: bool,
     pub echo: bool,
+    /// SDES-SRTP: off, offered (optional) or required.
+    pub srtp: SrtpPolicy,
 }
 
 impl AudioArgs {
@@ -304,7 +306,7 @@ pub(crate) fn call(
         let calls = phone
             .start_calls(CallsConfig {
                 default_audio: audio.plan(&phone),
-                ..CallsConfig::default()
+                srtp: audio.srtp,
             })
             .map_err(|e| Failure(ui_line(&e)))?;
         let mut updates = calls.subscribe();
@@ -404,7 +406,7 @@ pub(crate) fn answer(
         let calls = phone
             .start_calls(CallsConfig {
                 default_audio: plan.clone(),
-                ..CallsConfig::default()
+                srtp: audio.srtp,
             })
             .map_err(|e| Failure(ui_line(&e)))?
             .clone();
