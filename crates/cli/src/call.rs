@@ -192,6 +192,9 @@ fn report(v: &CallView, o: &Outcome, json: bool) {
             "srtp": s.srtp,
             "concealed": s.concealed,
             "fec_recovered": s.fec_recovered,
+            "late_pct": s.late_pct,
+            "shrinks": s.shrinks,
+            "stretches": s.stretches,
         });
         if v.direction == homeline_phone::calls::CallDirection::Incoming {
             j["from"] = serde_json::Value::String(v.remote.clone());

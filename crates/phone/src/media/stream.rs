@@ -54,6 +54,9 @@ pub struct MediaStats {
     /// Frames concealed (PLC) and recovered (FEC).
     pub concealed: u64,
     pub fec_recovered: u64,
+    /// Jitter-buffer adjustments: frames skipped to cut the delay, inserted to grow it.
+    pub shrinks: u64,
+    pub stretches: u64,
     /// Datagrams that were not valid RTP/RTCP (or failed SRTP authentication).
     pub malformed: u64,
     /// Where we send RTP now (after latching).
@@ -814,6 +817,8 @@ impl Engine {
             srtp: self.srtp,
             concealed: self.concealed,
             fec_recovered: self.fec_recovered,
+            shrinks: j.shrinks,
+            stretches: j.stretches,
             malformed: s.malformed,
             remote: s.latched.or(self.negotiated.remote_rtp),
         }
