@@ -155,27 +155,28 @@ impl Codec {
         }
     }
 
-    /// Set from what these tests measured on a 2-core machine (each test run alone and all
-    /// in parallel), with margin for a loaded CI. G.711 keeps the waveform: every utterance
-    /// correlates at 0.99-1.00 with a segmental SNR of 34-37 dB (µ-law's own); PESQ-NB
-    /// 3.62-4.33, the low end when the jitter buffer's first moves (60 → 20 ms, in pauses)
-    /// fall inside what P.862 takes for one utterance. Opus at 32 kbit/s (Homeline's
-    /// encoder) rebuilds rather than keeps the waveform: correlation 0.91-0.92 (worst
-    /// utterance 0.86), SNR 7-8 dB, PESQ-WB 3.62-3.89; baresip's encoder (its default
-    /// bitrate, higher) gives 1.00, ~30 dB, PESQ-WB 4.07-4.40.
+    /// Set from what these tests measured on a 2-core machine shared with other builds
+    /// (each test alone and all in parallel), with margin for a loaded CI. G.711 keeps the
+    /// waveform: every utterance correlates at 0.99-1.00 with a segmental SNR of 34-37 dB
+    /// (µ-law's own); PESQ-NB 4.29-4.36. Opus at 32 kbit/s from Homeline's encoder
+    /// rebuilds rather than keeps the waveform: correlation 0.91-0.92 (worst utterance
+    /// 0.86), SNR 7-8 dB, PESQ-WB 3.89-3.95 into baresip and 3.19-3.78 Homeline to Homeline
+    /// (in-band FEC on, which takes bits from the primary encoding; the low end when the
+    /// machine is loaded and the jitter buffer moves its delay a few times); baresip's
+    /// encoder (its default, higher bitrate) gives 1.00, ~30 dB, PESQ-WB 4.07-4.61.
     fn bounds(self) -> Bounds {
         match self {
             Codec::Pcmu => Bounds {
                 mean_correlation: 0.98,
                 min_correlation: 0.9,
                 snr_db: 25.0,
-                pesq: 3.4,
+                pesq: 3.8,
             },
             Codec::Opus => Bounds {
                 mean_correlation: 0.8,
                 min_correlation: 0.6,
                 snr_db: 4.0,
-                pesq: 3.3,
+                pesq: 3.0,
             },
         }
     }
@@ -251,12 +252,18 @@ fn carried(h: &Heard, b: &Bounds) -> Result<(), String> {
 }
 
 /// [`carried`], and PESQ at the codec's bound when installed (else said why, and skipped).
+/// PESQ starts half a second in: a stream drops the audio that arrived before it had
+/// started (its files or devices take 50-150 ms to open in a debug build on a loaded
+/// machine; played late, that audio would add its age to the call's delay), and P.862
+/// scores a missing start as heavily as distortion throughout (2.98 instead of 3.60 for
+/// 100 ms missing in one measured Opus call). `carried` still sees the start (coverage).
 fn assert_carried(h: &Heard, codec: Codec) {
     let b = codec.bounds();
     if let Err(why) = carried(h, &b) {
         panic!("{why}");
     }
     let (r, d) = aligned(&h.sent, &h.got, h.whole.delay_ms.unwrap_or(0.0));
+    let (r, d) = (r.delayed(-500.0), d.delayed(-500.0));
     match pesq_audio(&r, &d, codec.pesq_mode()).unwrap() {
         Some(mos) => {
             eprintln!("  {}: PESQ {:?} {mos:.2}", h.what, codec.pesq_mode());
