@@ -166,6 +166,7 @@ mod baresip;
 mod coturn;
 mod error;
 mod host;
+pub mod impair;
 mod kamailio;
 mod lab;
 pub mod pesq;
