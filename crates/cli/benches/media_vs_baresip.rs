@@ -689,7 +689,16 @@ fn latency(lab: &Lab, rows: &mut Vec<Row>) {
 
 fn emodel(lab: &Lab, args: &Args, rows: &mut Vec<Row>) {
     let talk = Duration::from_secs(args.talk.clamp(8, 20));
-    for (codec, rate) in [("PCMU/8000/1", 8000), ("opus/48000/2", 48000)] {
+    for (codec, rate, fec) in [
+        ("PCMU/8000/1", 8000, false),
+        ("opus/48000/2", 48000, true),
+        ("opus/48000/2", 48000, false),
+    ] {
+        let codec_name = match (rate, fec) {
+            (8000, _) => "PCMU".to_owned(),
+            (_, true) => "Opus, FEC".to_owned(),
+            _ => "Opus, no FEC".to_owned(),
+        };
         let speech = Audio::test_signal(rate, talk, 81);
         let file = wav(lab, &format!("emodel-{rate}.wav"), &speech);
         for loss in [0.0, 1.0, 3.0, 5.0, 10.0] {
@@ -722,10 +731,13 @@ fn emodel(lab: &Lab, args: &Args, rows: &mut Vec<Row>) {
                 .port(5062)
                 .rtp_ports(20000, 20001)
                 .play(&file);
-            cfg = if rate == 48000 {
-                baresip_opus(cfg)
-            } else {
-                cfg.codecs(&[codec])
+            cfg = match (rate, fec) {
+                (48000, true) => baresip_opus(cfg),
+                (48000, false) => cfg
+                    .codecs(&[codec])
+                    .config_line("opus_bitrate 32000")
+                    .config_line("opus_inbandfec no"),
+                _ => cfg.codecs(&[codec]),
             };
             let alice = lab.start_baresip(cfg).expect("alice");
             alice.dial(&format!("sip:homeline@{listen}")).expect("dial");
@@ -741,7 +753,7 @@ fn emodel(lab: &Lab, args: &Args, rows: &mut Vec<Row>) {
                 .then(|| pesq_audio(&r, &d, PesqMode::Wideband).ok().flatten())
                 .flatten();
             eprintln!(
-                "E-model {codec} at {loss} %: E-model MOS {} (loss {} late {} concealed {} fec {}), \
+                "E-model {codec_name} at {loss} %: E-model MOS {} (loss {} late {} concealed {} fec {}), \
                  PESQ-NB {} PESQ-WB {}",
                 j["mos"],
                 j["loss_pct"],
@@ -754,7 +766,7 @@ fn emodel(lab: &Lab, args: &Args, rows: &mut Vec<Row>) {
             row(
                 rows,
                 format!(
-                    "E-model vs PESQ-NB, {codec} at {loss} % loss (measured {} %)",
+                    "E-model vs PESQ-NB, {codec_name}, {loss} % loss (measured {} %)",
                     j["loss_pct"]
                 ),
                 format!("{} vs {}", j["mos"], fmt_opt(nb)),
