@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use homeline_phone::calls::{CallOutcome, CallStatus, CallView, CallsConfig, ECHO_DELAY};
-use homeline_phone::media::AudioPlan;
+use homeline_phone::media::{AudioPlan, SrtpPolicy};
 use homeline_phone::{Phone, PhoneOptions, RegistrationState, UiError};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -26,6 +26,8 @@ pub(crate) struct AudioArgs {
     pub record: Option<PathBuf>,
     pub devices: bool,
     pub echo: bool,
+    /// SDES-SRTP: off, offered (optional) or required.
+    pub srtp: SrtpPolicy,
 }
 
 impl AudioArgs {
@@ -190,6 +192,9 @@ fn report(v: &CallView, o: &Outcome, json: bool) {
             "srtp": s.srtp,
             "concealed": s.concealed,
             "fec_recovered": s.fec_recovered,
+            "late_pct": s.late_pct,
+            "shrinks": s.shrinks,
+            "stretches": s.stretches,
         });
         if v.direction == homeline_phone::calls::CallDirection::Incoming {
             j["from"] = serde_json::Value::String(v.remote.clone());
@@ -304,6 +309,7 @@ pub(crate) fn call(
         let calls = phone
             .start_calls(CallsConfig {
                 default_audio: audio.plan(&phone),
+                srtp: audio.srtp,
                 ..CallsConfig::default()
             })
             .map_err(|e| Failure(ui_line(&e)))?;
@@ -404,6 +410,7 @@ pub(crate) fn answer(
         let calls = phone
             .start_calls(CallsConfig {
                 default_audio: plan.clone(),
+                srtp: audio.srtp,
                 ..CallsConfig::default()
             })
             .map_err(|e| Failure(ui_line(&e)))?

@@ -104,7 +104,8 @@ enum Command {
     },
 }
 
-/// Where a call's audio comes from and goes to (default: silence, nothing recorded).
+/// Where a call's audio comes from and goes to (default: silence, nothing recorded), and
+/// whether it is encrypted.
 #[derive(Debug, Clone, clap::Args)]
 struct AudioFlags {
     /// Send this WAV file as our voice (then silence).
@@ -116,6 +117,19 @@ struct AudioFlags {
     /// Use the microphone and speaker chosen in Settings.
     #[arg(long, conflicts_with_all = ["play", "record"])]
     devices: bool,
+    /// SDES-SRTP: `optional` offers it in RTP/AVP and accepts either, `required` offers
+    /// RTP/SAVP and refuses plain RTP (peers that insist on SRTP need it), `off` never
+    /// encrypts.
+    #[arg(long, value_enum, value_name = "MODE", default_value = "optional")]
+    srtp: SrtpMode,
+}
+
+/// `--srtp`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SrtpMode {
+    Off,
+    Optional,
+    Required,
 }
 
 impl AudioFlags {
@@ -125,6 +139,11 @@ impl AudioFlags {
             record: self.record,
             devices: self.devices,
             echo,
+            srtp: match self.srtp {
+                SrtpMode::Off => homeline_phone::media::SrtpPolicy::Off,
+                SrtpMode::Optional => homeline_phone::media::SrtpPolicy::Optional,
+                SrtpMode::Required => homeline_phone::media::SrtpPolicy::Required,
+            },
         }
     }
 }

@@ -561,6 +561,11 @@ impl Baresip {
         self.ctrl_addr
     }
 
+    /// Its process id (`ip netns exec` execs baresip in place): what to read CPU time of.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// The configuration it was started with.
     pub fn config(&self) -> &BaresipConfig {
         &self.config

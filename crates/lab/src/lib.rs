@@ -158,13 +158,15 @@
 //!
 //! **[`signal`]**: a deterministic speech-like test signal, WAV files, and
 //! [`signal::compare`] (delay, correlation, SNR, level, dropouts), robust
-//! to G.711/Opus and to 8/48 kHz. **[`pesq`]**: ITU-T P.862 scores when
+//! to G.711/Opus and to 8/48 kHz; [`signal::compare_utterances`] for audio
+//! whose delay moves in the pauses (an adaptive jitter buffer). **[`pesq`]**: ITU-T P.862 scores when
 //! `scripts/install-deps.sh test` has installed the `pesq` venv.
 
 mod baresip;
 mod coturn;
 mod error;
 mod host;
+pub mod impair;
 mod kamailio;
 mod lab;
 pub mod pesq;

@@ -14,6 +14,9 @@
 //! changes of a codec) over ±[`MAX_DELAY_MS`], refines it on the waveform
 //! to one 8 kHz sample, and measures the aligned overlap:
 //!
+//! [`compare_utterances`] aligns each utterance of the reference on its own, for audio whose
+//! delay moves during the call (an adaptive jitter buffer adjusting in the pauses).
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use homeline_lab::signal::{Audio, compare};
@@ -349,6 +352,149 @@ pub fn aligned(reference: &Audio, received: &Audio, delay_ms: f64) -> (Audio, Au
         cut(reference, start, end),
         cut(received, start + d, end + d),
     )
+}
+
+/// What [`compare_utterances`] measured: each utterance (a run of active 20 ms frames of the
+/// reference, at least 40 ms long) aligned on its own. An adaptive jitter buffer moves its
+/// delay in the pauses between words; [`compare`], with one delay for the whole, counts that
+/// as distortion, this does not, and it shows how far the delay moved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Utterances {
+    /// Utterances of the reference that the received audio covers.
+    pub count: usize,
+    /// Energy-weighted mean of their waveform correlations, 0..1.
+    pub mean_correlation: f64,
+    /// The worst utterance's correlation, 0..1.
+    pub min_correlation: f64,
+    /// Energy-weighted mean of their SNRs after each one's best gain (each clamped to
+    /// -20..60 dB).
+    pub snr_db: f64,
+    /// Smallest and largest delay of an utterance, ms (positive: received lags).
+    pub delay_min_ms: f64,
+    /// See `delay_min_ms`.
+    pub delay_max_ms: f64,
+}
+
+impl fmt::Display for Utterances {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} utterances, correlation mean {:.3} min {:.3}, snr {:.1} dB, delay {:.1}..{:.1} ms",
+            self.count,
+            self.mean_correlation,
+            self.min_correlation,
+            self.snr_db,
+            self.delay_min_ms,
+            self.delay_max_ms
+        )
+    }
+}
+
+/// Compares `received` with `reference` utterance by utterance: each is searched within
+/// `max_shift_ms` of the delay [`compare`] finds for the whole; utterances that the received
+/// audio does not cover at that delay are left out. Nothing received (no delay found) gives
+/// `count` 0 and correlations 0.
+pub fn compare_utterances(reference: &Audio, received: &Audio, max_shift_ms: f64) -> Utterances {
+    let empty = Utterances {
+        count: 0,
+        mean_correlation: 0.0,
+        min_correlation: 0.0,
+        snr_db: f64::NEG_INFINITY,
+        delay_min_ms: 0.0,
+        delay_max_ms: 0.0,
+    };
+    let Some(delay) = compare(reference, received).delay_ms else {
+        return empty;
+    };
+    let x = resample(&reference.samples, reference.rate, ANALYSIS_RATE);
+    let y = resample(&received.samples, received.rate, ANALYSIS_RATE);
+    let per_ms = f64::from(ANALYSIS_RATE) / 1000.0;
+    let centre = (delay * per_ms).round() as isize;
+    let shift = (max_shift_ms.max(0.0) * per_ms).round() as isize;
+    let frame_rms = |s: &[f32]| (energy(s) / s.len().max(1) as f64).sqrt();
+    let frames: Vec<f64> = x.chunks(LEVEL_FRAME).map(frame_rms).collect();
+    let floor = frames.iter().copied().fold(0.0, f64::max) * 10f64.powf(-35.0 / 20.0);
+    // Runs of active frames, at least two long.
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (k, &r) in frames.iter().chain([0.0].iter()).enumerate() {
+        match (r > floor && r > 0.0, start) {
+            (true, None) => start = Some(k),
+            (false, Some(s)) => {
+                if k - s >= 2 {
+                    spans.push((s * LEVEL_FRAME, (k * LEVEL_FRAME).min(x.len())));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let (mut count, mut weight, mut corr_sum, mut snr_sum) = (0usize, 0.0, 0.0, 0.0);
+    let (mut min_corr, mut dmin, mut dmax) = (f64::MAX, f64::MAX, f64::MIN);
+    for (a, b) in spans {
+        // Only what the received audio covers at the overall delay (a recording that ends
+        // mid-utterance would otherwise match its stub anywhere).
+        if a as isize + centre < 0 || b as isize + centre > y.len() as isize {
+            continue;
+        }
+        let xs = &x[a..b];
+        let sxx = energy(xs);
+        let mut best: Option<(isize, f64, f64, f64)> = None;
+        for lag in centre - shift..=centre + shift {
+            let (Ok(from), Ok(to)) = (
+                usize::try_from(a as isize + lag),
+                usize::try_from(b as isize + lag),
+            ) else {
+                continue;
+            };
+            let Some(ys) = y.get(from..to) else {
+                continue;
+            };
+            let (mut syy, mut sxy) = (0.0, 0.0);
+            for (&p, &q) in xs.iter().zip(ys) {
+                syy += f64::from(q) * f64::from(q);
+                sxy += f64::from(p) * f64::from(q);
+            }
+            let c = if syy > 0.0 && sxx > 0.0 {
+                sxy / (sxx * syy).sqrt()
+            } else {
+                0.0
+            };
+            if best.is_none_or(|(_, bc, _, _)| c > bc) {
+                best = Some((lag, c, syy, sxy));
+            }
+        }
+        let Some((lag, c, syy, sxy)) = best else {
+            continue;
+        };
+        let g = sxy / sxx;
+        let noise = (syy - 2.0 * g * sxy + g * g * sxx).max(sxx * 1e-12);
+        let snr = if c > 0.0 {
+            db(g * g * sxx / noise).clamp(-20.0, 60.0)
+        } else {
+            -20.0
+        };
+        let c = c.max(0.0);
+        let d = lag as f64 / per_ms;
+        count += 1;
+        weight += sxx;
+        corr_sum += c * sxx;
+        snr_sum += snr * sxx;
+        min_corr = min_corr.min(c);
+        dmin = dmin.min(d);
+        dmax = dmax.max(d);
+    }
+    if count == 0 || weight <= 0.0 {
+        return empty;
+    }
+    Utterances {
+        count,
+        mean_correlation: corr_sum / weight,
+        min_correlation: min_corr,
+        snr_db: snr_sum / weight,
+        delay_min_ms: dmin,
+        delay_max_ms: dmax,
+    }
 }
 
 /// Reads both files and [`compare`]s them.
@@ -770,6 +916,46 @@ mod tests {
         assert!(c.correlation > 0.99, "{c}");
         assert!((25.0..45.0).contains(&c.snr_db), "{c}");
         assert!(c.fraction_silent < 0.01, "{c}");
+    }
+
+    #[test]
+    fn utterances_align_on_their_own_when_the_delay_moves_in_a_pause() {
+        let a = Audio::test_signal(8000, secs(4.0), 13);
+        // µ-law, 60 ms late; then, as a jitter buffer shrinking in a pause would, one
+        // 20 ms frame of a pause near the middle is skipped: 40 ms late from there on.
+        let mut b = Audio {
+            rate: 8000,
+            samples: a.samples.iter().map(|&s| mulaw_round_trip(s)).collect(),
+        }
+        .delayed(60.0);
+        let pause = (b.samples.len() / 2..b.samples.len())
+            .step_by(8)
+            .find(|&i| b.samples[i..i + 320].iter().all(|s| *s == 0.0))
+            .unwrap();
+        b.samples.drain(pause + 80..pause + 240);
+        let whole = compare(&a, &b);
+        let u = compare_utterances(&a, &b, 100.0);
+        eprintln!("whole: {whole}\nutterances: {u}");
+        // One delay for the whole: half of it is off by 20 ms.
+        assert!(whole.snr_db < 10.0, "{whole}");
+        assert!(u.count >= 8, "{u}");
+        assert!(u.mean_correlation > 0.99 && u.min_correlation > 0.98, "{u}");
+        assert!(u.snr_db > 30.0, "{u}");
+        assert_eq!((u.delay_min_ms, u.delay_max_ms), (40.0, 60.0), "{u}");
+    }
+
+    #[test]
+    fn utterances_of_silence_and_noise_do_not_match() {
+        let a = Audio::test_signal(8000, secs(3.0), 14);
+        let u = compare_utterances(&a, &Audio::silence(8000, secs(3.0)), 100.0);
+        assert_eq!((u.count, u.mean_correlation), (0, 0.0), "{u}");
+        let u = compare_utterances(&a, &Audio::noise(8000, secs(3.0), -20.0, 5), 100.0);
+        assert!(u.mean_correlation < 0.3, "{u}");
+        assert!(u.snr_db < 0.0, "{u}");
+        // Another signal altogether.
+        let other = Audio::test_signal(8000, secs(3.0), 15);
+        let u = compare_utterances(&a, &other, 100.0);
+        assert!(u.mean_correlation < 0.5, "{u}");
     }
 
     #[test]

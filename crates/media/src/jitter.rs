@@ -17,7 +17,10 @@
 //! transit exceeds `now − play_ts` at its pop. When the delay is below the target the buffer
 //! *stretches* (one concealment frame without advancing); when it exceeds the target by more
 //! than a frame it *shrinks* (skips one frame; during DTX or loss that frame is missing anyway), at
-//! most once every few frames. This is what keeps the delay bounded under sender clock drift:
+//! most once every few frames. A skipped frame of speech is an audible click, so when the
+//! caller says what it plays ([`JitterBuffer::set_quiet`]), a shrink waits for a pause: it
+//! skips the frame after a quiet one, or, with no pause for [`JitterConfig::shrink_wait`] frames
+//! (or an excess of four frames or more), drops speech anyway. This is what keeps the delay bounded under sender clock drift:
 //! a sender 100 ppm fast makes the base decrease by 0.36 s per hour, which shows up as excess
 //! delay and is removed one frame at a time.
 //!
@@ -54,6 +57,9 @@ pub struct JitterConfig {
     pub hysteresis: Duration,
     /// Minimum pops between two shrink adjustments.
     pub shrink_interval: u32,
+    /// Most pops a due shrink waits for a quiet frame ([`JitterBuffer::set_quiet`]) before it
+    /// skips a frame of speech; 0 = never wait.
+    pub shrink_wait: u32,
 }
 
 impl JitterConfig {
@@ -71,6 +77,8 @@ impl JitterConfig {
             fec: false,
             hysteresis: Duration::from_millis(5),
             shrink_interval: 3,
+            // 2 s at 20 ms: speech has pauses more often than that; drift needs far less.
+            shrink_wait: 100,
         }
     }
 }
@@ -147,6 +155,10 @@ pub struct JitterBuffer {
     pops_since_adjust: u32,
     loss_recent: f64,
     jump_votes: u32,
+    /// The frame played last was quiet (a pause), per [`JitterBuffer::set_quiet`].
+    quiet: bool,
+    /// Pops a due shrink has waited for a quiet frame.
+    shrink_waited: u32,
     stats: JitterStats,
 }
 
@@ -192,8 +204,17 @@ impl JitterBuffer {
             pops_since_adjust: 0,
             loss_recent: 0.0,
             jump_votes: 0,
+            quiet: true,
+            shrink_waited: 0,
             stats: JitterStats::default(),
         }
+    }
+
+    /// Tells the buffer whether the frame just played was quiet (a pause in speech, silence,
+    /// comfort noise): shrinks then skip the frame after it rather than a frame of speech.
+    /// A caller that never calls this gets shrinks as soon as they are due.
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
     }
 
     pub fn stats(&self) -> JitterStats {
@@ -402,12 +423,22 @@ impl JitterBuffer {
         let frame = frame as i64;
         // Anything older than the play position can no longer be played.
         self.drop_before(self.play_ts);
-        // Too much delay: skip one frame.
+        // Too much delay: skip one frame, in a pause if one comes soon enough.
         if delay >= target + frame && self.pops_since_adjust >= self.cfg.shrink_interval {
-            self.pops_since_adjust = 0;
-            self.stats.shrinks += 1;
-            self.play_ts += frame;
-            self.drop_before(self.play_ts);
+            let now_ok = self.quiet
+                || self.shrink_waited >= self.cfg.shrink_wait
+                || delay >= target + 4 * frame;
+            if now_ok {
+                self.pops_since_adjust = 0;
+                self.shrink_waited = 0;
+                self.stats.shrinks += 1;
+                self.play_ts += frame;
+                self.drop_before(self.play_ts);
+            } else {
+                self.shrink_waited += 1;
+            }
+        } else if delay < target + frame {
+            self.shrink_waited = 0;
         }
         // The frame due now is the first packet starting within this frame's span: matching
         // by span rather than exact timestamp keeps the grid aligned with the packets even
@@ -619,6 +650,53 @@ mod tests {
             jb.push(t0 + 20 * MS * k, 1, k as u16, ts, &[0]);
         }
         assert_eq!(jb.frame_ts, 160);
+    }
+
+    /// Steady packets with no jitter, so the 60 ms initial delay is two frames too much; the
+    /// caller says which played frames were quiet. Returns the pops at which it shrank.
+    fn shrinks_with(quiet: impl Fn(u32) -> Option<bool>) -> Vec<u32> {
+        let t0 = Instant::now();
+        let mut cfg = JitterConfig::new(8000);
+        cfg.shrink_wait = 50;
+        let mut jb = JitterBuffer::new(cfg);
+        let mut at = Vec::new();
+        for k in 0..200u32 {
+            let now = t0 + 20 * MS * k;
+            jb.push(now, 1, k as u16, k * 160, &[k as u8]);
+            let before = jb.stats().shrinks;
+            jb.pop(now);
+            if jb.stats().shrinks > before {
+                at.push(k);
+            }
+            if let Some(q) = quiet(k) {
+                jb.set_quiet(q);
+            }
+        }
+        at
+    }
+
+    #[test]
+    fn shrinks_wait_for_a_pause_but_not_forever() {
+        // Not told: both shrinks as soon as they are due.
+        let eager = shrinks_with(|_| None);
+        assert_eq!(eager.len(), 2, "{eager:?}");
+        assert!(eager[1] < 15, "{eager:?}");
+        // Speech but for a pause at frames 30-31: the first shrink skips the frame after the
+        // pause; the second finds no pause and drops speech after waiting 50 frames.
+        let patient = shrinks_with(|k| Some(k == 30 || k == 31));
+        assert_eq!(patient, vec![31, 84]);
+        // A delay four frames or more above the target does not wait.
+        let t0 = Instant::now();
+        let mut cfg = JitterConfig::new(8000);
+        cfg.initial_delay = 120 * MS;
+        let mut jb = JitterBuffer::new(cfg);
+        for k in 0..40u32 {
+            let now = t0 + 20 * MS * k;
+            jb.push(now, 1, k as u16, k * 160, &[0]);
+            jb.pop(now);
+            jb.set_quiet(false);
+        }
+        assert_eq!(jb.stats().shrinks, 2, "{:?}", jb.stats());
     }
 
     #[test]

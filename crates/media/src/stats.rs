@@ -113,9 +113,10 @@ mod tests {
         assert!((q.loss_pct - 2.0).abs() < 1e-9);
         assert_eq!(q.rtt_ms, Some(100.0));
         assert!((q.mouth_to_ear_ms - 110.0).abs() < 1e-9);
-        // Ie,eff = 95·2/6.3 = 30.2, Idd(110 ms) ≈ 0: R ≈ 63, MOS ≈ 3.25.
-        assert!((q.r_factor - 63.0).abs() < 0.2, "{}", q.r_factor);
-        assert!((q.mos - 3.25).abs() < 0.03, "{}", q.mos);
+        // Ie,eff = 95·2/16 = 11.9 (Bpl 14, Homeline's PLC), Idd(110 ms) ≈ 0: R ≈ 81.3,
+        // MOS ≈ 4.07.
+        assert!((q.r_factor - 81.3).abs() < 0.2, "{}", q.r_factor);
+        assert!((q.mos - 4.07).abs() < 0.03, "{}", q.mos);
         // The field names the CLI's `--json` promises (issue 4).
         let json = serde_json::to_value(&q).unwrap();
         for key in [

@@ -75,7 +75,7 @@ impl Phone {
                     | Route::Direct {
                         account_id: Some(id),
                         ..
-                    } => self.media_encryption(id).map(|m| m.policy()),
+                    } => self.media_encryption(id).and_then(explicit_policy),
                     _ => None,
                 };
                 calls
@@ -188,7 +188,7 @@ impl Phone {
     pub(crate) fn share_media_encryption(&self) {
         if let Some(calls) = self.calls_cell().get() {
             for a in &self.config().accounts {
-                calls.set_account_srtp(&a.id, a.media_encryption.policy());
+                calls.set_account_srtp(&a.id, explicit_policy(a.media_encryption));
             }
         }
     }
@@ -276,4 +276,10 @@ pub(crate) fn history_entry(v: &CallView) -> crate::api::HistoryEntry {
         outcome: v.outcome.unwrap_or(crate::api::CallOutcome::Failed),
         reason: v.end_reason.as_ref().map(|r| r.message.clone()),
     }
+}
+
+/// An account's encryption setting when it says something (`required`, `off`); `optional`, the
+/// default, leaves the call manager's default (the CLI's `--srtp`, else optional).
+fn explicit_policy(m: crate::config::MediaEncryption) -> Option<homeline_media::sdp::SrtpPolicy> {
+    (m != crate::config::MediaEncryption::Optional).then(|| m.policy())
 }

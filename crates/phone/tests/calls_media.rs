@@ -1,7 +1,7 @@
 //! Calls with audio end to end on loopback: the call manager, SIP over UDP, SDP offer/answer,
 //! RTP with Opus and SDES-SRTP, the jitter buffer, and WAV files as microphone and speaker.
 //! A known tone goes in on one side; the test checks what comes out on the other.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::path::Path;

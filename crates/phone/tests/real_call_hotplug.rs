@@ -14,7 +14,10 @@ use homeline_phone::media::AudioPlan;
 use homeline_phone::sip::SipRuntime;
 
 fn pactl(args: &[&str]) -> String {
-    let out = Command::new("pactl").args(args).output().expect("run pactl");
+    let out = Command::new("pactl")
+        .args(args)
+        .output()
+        .expect("run pactl");
     assert!(out.status.success(), "pactl {args:?}: {out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -70,7 +73,11 @@ async fn unplugging_the_headset_mid_call_moves_the_audio_and_the_call_goes_on() 
         return;
     }
     let _replug = Replug;
-    let bob = Calls::start(Arc::new(SipRuntime::default()), CallsConfig::default(), None);
+    let bob = Calls::start(
+        Arc::new(SipRuntime::default()),
+        CallsConfig::default(),
+        None,
+    );
     let bob_addr = bob
         .listen(
             "127.0.0.1:0".parse().unwrap(),
@@ -124,8 +131,7 @@ async fn unplugging_the_headset_mid_call_moves_the_audio_and_the_call_goes_on() 
         &mut updates,
         |v| {
             v.id == call.id
-                && v
-                    .media_problem
+                && v.media_problem
                     .as_ref()
                     .is_some_and(|p| p.code == "audio_device_changed")
         },

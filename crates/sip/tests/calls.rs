@@ -293,7 +293,10 @@ fn busy_and_declined_are_rejections_with_plain_reasons() {
         (486, "the person you called is busy"),
         (603, "the person you called declined the call"),
         (480, "the person you called is not available right now"),
-        (488, "the other side accepts none of our audio codecs"),
+        (
+            488,
+            "the other side accepts none of our audio codecs, or insists on encryption",
+        ),
     ] {
         let mut sim = two_uas();
         dial(&mut sim, "alice", "bob");

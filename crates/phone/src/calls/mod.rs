@@ -125,7 +125,7 @@ enum Request {
         oneshot::Sender<Option<watch::Receiver<LevelReading>>>,
     ),
     Audio(AudioPlan, Option<homeline_audio::AudioRoutes>),
-    AccountSrtp(String, SrtpPolicy),
+    AccountSrtp(String, Option<SrtpPolicy>),
 }
 
 enum Internal {
@@ -244,8 +244,9 @@ impl Calls {
         let _ = self.requests.send(Request::Audio(default, ring));
     }
 
-    /// The media encryption of an account's calls (its `media_encryption` setting).
-    pub fn set_account_srtp(&self, account_id: &str, policy: SrtpPolicy) {
+    /// The media encryption of an account's calls when the account sets one (`None`: the
+    /// manager's default, [`CallsConfig::srtp`]).
+    pub fn set_account_srtp(&self, account_id: &str, policy: Option<SrtpPolicy>) {
         let _ = self
             .requests
             .send(Request::AccountSrtp(account_id.to_owned(), policy));
@@ -454,9 +455,14 @@ impl Actor {
                 let _ = reply.send(r);
             }
             Request::AutoAnswer(a) => self.auto_answer = a,
-            Request::AccountSrtp(id, policy) => {
-                self.account_srtp.insert(id, policy);
-            }
+            Request::AccountSrtp(id, policy) => match policy {
+                Some(p) => {
+                    self.account_srtp.insert(id, p);
+                }
+                None => {
+                    self.account_srtp.remove(&id);
+                }
+            },
             Request::Audio(plan, ring) => {
                 self.config.default_audio = plan;
                 self.config.ring = ring;

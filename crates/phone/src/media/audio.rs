@@ -46,7 +46,7 @@ pub enum AudioPlan {
 
 /// Where captured audio comes from.
 pub enum Capture {
-    /// A microphone (paced by the sound card).
+    /// A microphone (paced by the sound card). Boxed: it is large and there is one per call.
     Device(Box<DeviceInput>),
     /// Anything else, read one frame per 20 ms.
     Paced(Box<dyn FrameSource>),
@@ -54,7 +54,7 @@ pub enum Capture {
 
 /// Where received audio goes.
 pub enum Playback {
-    /// A speaker or headset (paced by the sound card).
+    /// A speaker or headset (paced by the sound card). Boxed like [`Capture::Device`].
     Device(Box<DeviceOutput>),
     /// Anything else, written one frame per 20 ms.
     Paced(Box<dyn FrameSink>),

@@ -11,9 +11,11 @@ pub mod stream;
 
 use std::net::IpAddr;
 
-use homeline_media::sdp::{AudioCodec, LocalMedia, SrtpPolicy};
+use homeline_media::sdp::{AudioCodec, LocalMedia};
 
 pub use audio::AudioPlan;
+/// Whether calls use SDES-SRTP ([`crate::calls::CallsConfig::srtp`]).
+pub use homeline_media::sdp::SrtpPolicy;
 pub use stream::{LevelReading, MediaEvent, MediaSocket, MediaStats, MediaStream};
 
 /// Our media description for a call: Opus, PCMU, PCMA and telephone-event at 20 ms,

@@ -54,6 +54,9 @@ pub struct MediaStats {
     /// Frames concealed (PLC) and recovered (FEC).
     pub concealed: u64,
     pub fec_recovered: u64,
+    /// Jitter-buffer adjustments: frames skipped to cut the delay, inserted to grow it.
+    pub shrinks: u64,
+    pub stretches: u64,
     /// Datagrams that were not valid RTP/RTCP (or failed SRTP authentication).
     pub malformed: u64,
     /// Where we send RTP now (after latching).
@@ -108,6 +111,9 @@ enum Command {
     Stop(oneshot::Sender<MediaStats>),
 }
 
+/// Datagrams that waited in the socket before the stream started, with their sources.
+type Backlog = Vec<(SocketAddr, Vec<u8>)>;
+
 /// A bound RTP socket, before the SDP exchange (its port goes into the SDP).
 #[derive(Debug)]
 pub struct MediaSocket {
@@ -138,6 +144,31 @@ impl MediaSocket {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Takes the datagrams already waiting in the socket, oldest first. (Through the std
+    /// socket: tokio's `try_recv_from` would see nothing until its reactor has noticed them.)
+    fn take_backlog(self) -> std::io::Result<(Self, Backlog)> {
+        let std = self.sock.into_std()?;
+        let mut backlog = Vec::new();
+        let mut buf = vec![0u8; 2048];
+        // At most what a socket buffer holds of RTP; a flood is not our problem here.
+        while backlog.len() < 1000 {
+            match std.recv_from(&mut buf) {
+                Ok((n, from)) => backlog.push((from, buf[..n].to_vec())),
+                // WouldBlock: all read. Other errors (ICMP unreachable from an earlier
+                // send) leave the rest to the stream's loop.
+                Err(_) => break,
+            }
+        }
+        let sock = UdpSocket::from_std(std)?;
+        Ok((
+            Self {
+                sock,
+                port: self.port,
+            },
+            backlog,
+        ))
     }
 }
 
@@ -203,6 +234,13 @@ impl MediaStream {
             }
             _ => false,
         };
+        let (socket, backlog) = socket.take_backlog().map_err(|e| {
+            UiError::new(
+                "media_port",
+                format!("The call's audio port failed: {e}."),
+                "Try the call again; if it repeats, report it with the log.",
+            )
+        })?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (stats_tx, stats_rx) = watch::channel(MediaStats::default());
         let (levels_tx, levels_rx) = watch::channel(LevelReading::default());
@@ -219,7 +257,7 @@ impl MediaStream {
             dev_rx,
             now,
         );
-        let task = tokio::spawn(engine.run(cmd_rx));
+        let task = tokio::spawn(engine.run(cmd_rx, backlog));
         if needs_opening {
             let commands = cmd_tx.clone();
             let events = events.clone();
@@ -425,7 +463,10 @@ impl Engine {
         }
     }
 
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>, backlog: Backlog) {
+        self.take_backlog(backlog);
+        self.flush();
+        self.drain_events();
         let mut buf = vec![0u8; 2048];
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -539,7 +580,7 @@ impl Engine {
         loop {
             let status = match &mut self.ends.capture {
                 Capture::Device(d) => {
-                    homeline_audio::FrameSource::read_frame(&mut **d, &mut self.frame)
+                    homeline_audio::FrameSource::read_frame(d.as_mut(), &mut self.frame)
                 }
                 Capture::Paced(s) => {
                     if self.frames_sent >= due {
@@ -588,7 +629,7 @@ impl Engine {
             self.out_levels.update(&self.frame);
             let r = match &mut self.ends.playback {
                 Playback::Device(d) => {
-                    homeline_audio::FrameSink::write_frame(&mut **d, &self.frame)
+                    homeline_audio::FrameSink::write_frame(d.as_mut(), &self.frame)
                 }
                 Playback::Paced(s) => s.write_frame(&self.frame),
             };
@@ -666,6 +707,9 @@ impl Engine {
             if self.pcm.is_empty() {
                 self.pcm.resize(n, 0);
             }
+            // The jitter buffer drops a frame to cut its delay only after a quiet one, so
+            // the skip falls in a pause rather than in a word.
+            self.jitter.set_quiet(is_quiet(&self.pcm));
             self.decoded
                 .extend(self.pcm.iter().map(|s| f32::from(*s) / 32768.0));
         }
@@ -692,50 +736,96 @@ impl Engine {
 
     fn drain_events(&mut self) {
         while let Some(e) = self.session.poll_event() {
-            match e {
-                SessionEvent::Media { packet, arrival } => self.jitter.push(
-                    arrival,
-                    packet.ssrc,
-                    packet.sequence,
-                    packet.timestamp,
-                    &packet.payload,
-                ),
-                SessionEvent::Dtmf(d) => {
-                    if let Some(digit) = dtmf_digit(&d) {
-                        let _ = self.events.send(MediaEvent::Dtmf(digit));
+            self.on_session_event(e);
+        }
+    }
+
+    /// Datagrams that queued up in the socket while the stream was starting (the audio ends
+    /// take tens of milliseconds to open, a sound device more): the session sees them all,
+    /// but of their audio only the newest frame goes to the jitter buffer. Playing the rest
+    /// would add their age to the call's delay until the buffer had shrunk it away in
+    /// pauses, and their arrival all at once would read as jitter and raise its target.
+    fn take_backlog(&mut self, backlog: Backlog) {
+        if backlog.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        for (from, d) in &backlog {
+            if let Err(e) = self.session.handle_datagram(now, *from, d) {
+                tracing::trace!(%from, error = %e, "media datagram dropped");
+            }
+        }
+        let mut newest: Option<SessionEvent> = None;
+        let mut stale = 0u32;
+        while let Some(e) = self.session.poll_event() {
+            match (&e, &newest) {
+                (
+                    SessionEvent::Media { packet, .. },
+                    Some(SessionEvent::Media { packet: kept, .. }),
+                ) => {
+                    stale += 1;
+                    if packet.timestamp.wrapping_sub(kept.timestamp) as i32 > 0 {
+                        newest = Some(e);
                     }
                 }
-                SessionEvent::RemoteSsrcChanged { .. } => self.jitter.flush(),
-                SessionEvent::NoMediaReceived | SessionEvent::MediaStalled => {
-                    let code = if e == SessionEvent::NoMediaReceived {
-                        "no_media"
-                    } else {
-                        "media_stalled"
-                    };
-                    let message = if e == SessionEvent::NoMediaReceived {
-                        "No audio arrives from the other side."
-                    } else {
-                        "The other side's audio stopped arriving."
-                    };
-                    let _ = self.events.send(MediaEvent::Problem(UiError::new(
-                        code,
-                        message,
-                        e.advice().unwrap_or_default(),
-                    )));
+                (SessionEvent::Media { .. }, _) => newest = Some(e),
+                _ => self.on_session_event(e),
+            }
+        }
+        if let Some(e) = newest {
+            self.on_session_event(e);
+        }
+        tracing::debug!(
+            datagrams = backlog.len(),
+            stale,
+            "media that arrived before the stream started"
+        );
+    }
+
+    fn on_session_event(&mut self, e: SessionEvent) {
+        match e {
+            SessionEvent::Media { packet, arrival } => self.jitter.push(
+                arrival,
+                packet.ssrc,
+                packet.sequence,
+                packet.timestamp,
+                &packet.payload,
+            ),
+            SessionEvent::Dtmf(d) => {
+                if let Some(digit) = dtmf_digit(&d) {
+                    let _ = self.events.send(MediaEvent::Dtmf(digit));
                 }
-                SessionEvent::MediaResumed => {
-                    let _ = self.events.send(MediaEvent::Resumed);
-                }
-                SessionEvent::RtpTimeout => {
-                    let _ = self.events.send(MediaEvent::Timeout);
-                }
-                SessionEvent::Latched(to) => tracing::debug!(%to, "media latched"),
-                SessionEvent::Relatched { from, to } => {
-                    tracing::info!(%from, %to, "the other side's media moved; following it");
-                }
-                SessionEvent::Bye { reason } => {
-                    tracing::debug!(?reason, "the other side ended its media (RTCP BYE)");
-                }
+            }
+            SessionEvent::RemoteSsrcChanged { .. } => self.jitter.flush(),
+            SessionEvent::NoMediaReceived | SessionEvent::MediaStalled => {
+                let code = if e == SessionEvent::NoMediaReceived {
+                    "no_media"
+                } else {
+                    "media_stalled"
+                };
+                let message = if e == SessionEvent::NoMediaReceived {
+                    "No audio arrives from the other side."
+                } else {
+                    "The other side's audio stopped arriving."
+                };
+                let _ = self.events.send(MediaEvent::Problem(UiError::new(
+                    code,
+                    message,
+                    e.advice().unwrap_or_default(),
+                )));
+            }
+            SessionEvent::MediaResumed => {
+                let _ = self.events.send(MediaEvent::Resumed);
+            }
+            SessionEvent::RtpTimeout => {
+                let _ = self.events.send(MediaEvent::Timeout);
+            }
+            SessionEvent::Latched(to) => tracing::debug!(%to, "media latched"),
+            SessionEvent::Relatched { from, to } => {
+                tracing::info!(%from, %to, "the other side's media moved; following it");
+            }
+            SessionEvent::Bye { reason } => {
+                tracing::debug!(?reason, "the other side ended its media (RTCP BYE)");
             }
         }
     }
@@ -763,6 +853,8 @@ impl Engine {
             srtp: self.srtp,
             concealed: self.concealed,
             fec_recovered: self.fec_recovered,
+            shrinks: j.shrinks,
+            stretches: j.stretches,
             malformed: s.malformed,
             remote: s.latched.or(self.negotiated.remote_rtp),
             capture_dropped_ms: match &self.ends.capture {
@@ -803,6 +895,18 @@ fn new_jitter(n: &NegotiatedSession) -> JitterBuffer {
     JitterBuffer::new(cfg)
 }
 
+/// RMS of a quiet frame: -45 dBFS (a pause, or room noise; speech is 20-30 dB louder).
+const QUIET_RMS: f64 = 32768.0 * 0.005_623;
+
+/// Whether decoded audio is below [`QUIET_RMS`].
+fn is_quiet(pcm: &[i16]) -> bool {
+    if pcm.is_empty() {
+        return true;
+    }
+    let energy: f64 = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    energy / pcm.len() as f64 <= QUIET_RMS * QUIET_RMS
+}
+
 fn frame_index(k: u64) -> u32 {
     u32::try_from(k).unwrap_or(u32::MAX)
 }
@@ -817,5 +921,53 @@ fn dtmf_digit(e: &homeline_media::dtmf::DtmfEvent) -> Option<char> {
             homeline_media::dtmf::event_to_digit(*event)
         }
         homeline_media::dtmf::DtmfEvent::End { .. } => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_backlog_is_what_waited_in_the_socket_and_the_socket_goes_on() {
+        let sock = MediaSocket::bind("127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        let to = SocketAddr::from(([127, 0, 0, 1], sock.port()));
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for k in 0..3u8 {
+            peer.send_to(&[k; 12], to).unwrap();
+        }
+        // Loopback delivers at once; give the kernel a moment anyway.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (sock, backlog) = sock.take_backlog().unwrap();
+        let from = peer.local_addr().unwrap();
+        assert_eq!(
+            backlog,
+            (0..3u8).map(|k| (from, vec![k; 12])).collect::<Vec<_>>()
+        );
+        peer.send_to(b"after", to).unwrap();
+        let mut buf = [0u8; 16];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(2), sock.sock.recv_from(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf[..n], b"after");
+    }
+
+    #[test]
+    fn quiet_means_a_pause_not_soft_speech() {
+        assert!(is_quiet(&[]));
+        assert!(is_quiet(&[0; 160]));
+        // -50 dBFS of noise is a pause; a -30 dBFS tone is speech.
+        let at = |db: f64| -> Vec<i16> {
+            let a = 32768.0 * 10f64.powf(db / 20.0) * 2f64.sqrt();
+            (0..160)
+                .map(|i| (a * (f64::from(i) * 0.3).sin()) as i16)
+                .collect()
+        };
+        assert!(is_quiet(&at(-50.0)));
+        assert!(!is_quiet(&at(-30.0)));
     }
 }

@@ -110,8 +110,9 @@ impl CallFailure {
             487 => Self::new(code, "the call was cancelled", ""),
             488 | 606 => Self::new(
                 code,
-                "the other side accepts none of our audio codecs",
-                "enable more codecs in Settings → Audio (G.711 is understood almost everywhere)",
+                "the other side accepts none of our audio codecs, or insists on encryption",
+                "if the other side requires encrypted media (SRTP), set the account's \
+                 media_encryption to \"required\"; otherwise it supports none of Opus, G.711",
             ),
             503 if reason.contains("transport") => Self::new(
                 code,
@@ -176,7 +177,7 @@ mod tests {
         );
         assert_eq!(
             CallFailure::for_status(488, "Not Acceptable Here", t).message,
-            "the other side accepts none of our audio codecs"
+            "the other side accepts none of our audio codecs, or insists on encryption"
         );
         assert_eq!(
             CallFailure::no_answer(t).message,
