@@ -105,6 +105,16 @@ fn wait_bound(host: &Host, addr: SocketAddr) {
 }
 
 /// The codec of a test call, and what a working call with it looks like.
+
+/// Quality is measured one call at a time: two calls with their baresips on a 2-core CI
+/// machine starve each other's audio loops, and a jitter-buffer move forced by CPU starvation
+/// is not what these tests judge (the network and the codecs are).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Codec {
     Pcmu,
@@ -403,6 +413,7 @@ fn assert_both_ways(r: &TwoWay, codec: Codec) {
 
 #[test]
 fn homeline_calls_baresip_with_pcmu_and_both_hear_each_other() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&["baresip"]) else {
         return;
     };
@@ -413,6 +424,7 @@ fn homeline_calls_baresip_with_pcmu_and_both_hear_each_other() {
 
 #[test]
 fn homeline_calls_baresip_with_opus_and_both_hear_each_other() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&["baresip"]) else {
         return;
     };
@@ -422,6 +434,7 @@ fn homeline_calls_baresip_with_opus_and_both_hear_each_other() {
 
 #[test]
 fn baresip_calls_homeline_with_pcmu_and_both_hear_each_other() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&["baresip"]) else {
         return;
     };
@@ -431,6 +444,7 @@ fn baresip_calls_homeline_with_pcmu_and_both_hear_each_other() {
 
 #[test]
 fn baresip_calls_homeline_with_opus_and_both_hear_each_other() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&["baresip"]) else {
         return;
     };
@@ -442,6 +456,7 @@ fn baresip_calls_homeline_with_opus_and_both_hear_each_other() {
 /// answers it with its own key.
 #[test]
 fn baresip_with_mandatory_srtp_calls_homeline_and_the_audio_is_encrypted() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&["baresip"]) else {
         return;
     };
@@ -454,6 +469,7 @@ fn baresip_with_mandatory_srtp_calls_homeline_and_the_audio_is_encrypted() {
 /// sides encrypt.
 #[test]
 fn homeline_calls_baresip_with_optional_srtp_and_the_audio_is_encrypted() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&["baresip"]) else {
         return;
     };
@@ -463,10 +479,12 @@ fn homeline_calls_baresip_with_optional_srtp_and_the_audio_is_encrypted() {
 }
 
 /// baresip with `mediaenc=srtp-mand` refuses an RTP/AVP offer even with a=crypto (488, "no
-/// common audio codecs" in its log): Homeline's best-effort SRTP does not reach a peer that
-/// insists on SRTP. `--srtp required` (RTP/SAVP) does, and the audio goes both ways.
+/// common audio codecs" in its log). Homeline's default (best-effort SRTP) then offers again
+/// as RTP/SAVP, in the same call, and the call connects encrypted with audio both ways;
+/// `--srtp required` (RTP/SAVP from the start) works too.
 #[test]
-fn homeline_needs_required_srtp_to_call_baresip_with_mandatory_srtp() {
+fn homeline_reaches_baresip_with_mandatory_srtp_by_default_and_when_required() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&["baresip"]) else {
         return;
     };
@@ -486,9 +504,18 @@ fn homeline_needs_required_srtp_to_call_baresip_with_mandatory_srtp() {
     keep_log(&lab, "homeline-optional", &out);
     let j = json(&out);
     eprintln!("optional SRTP offer to srtp-mand: {j}");
-    assert_eq!(out.status.code(), Some(1), "{j}");
-    assert_eq!(j["sip_code"], 488, "{j}");
-    assert!(far.log().contains("RTP/AVP"), "{}", far.log());
+    assert_eq!(out.status.code(), Some(0), "{j}");
+    assert_eq!(j["srtp"], true, "{j}");
+    assert_eq!(j["end_reason"], "hung_up", "{j}");
+    let log = far.log();
+    assert!(
+        log.contains("RTP/AVP"),
+        "the first offer was plain RTP/AVP: {log}"
+    );
+    assert!(
+        log.contains("RTP/SAVP"),
+        "the second offer was RTP/SAVP: {log}"
+    );
     drop(far);
 
     let r = homeline_calls_baresip(&lab, Codec::Pcmu, Some(Srtp::Mandatory), "required");
@@ -499,6 +526,7 @@ fn homeline_needs_required_srtp_to_call_baresip_with_mandatory_srtp() {
 /// `--srtp required` refuses a plain RTP offer with 488, and says why.
 #[test]
 fn homeline_requiring_srtp_refuses_plain_rtp_from_baresip() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&["baresip"]) else {
         return;
     };
@@ -561,6 +589,7 @@ fn call_and_record(
 /// from: Homeline, behind the NAT, hears its own voice after the round trip.
 #[test]
 fn homeline_behind_the_nat_hears_itself_through_sipps_rtp_echo() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&["sipp"]) else {
         return;
     };
@@ -577,6 +606,7 @@ fn homeline_behind_the_nat_hears_itself_through_sipps_rtp_echo() {
 /// (the router's public address), so both hear each other.
 #[test]
 fn homeline_behind_the_nat_calls_homeline_and_latching_makes_it_two_way() {
+    let _one_at_a_time = serial();
     let Some(lab) = lab_with(&[]) else {
         return;
     };
@@ -626,6 +656,7 @@ fn homeline_behind_the_nat_calls_homeline_and_latching_makes_it_two_way() {
 /// gives, passes.)
 #[test]
 fn the_bounds_fail_for_silence_dropouts_and_another_signal() {
+    let _one_at_a_time = serial();
     for codec in [Codec::Pcmu, Codec::Opus] {
         let sent = Audio::test_signal(codec.rate(), TALK, 51);
         let b = codec.bounds();

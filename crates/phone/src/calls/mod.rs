@@ -367,6 +367,8 @@ struct Entry {
     answered: bool,
     /// Media encryption policy of this call.
     srtp: SrtpPolicy,
+    /// Already offered again with `RTP/SAVP` after a 488 (see [`Actor::retry_encrypted`]).
+    srtp_retried: bool,
     /// This call was placed for the peer's REFER of that call (we are the transferee).
     transfer_of: Option<String>,
     /// Our own REFER of this call is in progress (we transfer it away).
@@ -767,6 +769,7 @@ impl Actor {
                 hold_pending: None,
                 answered: false,
                 srtp: policy,
+                srtp_retried: false,
                 transfer_of: None,
                 transferring: false,
             },
@@ -1079,7 +1082,11 @@ impl Actor {
             CallEvent::Dtmf { digit, .. } => {
                 tracing::debug!(call = %id, %digit, "DTMF received (INFO)");
             }
-            CallEvent::Ended { cause, .. } => self.ended(&id, cause),
+            CallEvent::Ended { cause, .. } => {
+                if !self.retry_encrypted(&id, &cause).await {
+                    self.ended(&id, cause);
+                }
+            }
             CallEvent::Incoming { .. } | CallEvent::AutoRejected { .. } => {}
         }
         self.report_transfer(&id);
@@ -1228,6 +1235,7 @@ impl Actor {
                 hold_pending: None,
                 answered: false,
                 srtp: policy,
+                srtp_retried: false,
                 transfer_of: None,
                 transferring: false,
             },
@@ -1395,6 +1403,69 @@ impl Actor {
             }
             MediaState::None | MediaState::Stopping => self.finish(id),
         }
+    }
+
+    /// A peer that insists on encryption refuses our best-effort offer (`RTP/AVP` with
+    /// `a=crypto`, RFC 4568 §5.1.1) with 488, as baresip's `srtp-mand` and many PBXs do: offer
+    /// again once as `RTP/SAVP`, under the same call id, so the person sees one call that
+    /// connects. Returns whether the call goes on.
+    async fn retry_encrypted(&mut self, id: &str, cause: &EndCause) -> bool {
+        let refused_488 =
+            matches!(cause, EndCause::Failed(f) | EndCause::Rejected(f) if f.code == 488);
+        let Some(e) = self.calls.get(id) else {
+            return false;
+        };
+        if !refused_488
+            || e.view.direction != CallDirection::Outgoing
+            || e.answered
+            || e.srtp != SrtpPolicy::Optional
+            || e.srtp_retried
+            || e.view.state == CallStatus::Ending
+        {
+            return false;
+        }
+        let (line, uri, audio, account_id, old_key, old_handle) = (
+            e.line.clone(),
+            e.view.remote.clone(),
+            e.audio.clone(),
+            e.view.account_id.clone(),
+            e.key,
+            e.handle,
+        );
+        tracing::info!(call = %id, "488 to our offer: offering again with encryption required");
+        let retry = self
+            .dial_on(
+                &line,
+                &uri,
+                Some(audio),
+                account_id,
+                false,
+                SrtpPolicy::Required,
+            )
+            .await;
+        let Ok(new) = retry else {
+            return false;
+        };
+        // The new INVITE takes over the old call's id and place.
+        let Some(mut fresh) = self.calls.remove(&new.id) else {
+            return false;
+        };
+        self.views
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&fresh.key);
+        self.index.remove(&(line.clone(), old_handle));
+        self.index.insert((line, fresh.handle), id.to_owned());
+        let Some(old) = self.calls.remove(id) else {
+            return false;
+        };
+        fresh.key = old_key;
+        fresh.view = old.view;
+        fresh.view.state = CallStatus::Dialing;
+        fresh.srtp_retried = true;
+        self.calls.insert(id.to_owned(), fresh);
+        self.publish(id);
+        true
     }
 
     /// The call is over and its media stopped: last view, history, forget it.
