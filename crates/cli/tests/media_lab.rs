@@ -104,8 +104,6 @@ fn wait_bound(host: &Host, addr: SocketAddr) {
     }
 }
 
-/// The codec of a test call, and what a working call with it looks like.
-
 /// Quality is measured one call at a time: two calls with their baresips on a 2-core CI
 /// machine starve each other's audio loops, and a jitter-buffer move forced by CPU starvation
 /// is not what these tests judge (the network and the codecs are).
@@ -115,6 +113,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The codec of a test call, and what a working call with it looks like.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Codec {
     Pcmu,

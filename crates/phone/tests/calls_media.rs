@@ -404,3 +404,59 @@ async fn hold_silences_us_both_ways_and_resume_brings_the_voice_back() {
         back * 20
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_over_ipv6_carries_audio_both_ways() {
+    let d = dir();
+    let (a_in, b_out) = (d.path().join("a.wav"), d.path().join("b-heard.wav"));
+    tone_wav(&a_in, 900.0, 3);
+    let bob = manager(AudioPlan::Silence);
+    let bob_addr = bob
+        .listen(
+            "[::1]:0".parse().unwrap(),
+            Some(AudioPlan::Files {
+                play: None,
+                record: Some(b_out.clone()),
+            }),
+        )
+        .await
+        .unwrap();
+    let alice = manager(AudioPlan::Files {
+        play: Some(a_in),
+        record: None,
+    });
+    let mut updates = alice.subscribe();
+    let call = alice
+        .dial(DialRequest {
+            uri: format!("sip:bob@{bob_addr}"),
+            route: Route::Direct {
+                account_id: None,
+                aor: None,
+                credentials: None,
+            },
+            audio: None,
+            srtp: None,
+        })
+        .await
+        .unwrap();
+    assert!(call.remote.contains("[::1]"), "{}", call.remote);
+    wait_for(
+        &mut updates,
+        |v| v.id == call.id && v.state == CallStatus::Active,
+        Duration::from_secs(10),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stats = alice.list()[0].stats.clone().unwrap();
+    assert!(stats.remote.is_some_and(|r| r.is_ipv6()), "{stats:?}");
+    assert!(stats.packets_received > 50, "{stats:?}");
+    alice.hangup(&call.id).await.unwrap();
+    wait_for(&mut updates, CallView::is_ended, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (s, rate) = read(&b_out);
+    let steady = &s[rate as usize / 2..rate as usize * 3 / 2];
+    assert!(
+        tone_share(steady, rate, 900.0) > 0.9,
+        "bob hears alice over IPv6"
+    );
+}

@@ -1,9 +1,9 @@
 //! IPv6: the account driver registers over IPv6 on every transport.
 //!
-//! The registrars are named (`v6.test`, `homeline.test` → `::1`), not written as `[::1]`:
-//! rsip 0.4, the parser under homeline-sip, cannot read an IPv6 literal in a URI (it splits
-//! host and port at the first colon), so `sip:[::1]` is refused as an invalid registrar;
-//! [`ipv6_literal_registrar_is_refused_in_words`] pins that down until the parser learns.
+//! The registrars are named (`v6.test`, `homeline.test` → `::1`) and written as IPv6
+//! references (`sip:[::1]:port`, RFC 3261 §25.1): upstream rsip 0.4 could not read the latter
+//! (it split host and port at the first colon); the workspace uses a patched copy
+//! (`vendor/rsip`), and [`ipv6_literal_registrar_registers`] proves it.
 //!
 //! - Without root: our own registrar on `[::1]` answers REGISTER over UDP, TCP and WebSocket.
 //! - With root: a real kamailio listening only on `[::1]` (inside a lab namespace, so its
@@ -76,24 +76,25 @@ async fn registers_over_ipv6_loopback_on_udp_tcp_and_websocket() {
     }
 }
 
-/// The limitation of the module docs, in the words the user sees.
+/// A registrar written as an IPv6 reference registers, and the REGISTER says `[::1]`.
 #[tokio::test]
-async fn ipv6_literal_registrar_is_refused_in_words() {
+async fn ipv6_literal_registrar_registers() {
+    let mut reg = registrar(V6_LOOPBACK, Behaviour::default()).await;
     let rt = runtime();
     rt.start(account(
         "v6",
-        "sip:[::1]:5060",
+        &format!("sip:[::1]:{}", reg.addr.port()),
         Some(TransportKind::Udp),
         None,
     ))
     .unwrap();
-    let s = wait_status(&rt, "v6", Duration::from_secs(5), |s| {
-        s.state == RegistrationState::Stopped
-    })
-    .await;
-    let reason = s.reason.unwrap();
-    assert_eq!(reason.code, "invalid_account", "{reason:?}");
-    assert!(reason.message.contains("sip:[::1]:5060"), "{reason:?}");
+    let s = registered(&rt, "v6", Duration::from_secs(5)).await;
+    assert_eq!(s.state, RegistrationState::Registered, "{s:?}");
+    let r = reg.next(Duration::from_secs(1), |s| s.is_register()).await;
+    assert_eq!(
+        r.text.lines().next(),
+        Some(format!("REGISTER sip:[::1]:{} SIP/2.0", reg.addr.port()).as_str())
+    );
     rt.stop_all(Duration::from_secs(1)).await;
 }
 
@@ -292,16 +293,10 @@ fn registers_with_kamailio_over_ipv6_on_every_transport() {
         // The binding, and its removal at stop.
         assert!(saved >= 2, "{user} over {proto}: {log}");
     }
-    // Known gap, pinned so that fixing it shows here: the INVITE reaches the client over
-    // IPv6, but its Request-URI is our Contact, `sip:alice@[::1]:port`, which rsip 0.4 (under
-    // homeline-sip's receive path) cannot parse, so the client answers 400. When the parser
-    // reads IPv6 literals, expect 486 Busy Here (nobody listens for calls in this test).
+    // The INVITE reaches the client over IPv6 with our Contact, `sip:alice@[::1]:port`, as
+    // its Request-URI; nobody listens for calls in this test, so the client answers 486.
     for (user, line) in ["alice", "dave"].iter().zip(&finals) {
-        assert!(
-            line.starts_with("SIP/2.0 400 Bad Request - malformed Request-URI 'sip:")
-                && line.contains(&format!("{user}@[::1]:")),
-            "{user}: {line:?}"
-        );
+        assert!(line.starts_with("SIP/2.0 486"), "{user}: {line:?}");
     }
 }
 

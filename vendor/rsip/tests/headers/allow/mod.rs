@@ -1,0 +1,6 @@
+pub mod typed;
+
+use rsip::headers::Allow;
+
+validate_untyped_header_trait!(Allow);
+validate_to_typed_header_trait!(Allow);
