@@ -21,7 +21,7 @@ fn an_invite_with_ipv6_addresses_is_read_and_written_back_with_brackets() {
     let Inbound::Request(r) = receive_datagram(INVITE.as_bytes()) else {
         panic!("an IPv6 INVITE must be accepted")
     };
-    let req: rsip::Request = r.into();
+    let req: rsip::Request = r;
     match &req.uri.host_with_port.host {
         rsip::Host::IpAddr(ip) => assert_eq!(ip.to_string(), "2001:db8::1"),
         other => panic!("host parsed as {other:?}"),
