@@ -460,3 +460,79 @@ async fn a_call_over_ipv6_carries_audio_both_ways() {
         "bob hears alice over IPv6"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_transfer_moves_the_caller_to_the_new_party() {
+    let direct = || Route::Direct {
+        account_id: None,
+        aor: None,
+        credentials: None,
+    };
+    // Bob answers, then transfers Alice to Carol (REFER); Alice calls Carol and both old legs end.
+    let carol = manager(AudioPlan::Silence);
+    let mut c_updates = carol.subscribe();
+    let carol_addr = carol
+        .listen("127.0.0.1:0".parse().unwrap(), Some(AudioPlan::Silence))
+        .await
+        .unwrap();
+    let bob = manager(AudioPlan::Silence);
+    let mut b_updates = bob.subscribe();
+    let bob_addr = bob
+        .listen("127.0.0.1:0".parse().unwrap(), Some(AudioPlan::Silence))
+        .await
+        .unwrap();
+    let alice = manager(AudioPlan::Silence);
+    let mut a_updates = alice.subscribe();
+    let call = alice
+        .dial(DialRequest {
+            uri: format!("sip:bob@{bob_addr}"),
+            route: direct(),
+            audio: None,
+            srtp: None,
+        })
+        .await
+        .unwrap();
+    let at_bob = wait_for(
+        &mut b_updates,
+        |v| v.state == CallStatus::Active,
+        Duration::from_secs(10),
+    )
+    .await;
+    wait_for(
+        &mut a_updates,
+        |v| v.id == call.id && v.state == CallStatus::Active,
+        Duration::from_secs(10),
+    )
+    .await;
+    bob.transfer(&at_bob.id, &format!("sip:carol@{carol_addr}"))
+        .await
+        .unwrap();
+    let at_carol = wait_for(
+        &mut c_updates,
+        |v| v.state == CallStatus::Active,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        at_carol.direction,
+        homeline_phone::api::CallDirection::Incoming
+    );
+    let bob_end = wait_for(&mut b_updates, CallView::is_ended, Duration::from_secs(10)).await;
+    assert_eq!(bob_end.id, at_bob.id);
+    let old = wait_for(
+        &mut a_updates,
+        |v| v.id == call.id && v.is_ended(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        old.outcome,
+        Some(homeline_phone::calls::CallOutcome::Answered)
+    );
+    let live = alice.list();
+    assert_eq!(live.len(), 1, "Alice now talks to Carol only: {live:?}");
+    assert_eq!(live[0].state, CallStatus::Active);
+    assert!(live[0].remote.contains("carol"), "{:?}", live[0].remote);
+    alice.hangup(&live[0].id).await.unwrap();
+    wait_for(&mut c_updates, CallView::is_ended, Duration::from_secs(10)).await;
+}
