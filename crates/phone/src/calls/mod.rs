@@ -711,11 +711,7 @@ impl Actor {
         echo: bool,
         policy: SrtpPolicy,
     ) -> Result<CallView, UiError> {
-        let addr = self.signalling_address(line).await?;
-        let sdp_ip = addr.public.unwrap_or(addr.local);
-        let socket = MediaSocket::bind(addr.local).await?;
-        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, policy);
+        let (socket, local) = self.prepare_media(line, policy).await?;
         let offer = build_offer(&local);
         let (tx, rx) = oneshot::channel();
         let cmd = CallCommand::Dial {
@@ -778,6 +774,21 @@ impl Actor {
         Ok(view)
     }
 
+    /// A call's RTP port and our side of its SDP: on the address the line's signalling uses
+    /// (the registrar-learned public one behind a NAT), with a fresh session id and SRTP key.
+    async fn prepare_media(
+        &mut self,
+        line: &LineKey,
+        policy: SrtpPolicy,
+    ) -> Result<(MediaSocket, LocalMedia), UiError> {
+        let addr = self.signalling_address(line).await?;
+        let sdp_ip = addr.public.unwrap_or(addr.local);
+        let socket = MediaSocket::bind(addr.local).await?;
+        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, policy);
+        Ok((socket, local))
+    }
+
     fn send_to_line(&self, line: &LineKey, cmd: CallCommand) -> Result<(), UiError> {
         match line {
             LineKey::Account(id) => {
@@ -813,12 +824,8 @@ impl Actor {
         }
         // Answer-and-hold: the calls going on wait while we talk to the new one.
         self.hold_others(Some(id));
-        let addr = self.signalling_address(&line).await?;
-        let sdp_ip = addr.public.unwrap_or(addr.local);
-        let socket = MediaSocket::bind(addr.local).await?;
-        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let policy = self.calls.get(id).map_or(self.config.srtp, |e| e.srtp);
-        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, policy);
+        let (socket, local) = self.prepare_media(&line, policy).await?;
         let Some(e) = self.calls.get_mut(id) else {
             return Err(no_call(id));
         };
@@ -839,7 +846,7 @@ impl Actor {
                         ));
                         let h = e.handle;
                         self.send_to_line(&line, CallCommand::Reject(h, 488))?;
-                        return Err(e_clone_reason(self.calls.get(id)));
+                        return Err(end_reason_of(self.calls.get(id)));
                     }
                 }
             }
@@ -1619,7 +1626,8 @@ impl Actor {
     }
 }
 
-fn e_clone_reason(e: Option<&Entry>) -> UiError {
+/// The reason a call was refused with, for the caller of the refused request.
+fn end_reason_of(e: Option<&Entry>) -> UiError {
     e.and_then(|e| e.view.end_reason.clone())
         .unwrap_or_else(stopped)
 }
