@@ -310,7 +310,7 @@ pub(crate) fn call(
             .start_calls(CallsConfig {
                 default_audio: audio.plan(&phone),
                 srtp: audio.srtp,
-                ..CallsConfig::default()
+                ..phone.base_calls_config()
             })
             .map_err(|e| Failure(ui_line(&e)))?;
         let mut updates = calls.subscribe();
@@ -411,7 +411,7 @@ pub(crate) fn answer(
             .start_calls(CallsConfig {
                 default_audio: plan.clone(),
                 srtp: audio.srtp,
-                ..CallsConfig::default()
+                ..phone.base_calls_config()
             })
             .map_err(|e| Failure(ui_line(&e)))?
             .clone();

@@ -12,37 +12,42 @@ use crate::phone::Phone;
 
 impl Phone {
     /// The call manager, started on first use (inside a tokio runtime) with the audio
-    /// devices of Settings.
+    /// devices of Settings, ringing on the ring device, and the call history.
     pub fn calls(&self) -> Result<&Calls, UiError> {
         if let Some(c) = self.calls_cell().get() {
             return Ok(c);
         }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(UiError::new(
-                "no_runtime",
-                "Calls need the network runtime, which is not running.",
-                "This is a bug in the caller; please report it.",
-            ));
-        }
-        let routes = self.call_audio_routes();
-        let timeout = self.config().network.rtp_timeout_secs;
+        let routes = self.audio_routes();
         let config = CallsConfig {
             default_audio: AudioPlan::Devices(routes.clone()),
             ring: Some(routes),
-            rtp_timeout: (timeout > 0).then(|| std::time::Duration::from_secs(timeout.into())),
-            ..CallsConfig::default()
+            ..self.base_calls_config()
         };
-        let calls = self
-            .calls_cell()
-            .get_or_init(|| Calls::start(self.sip_runtime(), config, self.ended_hook()));
-        self.share_media_encryption();
-        Ok(calls)
+        self.start_calls_with(config, self.ended_hook())
     }
 
     /// Starts the call manager with other settings (the CLI: files instead of devices), and
     /// without the call history (scripted calls would crowd out the user's own). Does nothing
     /// if it already runs.
     pub fn start_calls(&self, config: CallsConfig) -> Result<&Calls, UiError> {
+        self.start_calls_with(config, None)
+    }
+
+    /// What every call manager takes from the configuration file (the RTP timeout); silent,
+    /// no ringing: the caller adds its audio.
+    pub fn base_calls_config(&self) -> CallsConfig {
+        let timeout = self.config().network.rtp_timeout_secs;
+        CallsConfig {
+            rtp_timeout: (timeout > 0).then(|| std::time::Duration::from_secs(timeout.into())),
+            ..CallsConfig::default()
+        }
+    }
+
+    fn start_calls_with(
+        &self,
+        config: CallsConfig,
+        on_ended: Option<crate::calls::EndedHook>,
+    ) -> Result<&Calls, UiError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(UiError::new(
                 "no_runtime",
@@ -52,7 +57,7 @@ impl Phone {
         }
         let calls = self
             .calls_cell()
-            .get_or_init(|| Calls::start(self.sip_runtime(), config, None));
+            .get_or_init(|| Calls::start(self.sip_runtime(), config, on_ended));
         self.share_media_encryption();
         Ok(calls)
     }
@@ -234,10 +239,6 @@ impl Phone {
     /// Calls not yet ended.
     pub fn list_calls(&self) -> Vec<CallView> {
         self.calls_cell().get().map(Calls::list).unwrap_or_default()
-    }
-
-    fn call_audio_routes(&self) -> homeline_audio::AudioRoutes {
-        self.audio_routes()
     }
 
     /// Every ended call goes into the history (off the call manager's task: the journal

@@ -363,8 +363,6 @@ struct Entry {
     media: MediaState,
     /// A hold or resume in progress.
     hold_pending: Option<bool>,
-    /// The call was answered (for the history's outcome).
-    answered: bool,
     /// Media encryption policy of this call.
     srtp: SrtpPolicy,
     /// Already offered again with `RTP/SAVP` after a 488 (see [`Actor::retry_encrypted`]).
@@ -763,7 +761,6 @@ impl Actor {
                 their_offer: None,
                 media: MediaState::None,
                 hold_pending: None,
-                answered: false,
                 srtp: policy,
                 srtp_retried: false,
                 transfer_of: None,
@@ -861,7 +858,6 @@ impl Actor {
         e.socket = Some(socket);
         e.view.state = CallStatus::Connecting;
         e.view.answered_at = Some(unix_ms());
-        e.answered = true;
         let h = e.handle;
         self.send_to_line(&line, CallCommand::Answer(h, sdp))?;
         if let Some(n) = negotiated {
@@ -1012,7 +1008,6 @@ impl Actor {
                 if let Some(e) = self.calls.get_mut(&id) {
                     e.view.state = CallStatus::Connecting;
                     e.view.answered_at = Some(unix_ms());
-                    e.answered = true;
                 }
                 if !answer.is_empty() {
                     self.apply_answer(&id, &answer);
@@ -1153,7 +1148,7 @@ impl Actor {
         let (code, reason): (u16, String) = match e.view.state {
             CallStatus::Ringing => (180, "Ringing".into()),
             CallStatus::Active => (200, "OK".into()),
-            CallStatus::Ended if !e.answered => {
+            CallStatus::Ended if e.view.answered_at.is_none() => {
                 let code = e
                     .view
                     .end_reason
@@ -1240,7 +1235,6 @@ impl Actor {
                 their_offer: offer,
                 media: MediaState::None,
                 hold_pending: None,
-                answered: false,
                 srtp: policy,
                 srtp_retried: false,
                 transfer_of: None,
@@ -1376,7 +1370,7 @@ impl Actor {
         let Some(e) = self.calls.get_mut(id) else {
             return;
         };
-        let answered = e.answered;
+        let answered = e.view.answered_at.is_some();
         let (outcome, reason) = outcome_of(e.view.direction, answered, &cause);
         e.view.outcome = Some(outcome);
         e.view.end_cause = Some(
@@ -1424,7 +1418,7 @@ impl Actor {
         };
         if !refused_488
             || e.view.direction != CallDirection::Outgoing
-            || e.answered
+            || e.view.answered_at.is_some()
             || e.srtp != SrtpPolicy::Optional
             || e.srtp_retried
             || e.view.state == CallStatus::Ending

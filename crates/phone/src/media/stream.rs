@@ -315,11 +315,6 @@ impl MediaStream {
         self.stats.borrow().clone()
     }
 
-    /// Statistics as they change (about once a second).
-    pub fn watch_stats(&self) -> watch::Receiver<MediaStats> {
-        self.stats.clone()
-    }
-
     /// Levels as they change (about ten times a second).
     pub fn watch_levels(&self) -> watch::Receiver<LevelReading> {
         self.levels.clone()
