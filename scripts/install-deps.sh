@@ -12,13 +12,14 @@ build_pkgs=(
   libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libxdo-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev
   libasound2-dev libdbus-1-dev libopus-dev libhidapi-dev libudev-dev
+  libayatana-appindicator3-dev
 )
 test_pkgs=(
   kamailio kamailio-tls-modules kamailio-websocket-modules kamailio-presence-modules
   coturn sip-tester baresip
   pulseaudio pulseaudio-utils libasound2-plugins
   gnome-keyring libsecret-tools dbus dbus-x11
-  xvfb xauth webkit2gtk-driver
+  xvfb xauth webkit2gtk-driver python3-xlib
   nftables iproute2 iputils-ping procps psmisc openssl
   python3-venv python3-dev
 )

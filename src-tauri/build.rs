@@ -24,6 +24,11 @@ const COMMANDS: &[&str] = &[
     "audio_settings",
     "save_audio_settings",
     "audio_test",
+    "desktop_settings",
+    "save_desktop_settings",
+    "autostart_enabled",
+    "set_autostart",
+    "take_link",
 ];
 
 fn main() {

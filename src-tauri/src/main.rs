@@ -17,6 +17,8 @@
 // Keeps Windows release builds from opening a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod desktop;
+
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -25,9 +27,10 @@ use homeline_phone::api::{
 };
 use homeline_phone::calls::{CallStatus, CallView};
 use homeline_phone::media::LevelReading;
-use homeline_phone::{Phone, PhoneOptions, RegistrationStatus, logging};
+use homeline_phone::{DesktopSettings, Phone, PhoneOptions, RegistrationStatus, logging};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, State};
+use tauri_plugin_autostart::ManagerExt as _;
 use tokio::sync::broadcast::error::RecvError;
 
 /// The event carrying one account's [`RegistrationStatus`] (its `account_id` says which), so
@@ -219,6 +222,52 @@ fn watch_levels(app: AppHandle, channel: Channel<LevelReading>) {
     });
 }
 
+#[tauri::command(async)]
+fn desktop_settings(phone: State<'_, Phone>) -> DesktopSettings {
+    phone.desktop_settings()
+}
+
+#[tauri::command(async)]
+fn save_desktop_settings(
+    phone: State<'_, Phone>,
+    settings: DesktopSettings,
+) -> Reply<DesktopSettings> {
+    phone
+        .save_desktop_settings(settings)
+        .map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn autostart_enabled(app: AppHandle) -> Reply<bool> {
+    app.autolaunch().is_enabled().map_err(autostart_error)
+}
+
+#[tauri::command(async)]
+fn set_autostart(app: AppHandle, on: bool) -> Reply<bool> {
+    let launcher = app.autolaunch();
+    if on {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    }
+    .map_err(autostart_error)?;
+    launcher.is_enabled().map_err(autostart_error)
+}
+
+/// The dialer text of the link Homeline was started with (once), for the UI to pick up.
+#[tauri::command(async)]
+fn take_link(pending: State<'_, desktop::PendingLink>) -> Option<String> {
+    pending.take()
+}
+
+fn autostart_error(e: tauri_plugin_autostart::Error) -> UiError {
+    UiError::new(
+        "autostart_failed",
+        format!("Homeline could not change whether it starts when you log in: {e}."),
+        "Check that your autostart folder (~/.config/autostart on Linux) can be written, then try again.",
+    )
+}
+
 /// The UI calls this once its first content is on screen: the start-up time benchmark reads it.
 #[tauri::command]
 fn ui_ready() {
@@ -255,6 +304,7 @@ async fn run_registrations(app: AppHandle) {
     loop {
         match changes.recv().await {
             Ok(status) => {
+                desktop::on_registration(&app, &status);
                 if let Err(e) = app.emit(REGISTRATION_EVENT, &status) {
                     tracing::warn!(error = %e, "could not send a registration status to the UI");
                 }
@@ -274,9 +324,12 @@ async fn forward_calls(app: AppHandle, mut updates: tokio::sync::broadcast::Rece
     loop {
         match updates.recv().await {
             Ok(view) => {
-                if view.state == CallStatus::Incoming && announced.insert(view.id.clone()) {
+                let new_incoming =
+                    view.state == CallStatus::Incoming && announced.insert(view.id.clone());
+                if new_incoming {
                     notify_incoming(&app, &view);
                 }
+                desktop::on_call(&app, &view, new_incoming);
                 if view.is_ended() {
                     announced.remove(&view.id);
                 }
@@ -332,9 +385,37 @@ fn main() {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Homeline starting");
 
     let built = tauri::Builder::default()
+        // First, so that a second start hands over its link and exits before doing anything.
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            desktop::second_start(app, args)
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
         .manage(phone)
+        .manage(desktop::PendingLink::from_args(std::env::args().skip(1)))
+        .manage(desktop::TrayState::default())
         .plugin(tauri_plugin_notification::init())
+        .on_window_event(desktop::on_window_event)
         .setup(|app| {
+            desktop::make_tray(app.handle());
+            // Links the desktop opens while Homeline runs (macOS delivers them this way; on
+            // Linux and Windows they arrive as a second start).
+            {
+                use tauri_plugin_deep_link::DeepLinkExt;
+                let handle = app.handle().clone();
+                app.deep_link().on_open_url(move |event| {
+                    let link = event
+                        .urls()
+                        .iter()
+                        .find_map(|u| homeline_phone::dialplan::link_text(u.as_str()));
+                    if let Some(text) = link {
+                        desktop::hand_link(&handle, text);
+                    }
+                });
+            }
             // Off the main thread: resolving servers and connecting never delays the window.
             tauri::async_runtime::spawn(run_registrations(app.handle().clone()));
             Ok(())
@@ -365,6 +446,11 @@ fn main() {
             audio_settings,
             save_audio_settings,
             audio_test,
+            desktop_settings,
+            save_desktop_settings,
+            autostart_enabled,
+            set_autostart,
+            take_link,
         ])
         .build(tauri::generate_context!());
     match built {

@@ -126,6 +126,10 @@ export class Element {
   text() {
     return this.s.cmd('GET', `/element/${this.id}/text`);
   }
+  /** A DOM property, e.g. an input's `value` or a checkbox's `checked`. */
+  property(name) {
+    return this.s.cmd('GET', `/element/${this.id}/property/${name}`);
+  }
   displayed() {
     return this.s.cmd('GET', `/element/${this.id}/displayed`);
   }

@@ -52,6 +52,9 @@ pub struct Config {
     /// Sound devices for calls; left out of the file while every role follows the system.
     #[serde(default, skip_serializing_if = "AudioConfig::is_system_default")]
     pub audio: AudioConfig,
+    /// How the desktop app behaves (tray, closing the window); left out while at defaults.
+    #[serde(default, skip_serializing_if = "AppConfig::is_default")]
+    pub app: AppConfig,
     /// SIP accounts, one `[[accounts]]` table each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountConfig>,
@@ -64,6 +67,7 @@ impl Default for Config {
             network: NetworkConfig::default(),
             logging: LoggingConfig::default(),
             audio: AudioConfig::default(),
+            app: AppConfig::default(),
             accounts: Vec::new(),
         }
     }
@@ -228,6 +232,30 @@ impl LogLevel {
             Self::Trace => "trace",
         }
     }
+}
+
+/// `[app]`: how the desktop app lives on the desktop.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// Closing the window quits Homeline (calls end, the account unregisters). Off by default:
+    /// Homeline keeps running in the system tray so that calls still arrive.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub quit_on_close: bool,
+    /// Homeline has said once that closing the window keeps it running in the tray; it sets
+    /// this itself so that the notice is not repeated.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tray_notice_shown: bool,
+}
+
+impl AppConfig {
+    fn is_default(&self) -> bool {
+        *self == AppConfig::default()
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// `[audio]`: which sound device each role uses, by the name Settings and `homeline devices`

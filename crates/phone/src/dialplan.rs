@@ -166,6 +166,59 @@ pub fn plan(target: &str, accounts: &[Account]) -> Result<DialPreview, DialError
     number(target, target, accounts)
 }
 
+/// What a clicked `sip:`, `sips:` or `tel:` link (a browser, a CRM, `xdg-open`) puts in the
+/// dialer, or `None` when it is not such a link. The person still sees the number and presses
+/// Call: a link never dials by itself.
+///
+/// - Percent-escapes are decoded (`sip:bob%40example.com` is `sip:bob@example.com`).
+/// - `tel:` (RFC 3966): parameters (`;phone-context=`, `;ext=`…) are dropped and so are the
+///   visual separators `-`, `.`, `(`, `)` and spaces: `tel:+1-555-010-0199` gives
+///   `+15550100199`.
+/// - `sip:`/`sips:`: URI headers (`?subject=…`) are dropped; a link with no host (`sip:echo`,
+///   `sip:0301234`) gives just the name or number, so the dial rules pick the account; any
+///   other is kept as the SIP address (`sips:` stays `sips:`).
+pub fn link_text(link: &str) -> Option<String> {
+    let (scheme, rest) = split_scheme(link.trim())?;
+    let decoded = percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .ok()?
+        .trim()
+        .to_string();
+    if decoded.is_empty() || decoded.chars().any(char::is_control) {
+        return None;
+    }
+    match scheme {
+        Scheme::Tel => {
+            let number = decoded.split(';').next().unwrap_or_default();
+            let cleaned: String = number.chars().filter(|c| !SEPARATORS.contains(c)).collect();
+            let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+            let dialable = !digits.is_empty()
+                && digits
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#'));
+            dialable.then_some(cleaned)
+        }
+        Scheme::Sip | Scheme::Sips => {
+            let uri = decoded.split('?').next().unwrap_or_default();
+            if uri.is_empty() {
+                return None;
+            }
+            if !uri.contains('@') {
+                let name = uri.split(';').next().unwrap_or_default();
+                let bare = name.eq_ignore_ascii_case(ECHO_TARGET)
+                    || (!name.is_empty()
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || "+*#-.() ".contains(c)));
+                if bare {
+                    return Some(name.to_string());
+                }
+            }
+            Some(format!("{}:{uri}", scheme.name()))
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
     Sip,
@@ -324,6 +377,57 @@ fn number(typed: &str, digits: &str, accounts: &[Account]) -> Result<DialPreview
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_fill_the_dialer() {
+        assert_eq!(
+            link_text("tel:+1-555-010-0199").as_deref(),
+            Some("+15550100199")
+        );
+        assert_eq!(
+            link_text("TEL:(030) 123.45;phone-context=example.com").as_deref(),
+            Some("03012345")
+        );
+        assert_eq!(
+            link_text("tel:%2B49%20301234").as_deref(),
+            Some("+49301234")
+        );
+        assert_eq!(link_text("sip:echo").as_deref(), Some("echo"));
+        assert_eq!(link_text("sip:0301234").as_deref(), Some("0301234"));
+        assert_eq!(
+            link_text("sip:bob%40example.com?subject=hi").as_deref(),
+            Some("sip:bob@example.com")
+        );
+        assert_eq!(
+            link_text(" sips:alice@pbx.example.com:5061;transport=tls ").as_deref(),
+            Some("sips:alice@pbx.example.com:5061;transport=tls")
+        );
+        // Not a phone link, or nothing to call: nothing reaches the dialer.
+        for bad in [
+            "https://example.com",
+            "mailto:a@b",
+            "tel:",
+            "tel:abc",
+            "sip:",
+            "sip:%0a",
+            "tel:%FF",
+            "",
+        ] {
+            assert_eq!(link_text(bad), None, "{bad}");
+        }
+        // What a link gives is something the dial rules accept.
+        let accounts = [account(
+            "a",
+            "Office",
+            "sip:alice@pbx.example.com",
+            "sip:pbx.example.com",
+            "",
+        )];
+        for link in ["tel:+1-555-010-0199", "sip:echo", "sip:bob@example.com"] {
+            let text = link_text(link).unwrap();
+            assert!(plan(&text, &accounts).is_ok(), "{link} → {text}");
+        }
+    }
     use crate::api::{PasswordStorage, Transport};
 
     fn account(id: &str, name: &str, aor: &str, registrar: &str, prefix: &str) -> Account {

@@ -55,7 +55,7 @@ pub use api::{
 pub use api::{AudioSettings, CallDirection, CallOutcome, DialPreview, HistoryEntry};
 pub use config::{Config, ConfigProblem};
 pub use error::Error;
-pub use phone::{Phone, PhoneOptions, list_audio_devices};
+pub use phone::{DesktopSettings, Phone, PhoneOptions, list_audio_devices};
 pub use secrets::{MemoryKeyring, Secret, SecretBackendChoice, SecretStore};
 pub use sip::{RegistrationState, RegistrationStatus};
 

@@ -19,6 +19,9 @@ use crate::logging;
 use crate::secrets::{Secret, SecretBackendChoice, SecretStore};
 use crate::sip::{self, RegistrationStatus, SipError, SipRuntime};
 
+mod desktop;
+pub use desktop::DesktopSettings;
+
 // Dial rules, history, audio settings.
 use crate::api::{AudioSettings, DialPreview, HistoryEntry};
 use crate::config::AudioConfig;

@@ -28,6 +28,13 @@ export class AppState {
   accountsError = $state<UiError | null>(null);
   /** The latest registration status of each account, by account id. */
   registrations = $state<Record<string, RegistrationStatus>>({});
+  /**
+   * Text a clicked link asks the dialer to show (the dialer takes it and sets this back to
+   * null). A link never dials by itself: the person presses Call.
+   */
+  dialRequest = $state<string | null>(null);
+  /** A link was opened: the dialer shows even with no account (direct calls and echo work). */
+  linkOpened = $state(false);
   /** Live calls, the history and the levels (see calls.svelte.ts). */
   readonly calls: Calls;
 
@@ -75,6 +82,33 @@ export class AppState {
       console.warn('registration_states failed', toUiError(err));
     }
     return unlisten;
+  }
+
+  /**
+   * Follows links (`sip:`, `sips:`, `tel:`): the one Homeline was started with, then every one
+   * opened while it runs. Each opens the Phone tab with the link in the dialer. Resolves to the
+   * function that stops listening.
+   */
+  async watchLinks(): Promise<() => void> {
+    let unlisten: () => void = () => {};
+    try {
+      unlisten = await this.backend.onLink((text) => this.openLink(text));
+    } catch (err) {
+      console.warn('link events unavailable', toUiError(err));
+    }
+    try {
+      const first = await this.backend.take_link();
+      if (first !== null) this.openLink(first);
+    } catch (err) {
+      console.warn('take_link failed', toUiError(err));
+    }
+    return unlisten;
+  }
+
+  openLink(text: string): void {
+    this.tab = 'phone';
+    this.linkOpened = true;
+    this.dialRequest = text;
   }
 
   /** Tells the shell that the first content is on screen (its start-up benchmark reads it). */

@@ -284,6 +284,20 @@ export interface Backend {
    */
   onCallUpdate(cb: (call: CallView) => void): Promise<() => void>;
 
+  desktop_settings(): Promise<DesktopSettings>;
+  save_desktop_settings(settings: DesktopSettings): Promise<DesktopSettings>;
+  /** Whether Homeline starts when the user logs in (the OS's autostart entry exists). */
+  autostart_enabled(): Promise<boolean>;
+  /** Adds or removes the autostart entry; resolves to whether it is there now. */
+  set_autostart(on: boolean): Promise<boolean>;
+  /** The dialer text of the link Homeline was started with, once; null when none. */
+  take_link(): Promise<string | null>;
+  /**
+   * Calls `cb` with the dialer text of every link opened while Homeline runs (the
+   * `app://link` event). Resolves to the function that stops listening.
+   */
+  onLink(cb: (text: string) => void): Promise<() => void>;
+
   open_log_folder(): Promise<null>;
   /** Resolves to the path of the written file. */
   export_logs(): Promise<string>;
@@ -293,6 +307,15 @@ export interface Backend {
    */
   ui_ready(): Promise<null>;
 }
+
+/** Settings → General (`[app]` in the configuration file). */
+export interface DesktopSettings {
+  /** Closing the window quits Homeline instead of keeping it in the tray. */
+  quit_on_close: boolean;
+}
+
+/** The event that hands a clicked `sip:`/`sips:`/`tel:` link's dialer text to the window. */
+export const LINK_EVENT = 'app://link';
 
 export const TRANSPORTS: readonly Transport[] = ['auto', 'udp', 'tcp', 'tls', 'ws', 'wss'];
 

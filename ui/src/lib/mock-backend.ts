@@ -10,6 +10,7 @@ import {
   type CallOutcome,
   type CallStats,
   type CallView,
+  type DesktopSettings,
   type DialPreview,
   type HistoryEntry,
   type KeyringStatus,
@@ -49,6 +50,8 @@ export const DEFAULT_CALL_TIMING: CallTiming = {
 
 export interface MockOptions {
   version?: string;
+  /** The dialer text of a link the app was "started with" (`take_link` gives it once). */
+  startLink?: string;
   keyring?: KeyringStatus;
   config_problem?: UiError | null;
   accounts?: Account[];
@@ -188,6 +191,10 @@ export class MockBackend implements Backend {
   private live = new Map<string, CallView>();
   private history: HistoryEntry[];
   private audioSettings: AudioSettings;
+  private desktop: DesktopSettings = { quit_on_close: false };
+  private autostart = false;
+  private pendingLink: string | null;
+  private linkListeners = new Set<(text: string) => void>();
   private nextCall = 1;
   private callListeners = new Set<(call: CallView) => void>();
   private levelListeners = new Set<(reading: LevelReading) => void>();
@@ -210,6 +217,7 @@ export class MockBackend implements Backend {
     this.history = clone(options.history ?? []);
     this.audioSettings = clone(options.audioSettings ?? { microphone: null, speaker: null, ring: null });
     this.timing = { ...DEFAULT_CALL_TIMING, ...options.callTiming };
+    this.pendingLink = options.startLink ?? null;
     if (options.incomingAfterMs !== undefined) {
       this.later(null, options.incomingAfterMs, () =>
         this.simulateIncoming('sip:bob@example.com', { name: 'Bob Example' }),
@@ -560,6 +568,49 @@ export class MockBackend implements Backend {
       this.levelListeners.delete(cb);
       this.syncIntervals();
     };
+  }
+
+  desktop_settings(): Promise<DesktopSettings> {
+    return this.run('desktop_settings', undefined, () => this.desktop);
+  }
+
+  save_desktop_settings(settings: DesktopSettings): Promise<DesktopSettings> {
+    return this.run('save_desktop_settings', { settings }, () => {
+      this.desktop = { quit_on_close: settings.quit_on_close };
+      return this.desktop;
+    });
+  }
+
+  autostart_enabled(): Promise<boolean> {
+    return this.run('autostart_enabled', undefined, () => this.autostart);
+  }
+
+  set_autostart(on: boolean): Promise<boolean> {
+    return this.run('set_autostart', { on }, () => {
+      this.autostart = on;
+      return this.autostart;
+    });
+  }
+
+  take_link(): Promise<string | null> {
+    return this.run('take_link', undefined, () => {
+      const link = this.pendingLink;
+      this.pendingLink = null;
+      return link;
+    });
+  }
+
+  async onLink(cb: (text: string) => void): Promise<() => void> {
+    await this.run('onLink', undefined, () => null);
+    this.linkListeners.add(cb);
+    return () => {
+      this.linkListeners.delete(cb);
+    };
+  }
+
+  /** A link is opened while the app runs, as the shell's `app://link` event announces it. */
+  simulateLink(text: string): void {
+    for (const cb of [...this.linkListeners]) cb(text);
   }
 
   async onCallUpdate(cb: (call: CallView) => void): Promise<() => void> {

@@ -2,6 +2,7 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import {
   CALLS_EVENT,
+  LINK_EVENT,
   REGISTRATION_EVENT,
   toUiError,
   type Account,
@@ -12,6 +13,7 @@ import {
   type AudioTestSummary,
   type Backend,
   type CallView,
+  type DesktopSettings,
   type DialPreview,
   type HistoryEntry,
   type LevelReading,
@@ -141,6 +143,30 @@ export class TauriBackend implements Backend {
 
   onCallUpdate(cb: (call: CallView) => void): Promise<() => void> {
     return this.listenTo(CALLS_EVENT, cb);
+  }
+
+  desktop_settings(): Promise<DesktopSettings> {
+    return this.call('desktop_settings');
+  }
+
+  save_desktop_settings(settings: DesktopSettings): Promise<DesktopSettings> {
+    return this.call('save_desktop_settings', { settings });
+  }
+
+  autostart_enabled(): Promise<boolean> {
+    return this.call('autostart_enabled');
+  }
+
+  set_autostart(on: boolean): Promise<boolean> {
+    return this.call('set_autostart', { on });
+  }
+
+  take_link(): Promise<string | null> {
+    return this.call('take_link');
+  }
+
+  onLink(cb: (text: string) => void): Promise<() => void> {
+    return this.listenTo(LINK_EVENT, cb);
   }
 
   open_log_folder(): Promise<null> {
