@@ -286,6 +286,9 @@ pub(crate) fn call(
     audio: AudioArgs,
     json: bool,
 ) -> Result<(), Failure> {
+    // The same forms as a clicked link in the app: `tel:+1-555-010-0199`, `sip:echo`, …
+    let normalised = homeline_phone::dialplan::link_text(uri);
+    let uri = normalised.as_deref().unwrap_or(uri);
     let needs_account =
         account.is_some() || !(uri.contains(':') || uri.eq_ignore_ascii_case("echo"));
     let phone = open_phone(config, needs_account)?;

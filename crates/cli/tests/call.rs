@@ -262,3 +262,23 @@ fn a_407_challenge_is_answered_with_the_account_credentials() {
     // sipp exits 0 only when the scenario ran to its end through the 200 (authvalid).
     assert!(uas.status.success(), "sipp: {}", text(&uas.stderr));
 }
+
+#[test]
+fn link_forms_call_the_echo_line() {
+    // `sip:echo` is what a clicked link hands over; the CLI accepts the same forms as the app.
+    let dir = tempfile::tempdir().unwrap();
+    let call = homeline(dir.path())
+        .arg("--config")
+        .arg(dir.path().join("homeline.toml"))
+        .args(["call", "sip:echo", "--duration", "1", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        call.status.success(),
+        "call: {}\n{}",
+        text(&call.stdout),
+        text(&call.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&call.stdout).unwrap();
+    assert_eq!(v["end_reason"], "hung_up", "{v}");
+}
