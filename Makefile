@@ -6,7 +6,7 @@
 CARGO ?= cargo
 APP_FEATURES := --features custom-protocol
 
-.PHONY: run test deps deps-test ui ui-deps app app-release cli bench clean
+.PHONY: run test deps deps-test ui ui-deps app app-release cli package bench clean
 
 run: deps ui
 	$(CARGO) run --release -p homeline-app $(APP_FEATURES)
@@ -35,6 +35,10 @@ app-release: ui
 
 cli:
 	$(CARGO) build --release -p homeline
+
+# The .deb (app + CLI + desktop entry with the sip:/sips:/tel: handlers) in target/release/bundle/deb/.
+package: deps ui-deps
+	scripts/package.sh
 
 bench: deps-test ui
 	scripts/bench-app.sh

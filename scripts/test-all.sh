@@ -8,6 +8,7 @@
 #      the network-lab tests build namespaces and start kamailio/coturn (they need root and say
 #      "skipped: needs root" otherwise)
 #   5. end-to-end tests of the real app: tauri-driver + WebKitWebDriver under Xvfb
+#   6. the Debian package: built, installed into a fresh root, started
 # Every stage runs even when an earlier independent one failed, so one CI log shows everything;
 # the exit status is non-zero when any stage failed.
 set -uo pipefail
@@ -55,6 +56,9 @@ if ok ui-build; then
 fi
 if ok app-build; then
   stage e2e tests/e2e/run.sh "$root/target/debug/homeline-app"
+  # The .deb a new user installs: built with the Tauri bundler (debug profile, reusing the
+  # build above), installed into a fresh root, started.
+  stage package bash -c 'scripts/package.sh --debug && tests/package/test-deb.sh target/debug/bundle/deb/Homeline_*.deb'
 fi
 
 echo
