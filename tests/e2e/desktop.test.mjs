@@ -15,7 +15,9 @@ const out = process.env.HOMELINE_E2E_OUT;
 const home = process.env.HOMELINE_E2E_HOME;
 const driver = process.env.HOMELINE_WEBDRIVER_URL;
 if (!app || !out || !home || !driver) throw new Error('run me through tests/e2e/run.sh');
-const x11 = join(fileURLToPath(new URL('.', import.meta.url)), 'x11.py');
+const here = fileURLToPath(new URL('.', import.meta.url));
+const x11 = join(here, 'x11.py');
+const AXE = readFileSync(join(here, '..', '..', 'ui', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 let session;
 after(async () => {
@@ -78,8 +80,28 @@ async function openTab(name) {
   return session.find(`[data-testid="panel-${name}"]`);
 }
 
-test('the autostart switch writes and removes the autostart entry', async () => {
+test('no tab has a serious or critical accessibility violation (axe-core in the real webview)', async () => {
   session = await Session.start(driver, app);
+  const found = [];
+  for (const tab of ['phone', 'contacts', 'diagnostics', 'settings']) {
+    await openTab(tab);
+    const result = await session.executeAsync(
+      `${AXE};
+       const done = arguments[arguments.length - 1];
+       axe.run(document, { resultTypes: ['violations'] })
+         .then((r) => done(JSON.stringify(r.violations.map((v) => ({
+           id: v.id, impact: v.impact, help: v.help,
+           nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))))
+         .catch((e) => done(JSON.stringify({ error: String(e) })));`,
+    );
+    const parsed = JSON.parse(result);
+    assert.ok(Array.isArray(parsed), `axe failed on ${tab}: ${result}`);
+    for (const v of parsed) if (v.impact === 'serious' || v.impact === 'critical') found.push({ tab, ...v });
+  }
+  assert.deepEqual(found, [], 'serious accessibility violations');
+});
+
+test('the autostart switch writes and removes the autostart entry', async () => {
   await openTab('settings');
   const entryDir = join(home, '.config', 'autostart');
   const entries = () => (existsSync(entryDir) ? readdirSync(entryDir).filter((f) => f.endsWith('.desktop')) : []);

@@ -108,6 +108,12 @@ export class Session {
     }
   }
 
+  /** Runs `script` (a function body; `arguments` holds `args`, the last one is the callback to
+   * call with the result) in the page and resolves to what it passed to the callback. */
+  executeAsync(script, args = []) {
+    return this.cmd('POST', '/execute/async', { script, args });
+  }
+
   async screenshot(file) {
     const b64 = await this.cmd('GET', '/screenshot');
     await writeFile(file, Buffer.from(b64, 'base64'));
