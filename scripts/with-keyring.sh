@@ -40,25 +40,51 @@ export XDG_RUNTIME_DIR="$HOMELINE_KEYRING_TMP/runtime"
 # --unlock reads the password on stdin, creates the "login" keyring with it when there is none
 # (it then becomes the default collection) and unlocks it; --daemonize returns once the daemon
 # has registered on the session bus.
-env_lines="$(printf '%s' "$TEST_PASSWORD" \
-  | gnome-keyring-daemon --daemonize --unlock --components=secrets)" \
-  || die "gnome-keyring-daemon did not start"
-# Older versions print GNOME_KEYRING_CONTROL=...; export whatever it told us.
-while IFS= read -r line; do
-  case "$line" in
-    *=*) export "${line?}" ;;
-  esac
-done <<<"$env_lines"
+start_keyring() {
+  local env_lines line
+  env_lines="$(printf '%s' "$TEST_PASSWORD" \
+    | gnome-keyring-daemon --daemonize --unlock --components=secrets)" || return 1
+  # Older versions print GNOME_KEYRING_CONTROL=...; export whatever it told us.
+  while IFS= read -r line; do
+    case "$line" in
+      *=*) export "${line?}" ;;
+    esac
+  done <<<"$env_lines"
+}
 
 # Self-check: a write to the default collection and a read back through the Secret Service.
-if command -v secret-tool >/dev/null; then
-  probe="probe-$$"
+keyring_works() {
+  command -v secret-tool >/dev/null || return 0
+  local probe="probe-$$"
   printf '%s' "$probe" | timeout 10 secret-tool store --label="with-keyring probe" \
-      homeline-with-keyring probe \
-    || die "the keyring does not accept writes (secret-tool store failed)"
-  [ "$(timeout 10 secret-tool lookup homeline-with-keyring probe)" = "$probe" ] \
-    || die "the keyring did not return what was stored"
+      homeline-with-keyring probe 2>/dev/null || return 1
+  [ "$(timeout 10 secret-tool lookup homeline-with-keyring probe)" = "$probe" ] || return 1
   timeout 10 secret-tool clear homeline-with-keyring probe || true
-fi
+}
+
+# Now and then (more often on a loaded machine) the daemon comes up without its unlocked login
+# collection as the default one, and every write then asks for a prompt that has no display and
+# is cancelled. Such a daemon never recovers: stop it, forget its keyring files, start afresh.
+ready=
+for attempt in 1 2 3; do
+  start_keyring || die "gnome-keyring-daemon did not start"
+  if keyring_works; then
+    ready=1
+    break
+  fi
+  echo "with-keyring: the keyring refused a test write (attempt $attempt); starting it again" >&2
+  pid=$(dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus / \
+    org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null \
+    | awk '{print $2}')
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  for _ in $(seq 50); do
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus / \
+      org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null \
+      | grep -q 'boolean true' || break
+    sleep 0.1
+  done
+  rm -rf "$XDG_DATA_HOME/keyrings"
+done
+[ -n "$ready" ] || die "the keyring does not accept writes (secret-tool store failed 3 times)"
 
 exec "$@"
