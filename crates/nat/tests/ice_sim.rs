@@ -123,6 +123,8 @@ struct World {
     seq: u64,
     /// Everything on the internet is dropped (consent-loss test).
     cut: bool,
+    /// One-way delay across the internet.
+    one_way: Duration,
     /// Copies of real STUN datagrams, for the garbage test.
     captured: Vec<Vec<u8>>,
 }
@@ -169,6 +171,7 @@ impl World {
             inflight: HashMap::new(),
             seq: 0,
             cut: false,
+            one_way: ONE_WAY,
             captured: Vec::new(),
         };
         for i in 0..2 {
@@ -232,7 +235,7 @@ impl World {
         };
         if let Some((k, socket)) = dest {
             self.push(
-                ONE_WAY + extra,
+                self.one_way + extra,
                 Packet {
                     to_home: k,
                     socket,
@@ -359,6 +362,10 @@ impl World {
 
     /// Media both ways on the selected pairs (what the caller does with `Selected`).
     fn exchange_media(&mut self) -> bool {
+        self.exchange_media_within(Duration::from_millis(200))
+    }
+
+    fn exchange_media_within(&mut self, limit: Duration) -> bool {
         let before = [self.homes[0].media_received, self.homes[1].media_received];
         for i in 0..2 {
             let p = self.homes[i].agent.selected().unwrap();
@@ -370,7 +377,7 @@ impl World {
                 self.send_internet(public, p.destination, rtp, Duration::ZERO);
             }
         }
-        self.run_until(Duration::from_millis(200), |w| {
+        self.run_until(limit, |w| {
             w.homes[0].media_received > before[0] && w.homes[1].media_received > before[1]
         })
     }
@@ -487,6 +494,35 @@ fn symmetric_to_restricted_cone_finds_a_peer_reflexive_path() {
         homeline_media::sdp::CandidateType::PeerReflexive
     );
     assert!(!a.route.is_relay(), "{a:?}");
+}
+
+#[test]
+fn far_peer_that_starts_late_still_connects() {
+    // RTT 600 ms, and the answerer starts checking 1 s after the offerer (its SIP answer was
+    // late): pairs must not be given up before the peer answers.
+    let mut w = World::new(Kind::Symmetric, Kind::Symmetric, true);
+    w.one_way = Duration::from_millis(300);
+    let a = w.homes[0].agent.local_description();
+    let b = w.homes[1].agent.local_description();
+    let now = w.now;
+    w.homes[0].agent.set_remote(now, &b, true).unwrap();
+    w.flush();
+    w.run_until(Duration::from_secs(1), |_| false);
+    let now = w.now;
+    w.homes[1].agent.set_remote(now, &a, false).unwrap();
+    w.flush();
+    assert!(
+        w.run_until(Duration::from_secs(15), World::both_selected),
+        "{:?}",
+        w.homes[0].events
+    );
+    let t = w.selected(0).unwrap().0.max(w.selected(1).unwrap().0);
+    eprintln!(
+        "far and late (RTT 600 ms, +1 s): selected after {} ms",
+        t.as_millis()
+    );
+    assert!(w.selected(0).unwrap().1.route.is_relay());
+    assert!(w.exchange_media_within(Duration::from_secs(1)));
 }
 
 #[test]

@@ -210,6 +210,10 @@ pub struct IceConfig {
     pub pwd: String,
     /// Pacing of connectivity checks (RFC 8445 §6.1.4.2 Ta; rtc-ice checks all pairs per tick).
     pub check_interval: Duration,
+    /// Checks per pair before it counts as failed. rtc-ice has no per-transaction RTO: it
+    /// re-sends on every tick, so `check_interval × max_checks` is how long a pair may take
+    /// to answer (a peer that starts checking late, a far relay).
+    pub max_checks: u16,
     /// Consent checks on the selected pair (RFC 7675 §5.1 wants ~5 s ± 20 %; faster is fine).
     pub consent_interval: Duration,
     /// No STUN from the peer for this long → `Disconnected`.
@@ -232,7 +236,8 @@ impl Default for IceConfig {
             controlling: true,
             ufrag: String::new(),
             pwd: String::new(),
-            check_interval: Duration::from_millis(50),
+            check_interval: Duration::from_millis(100),
+            max_checks: 25,
             consent_interval: Duration::from_secs(2),
             disconnected_timeout: Duration::from_secs(5),
             failed_timeout: Duration::from_secs(25),
@@ -290,6 +295,7 @@ fn rtc_config(config: &IceConfig) -> AgentConfig {
         failed_timeout: Some(config.failed_timeout),
         keepalive_interval: Some(config.consent_interval),
         check_interval: config.check_interval,
+        max_binding_requests: Some(config.max_checks),
         is_controlling: config.controlling,
         host_acceptance_min_wait: Some(config.host_wait),
         srflx_acceptance_min_wait: Some(config.srflx_wait),
@@ -736,5 +742,72 @@ impl IceAgent {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use homeline_media::sdp::SessionDescription;
+
+    #[test]
+    fn peer_candidates_we_cannot_use_are_skipped_with_a_reason() {
+        let now = Instant::now();
+        let mut a = IceAgent::new(now, IceConfig::default()).unwrap();
+        let local = a
+            .add_local_candidate(LocalCandidate::host(1, "192.0.2.1:4000".parse().unwrap()))
+            .unwrap();
+        assert_eq!(local.typ, CandidateType::Host);
+        assert_eq!(local.priority, 2_130_706_431);
+        let sdp = "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n\
+a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n\
+m=audio 5000 RTP/AVP 0\r\n\
+a=candidate:1 1 UDP 2130706431 192.0.2.9 5000 typ host\r\n\
+a=candidate:1 2 UDP 2130706430 192.0.2.9 5001 typ host\r\n\
+a=candidate:2 1 UDP 2130706431 f3a1.local 5002 typ host\r\n\
+a=candidate:3 1 TCP 1518280447 192.0.2.9 9 typ host tcptype active\r\n\
+a=candidate:4 1 TCP 1518280447 192.0.2.9 5003 typ host tcptype passive\r\n";
+        let sd = SessionDescription::parse(sdp).unwrap();
+        let remote = homeline_media::sdp::ice::read_ice(&sd.media[0], &sd)
+            .ice
+            .unwrap();
+        a.set_remote(now, &remote, true).unwrap();
+        let skipped = a.skipped_remote_candidates();
+        assert_eq!(skipped.len(), 3, "{skipped:?}");
+        assert!(skipped[0].1.contains("rtcp-mux"));
+        assert!(skipped[1].1.contains("mDNS"));
+        assert!(skipped[2].1.contains("active"));
+        // The UDP host and the passive TCP host are checked.
+        assert_eq!(a.agent.get_remote_candidates().len(), 2);
+        a.handle_timeout(now);
+        let t = a.poll_transmit().expect("a check goes out");
+        assert_eq!(t.destination, "192.0.2.9:5000".parse().unwrap());
+        assert_eq!(t.socket, 1);
+        assert!(super::super::is_stun(&t.payload));
+    }
+
+    #[test]
+    fn relay_candidates_are_ranked_by_transport() {
+        let now = Instant::now();
+        let mut a = IceAgent::new(now, IceConfig::default()).unwrap();
+        let m = "203.0.113.1:40000".parse().unwrap();
+        let p = |a: &mut IceAgent, port, t| {
+            a.add_local_candidate(LocalCandidate::relay(
+                2,
+                SocketAddr::new("198.51.100.9".parse().unwrap(), port),
+                m,
+                t,
+            ))
+            .unwrap()
+            .priority
+        };
+        let udp = p(&mut a, 1, RelayTransport::Udp);
+        let tcp = p(&mut a, 2, RelayTransport::Tcp);
+        let tls = p(&mut a, 3, RelayTransport::Tls);
+        assert!(udp > tcp && tcp > tls, "{udp} {tcp} {tls}");
+        let d = a.local_description();
+        assert_eq!(d.candidates.len(), 3);
+        assert!(d.candidates.iter().all(|c| c.typ == CandidateType::Relay));
+        assert_eq!(d.candidates[0].related, Some(("203.0.113.1".into(), 40000)));
     }
 }
