@@ -582,10 +582,15 @@ impl IceAgent {
     ) -> Received {
         // The local address rtc-ice knows the candidate by: the host address of a socket or
         // the relayed address of an allocation.
+        // (A srflx candidate's base is its host socket's address, so any candidate of the
+        // socket names the same local address; host and relay first for clarity.)
+        let mine = |c: &&LocalCandidate| c.socket == socket;
         let Some(local) = self
             .locals
             .iter()
-            .find(|c| c.socket == socket && !matches!(c.kind, LocalKind::ServerReflexive { .. }))
+            .filter(mine)
+            .find(|c| !matches!(c.kind, LocalKind::ServerReflexive { .. }))
+            .or_else(|| self.locals.iter().find(mine))
             .map(|c| c.base())
         else {
             return Received::Ignored("no local candidate on this socket");
