@@ -4,5 +4,7 @@
 //! webrtc-rs's sans-IO `rtc-ice`, a TURN client over UDP, TCP and TLS, and the choice of relay
 //! by lowest round-trip time. Sans-IO like the other protocol crates.
 //!
-//! Nothing is implemented yet; see the NAT traversal work.
+//! Implemented so far: [`ice`] (the ICE agent over `rtc-ice`, RFC 7983 demultiplexing).
 #![forbid(unsafe_code)]
+
+pub mod ice;

@@ -40,6 +40,7 @@ pub mod config;
 pub mod dialplan;
 mod error;
 pub mod history;
+pub mod ice;
 pub mod logging;
 pub mod media;
 mod phone;

@@ -13,6 +13,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::crypto::{CryptoAttribute, CryptoError};
+use super::ice::{CandidateType, IceDescription, IgnoredAttribute, is_mismatch, read_ice};
 use super::parse::{Attribute, Connection, MediaDescription, Origin, SessionDescription};
 
 /// Why offer/answer failed. A SIP layer answers most of these with `488 Not Acceptable Here`.
@@ -207,6 +208,9 @@ pub struct LocalMedia {
     pub username: String,
     pub session_id: u64,
     pub session_version: u64,
+    /// Our ICE credentials and candidates (RFC 8839); `None` = no ICE attributes at all.
+    /// Set it with [`LocalMedia::set_ice`] so that `c=`/`m=` carry the default candidate.
+    pub ice: Option<IceDescription>,
 }
 
 impl LocalMedia {
@@ -224,7 +228,32 @@ impl LocalMedia {
             username: "-".into(),
             session_id,
             session_version: session_id,
+            ice: None,
         }
+    }
+
+    /// Offers/answers ICE with `ice`, and puts its default candidate in `c=`/`m=`: the
+    /// relayed candidate if there is one (it works from anywhere, RFC 8445 §5.1.4), else the
+    /// server-reflexive, else the host candidate with the highest priority. Call
+    /// [`LocalMedia::set_ice`] again after a restart (new ufrag/pwd).
+    pub fn set_ice(&mut self, ice: IceDescription) {
+        let rank = |t: CandidateType| match t {
+            CandidateType::Relay => 3,
+            CandidateType::ServerReflexive => 2,
+            CandidateType::Host => 1,
+            CandidateType::PeerReflexive => 0,
+        };
+        let default = ice
+            .candidates
+            .iter()
+            .filter(|c| c.component == 1 && c.transport == super::ice::CandidateTransport::Udp)
+            .filter_map(|c| Some((c, c.socket_addr()?)))
+            .max_by_key(|(c, _)| (rank(c.typ), c.priority));
+        if let Some((_, addr)) = default {
+            self.address = addr.ip();
+            self.port = addr.port();
+        }
+        self.ice = Some(ice);
     }
 
     fn srtp_enabled(&self) -> bool {
@@ -271,6 +300,47 @@ pub struct NegotiatedSession {
     pub remote_crypto: Option<CryptoAttribute>,
     /// The peer put us on hold with `c=0.0.0.0` (RFC 3264 §8.4 legacy).
     pub remote_legacy_hold: bool,
+    /// ICE with the peer (RFC 8839): whether it runs, the peer's credentials and candidates.
+    pub ice: PeerIce,
+    /// The peer's ICE attributes we skipped because they were malformed, with the reason.
+    pub ice_ignored: Vec<IgnoredAttribute>,
+}
+
+/// The peer's side of ICE after offer/answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PeerIce {
+    /// No ICE: we did not offer/accept it, or the peer's SDP has none (most SBCs). Media goes
+    /// to `remote_rtp`.
+    #[default]
+    Unaware,
+    /// RFC 8839 §4.4: the default destination is not among the peer's candidates (an ALG or
+    /// SBC rewrote the SDP), or the answerer said `a=ice-mismatch`. Handled as ICE-unaware.
+    Mismatch,
+    /// ICE runs: check against `remote`; `controlling` is our role (RFC 8445 §6.1.1).
+    Ice {
+        remote: IceDescription,
+        controlling: bool,
+    },
+}
+
+impl PeerIce {
+    /// The peer's ICE description when ICE runs.
+    pub fn remote(&self) -> Option<&IceDescription> {
+        match self {
+            PeerIce::Ice { remote, .. } => Some(remote),
+            _ => None,
+        }
+    }
+}
+
+/// Our role: the offerer controls, unless exactly one side is lite (the full one controls,
+/// RFC 8445 §6.1.1).
+fn controlling(we_offered: bool, local_lite: bool, remote_lite: bool) -> bool {
+    if local_lite != remote_lite {
+        !local_lite
+    } else {
+        we_offered
+    }
 }
 
 const TE_8000: u8 = 100;
@@ -333,6 +403,9 @@ pub fn build_offer(local: &LocalMedia) -> SessionDescription {
     m.attributes.push(Attribute::flag("rtcp-mux"));
     m.attributes
         .push(Attribute::flag(local.direction.attribute_name()));
+    if let Some(ice) = &local.ice {
+        ice.write_to(&mut sd.attributes, &mut m);
+    }
     sd.media.push(m);
     sd
 }
@@ -449,7 +522,7 @@ pub fn answer_offer(
 
     for om in &offer.media {
         if negotiated.is_none() && is_audio_rtp(om) {
-            match answer_audio(local, offer, om) {
+            match answer_audio(local, offer, om, &mut answer.attributes) {
                 Ok((am, n)) => {
                     answer.media.push(am);
                     negotiated = Some(n);
@@ -486,6 +559,7 @@ fn answer_audio(
     local: &LocalMedia,
     offer: &SessionDescription,
     om: &MediaDescription,
+    session_attrs: &mut Vec<Attribute>,
 ) -> Result<(MediaDescription, NegotiatedSession), OfferAnswerError> {
     // SRTP first: it decides whether the stream can be accepted at all.
     let offered_crypto = match supported_crypto(om) {
@@ -581,6 +655,23 @@ fn answer_audio(
     am.attributes
         .push(Attribute::flag(direction.attribute_name()));
 
+    let read = read_ice(om, offer);
+    let ice = match (&local.ice, read.ice) {
+        (Some(_), Some(remote)) if is_mismatch(&remote, om, offer) => {
+            // RFC 8839 §4.4: tell the offerer, and no other ICE attribute in the answer.
+            am.attributes.push(Attribute::flag("ice-mismatch"));
+            PeerIce::Mismatch
+        }
+        (Some(ours), Some(remote)) => {
+            ours.write_to(session_attrs, &mut am);
+            PeerIce::Ice {
+                controlling: controlling(false, ours.lite, remote.lite),
+                remote,
+            }
+        }
+        _ => PeerIce::Unaware,
+    };
+
     let n = NegotiatedSession {
         codec,
         payload_type: pt,
@@ -600,6 +691,8 @@ fn answer_audio(
         local_crypto,
         remote_crypto,
         remote_legacy_hold: legacy_hold,
+        ice,
+        ice_ignored: read.ignored,
     };
     Ok((am, n))
 }
@@ -670,6 +763,16 @@ pub fn process_answer(
         answered = answered.intersect(Direction::SendOnly);
     }
     let direction = local.direction.intersect(answered.reverse());
+    let read = read_ice(am, answer);
+    let ice = match (&local.ice, read.ice) {
+        (Some(_), _) if read.mismatch_signalled => PeerIce::Mismatch,
+        (Some(_), Some(remote)) if is_mismatch(&remote, am, answer) => PeerIce::Mismatch,
+        (Some(ours), Some(remote)) => PeerIce::Ice {
+            controlling: controlling(true, ours.lite, remote.lite),
+            remote,
+        },
+        _ => PeerIce::Unaware,
+    };
     let dtmf_payload_type = am.payload_types().find(|p| {
         om.payload_types().any(|o| o == *p)
             && telephone_event_rate(om, *p) == Some(codec.clock_rate())
@@ -690,6 +793,8 @@ pub fn process_answer(
         local_crypto,
         remote_crypto,
         remote_legacy_hold: legacy_hold,
+        ice,
+        ice_ignored: read.ignored,
     })
 }
 
