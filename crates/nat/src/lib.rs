@@ -6,3 +6,5 @@
 //!
 //! Nothing is implemented yet; see the NAT traversal work.
 #![forbid(unsafe_code)]
+
+pub mod behaviour;
