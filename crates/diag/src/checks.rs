@@ -540,7 +540,7 @@ pub fn recommended_keepalive(lifetime_s: u32) -> u16 {
 }
 
 /// What the binding-lifetime measurement found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LifetimeResult {
     /// The mapping survived idle periods up to `survived_s` and was gone after `lifetime_s`
     /// (the lifetime lies between them).
@@ -556,14 +556,14 @@ pub enum LifetimeResult {
         survived_s: u32,
     },
     /// Not measured, and why.
-    NotMeasured(&'static str),
+    NotMeasured(String),
 }
 
 /// `nat_timeout`: how long the router keeps an idle mapping against the configured
 /// keep-alive (`keepalive_secs`, 0 = off).
 pub fn nat_timeout(result: LifetimeResult, keepalive_secs: u16) -> Check {
     match result {
-        LifetimeResult::NotMeasured(why) => Check::skipped(
+        LifetimeResult::NotMeasured(ref why) => Check::skipped(
             CheckId::NatTimeout,
             format!("How long your router remembers a call was not measured: {why}."),
         ),

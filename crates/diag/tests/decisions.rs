@@ -438,7 +438,7 @@ fn nat_timeout_short_router_with_a_slow_keepalive_is_a_problem() {
         survived_s: 30,
         lifetime_s: 33,
     };
-    let c = checks::nat_timeout(r, 60);
+    let c = checks::nat_timeout(r.clone(), 60);
     assert_eq!(c.status, Status::Problem);
     assert_eq!(c.details["binding_lifetime_s"], 30);
     assert_eq!(c.details["recommended_keepalive_s"], 20);
@@ -446,19 +446,19 @@ fn nat_timeout_short_router_with_a_slow_keepalive_is_a_problem() {
     assert!(c.finding.contains("30 seconds"));
 
     // The default 25 s keep-alive is in time but tight: warning with the same fix.
-    let c = checks::nat_timeout(r, 25);
+    let c = checks::nat_timeout(r.clone(), 25);
     assert_eq!(c.status, Status::Warning);
     assert_eq!(c.safe_fixes, vec![SafeFix::KeepAlive { secs: 20 }]);
 
     // Keep-alive at the recommendation: ok.
-    assert_eq!(checks::nat_timeout(r, 20).status, Status::Ok);
+    assert_eq!(checks::nat_timeout(r.clone(), 20).status, Status::Ok);
     // Keep-alives off: problem.
     assert_eq!(checks::nat_timeout(r, 0).status, Status::Problem);
 
     let long = checks::nat_timeout(LifetimeResult::AtLeast { survived_s: 200 }, 25);
     assert_eq!(long.status, Status::Ok);
     assert!(
-        checks::nat_timeout(LifetimeResult::NotMeasured("UDP is blocked"), 25)
+        checks::nat_timeout(LifetimeResult::NotMeasured("UDP is blocked".into()), 25)
             .finding
             .contains("UDP is blocked")
     );
