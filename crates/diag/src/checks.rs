@@ -855,7 +855,7 @@ pub fn audio(probe: Option<&AudioProbe>) -> Check {
     let mut troubles = Vec::new();
     match &p.microphone {
         Err(e) => troubles.push(format!("the microphone does not work ({e})")),
-        Ok((name, peak)) if *peak <= 0.0 => troubles.push(format!(
+        Ok((name, Some(peak))) if *peak <= 0.0 => troubles.push(format!(
             "the microphone \"{name}\" delivers only silence (is it muted?)"
         )),
         Ok(_) => {}
@@ -864,12 +864,14 @@ pub fn audio(probe: Option<&AudioProbe>) -> Check {
         troubles.push(format!("the speaker does not open ({e})"));
     }
     if troubles.is_empty() {
-        return Check::new(
-            CheckId::Audio,
-            Status::Ok,
-            "Your microphone picks up sound and your speaker opens.",
-        )
-        .with_details(details);
+        let finding = match (&p.microphone, &p.speaker) {
+            (Ok((mic, None)), Ok(spk)) => format!(
+                "A microphone (\"{mic}\") and a speaker (\"{spk}\") are there. The echo test \
+                 on the Phone tab lets you hear yourself."
+            ),
+            _ => "Your microphone picks up sound and your speaker opens.".to_string(),
+        };
+        return Check::new(CheckId::Audio, Status::Ok, finding).with_details(details);
     }
     Check::new(
         CheckId::Audio,

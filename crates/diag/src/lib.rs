@@ -27,6 +27,8 @@ pub mod checks;
 pub mod model;
 pub mod probes;
 pub mod quality;
+pub mod quality_probe;
+pub mod sip_probe;
 pub mod verdict;
 
 pub use model::{

@@ -204,8 +204,9 @@ pub enum RtpOutcome {
 /// What the sound devices did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AudioProbe {
-    /// The microphone: its name and peak level (0–1) over the test, or why it failed.
-    pub microphone: Result<(String, f32), String>,
+    /// The microphone: its name and peak level (0–1) over the test (`None`: found but not
+    /// recorded from), or why it failed.
+    pub microphone: Result<(String, Option<f32>), String>,
     /// The speaker: its name, or why it failed to open.
     pub speaker: Result<String, String>,
 }

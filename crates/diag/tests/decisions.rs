@@ -559,7 +559,7 @@ fn dns_and_audio() {
     assert_eq!(checks::dns(&[]).status, Status::Skipped);
 
     let a = checks::audio(Some(&AudioProbe {
-        microphone: Ok(("Headset".into(), 0.0)),
+        microphone: Ok(("Headset".into(), Some(0.0))),
         speaker: Ok("Headset".into()),
     }));
     assert_eq!(a.status, Status::Warning);

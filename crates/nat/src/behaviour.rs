@@ -108,6 +108,7 @@ use rtc_stun::attributes::{
     ATTR_CHANGE_REQUEST, ATTR_OTHER_ADDRESS, ATTR_RESPONSE_ORIGIN, ATTR_RESPONSE_PORT,
 };
 use rtc_stun::error_code::ErrorCodeAttribute;
+pub use rtc_stun::message::TransactionId as StunTransactionId;
 use rtc_stun::message::{
     BINDING_ERROR, BINDING_REQUEST, BINDING_SUCCESS, Getter, Message, Setter, TransactionId,
     is_stun_message,
@@ -218,7 +219,10 @@ struct Txns<P> {
     out: VecDeque<Transmit>,
 }
 
-fn build_request(extra: &[(rtc_stun::attributes::AttrType, Vec<u8>)]) -> (TransactionId, Vec<u8>) {
+/// A STUN binding request with these extra raw attributes: its transaction id and bytes.
+pub fn build_request(
+    extra: &[(rtc_stun::attributes::AttrType, Vec<u8>)],
+) -> (TransactionId, Vec<u8>) {
     let id = TransactionId::new();
     let mut m = Message::new();
     let setters: [Box<dyn Setter>; 2] = [Box::new(BINDING_REQUEST), Box::new(id)];
@@ -234,8 +238,9 @@ fn build_request(extra: &[(rtc_stun::attributes::AttrType, Vec<u8>)]) -> (Transa
     (id, m.raw.clone())
 }
 
-/// Parses a datagram as a binding response: its transaction id and result.
-fn parse_response(data: &[u8], rtt_ms: u64) -> Result<(TransactionId, BindingResult), String> {
+/// Parses a datagram as a binding response: its transaction id and result (`rtt_ms` is copied
+/// into an `Answered` result). Anything else is an error in plain words.
+pub fn parse_response(data: &[u8], rtt_ms: u64) -> Result<(TransactionId, BindingResult), String> {
     if !is_stun_message(data) {
         return Err(format!("{} bytes that are not a STUN message", data.len()));
     }
