@@ -462,7 +462,7 @@ fn echo_json(e: &ViaEcho) -> serde_json::Value {
 fn rewritten(e: &ViaEcho, public: Option<SocketAddr>) -> bool {
     let behind_nat_stun = public.is_some_and(|p| p.ip() != e.sent_by.ip());
     let behind_nat = behind_nat_stun || is_private(e.sent_by.ip());
-    if !behind_nat || e.transport != SipTransport::Udp {
+    if !behind_nat || !matches!(e.transport, SipTransport::Udp | SipTransport::Tcp) {
         return false;
     }
     match e.received {
