@@ -262,3 +262,113 @@ fn short_timeout_is_measured_and_apply_sets_the_keepalive() {
         r.took
     );
 }
+
+#[test]
+fn bad_answers_become_findings_not_hangs() {
+    let Some(lab) = Lab::start_or_skip(RouterProfile::Cone).unwrap() else {
+        return;
+    };
+    // Kamailio with TLS, but the test does not trust its CA: the certificate fails.
+    let _kamailio = lab
+        .start_kamailio(
+            KamailioConfig::new()
+                .user("alice", "secret")
+                .ports(&[5060])
+                .tls(5061),
+        )
+        .unwrap();
+    // A "STUN server" that answers garbage, and a "registrar" port that swallows everything.
+    let stun = lab.public().udp_socket(lab.public_addr(3478)).unwrap();
+    let silent = lab.public().udp_socket(lab.public_addr(7070)).unwrap();
+    stun.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let server = std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((_, from)) = stun.recv_from(&mut buf) {
+                let _ = stun.send_to(b"\x01\x01\x00\x04garbage-not-stun", from);
+            }
+            let _ = silent.recv_from(&mut buf);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("homeline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 1\n[network]\nstun_servers = [\"stun:{}\"]\n\
+             [[accounts]]\nid = \"acc-000001\"\ndisplay_name = \"Alice\"\n\
+             sip_address = \"sip:alice@homeline.test\"\nregistrar = \"sip:{}\"\n\
+             transport = \"udp\"\n",
+            lab.public_addr(3478),
+            lab.public_addr(7070),
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = lab
+        .client()
+        .command(env!("CARGO_BIN_EXE_homeline"))
+        .env_remove("HOMELINE_CONFIG")
+        .env("HOMELINE_LOG_DIR", dir.path().join("logs"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "diagnose",
+            "--json",
+            "--no-background",
+        ])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    server.join().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    eprintln!("{}", serde_json::to_string_pretty(&json).unwrap());
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_eq!(out.status.code(), Some(1));
+    let r = Run {
+        json,
+        exit: out.status.code(),
+        took,
+        config,
+        _dir: dir,
+    };
+    // Garbage STUN: named, not a crash, not "UDP blocked" (SIP over UDP works).
+    let udp = check(&r, "udp");
+    assert_eq!(udp["status"], "warning", "{udp}");
+    assert!(
+        udp["finding"].as_str().unwrap().contains("not STUN"),
+        "{udp}"
+    );
+    assert_eq!(udp["details"]["stun"][0]["outcome"]["outcome"], "garbage");
+    // The silent registrar port: named as getting no answer, 5060 found instead.
+    let ports = check(&r, "sip_ports");
+    assert_eq!(ports["status"], "problem");
+    assert!(
+        ports["finding"]
+            .as_str()
+            .unwrap()
+            .contains("UDP port 7070 (no answer came back)"),
+        "{ports}"
+    );
+    // The untrusted certificate: said in words in the details.
+    let tls = ports["details"]["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["transport"] == "tls" && c["port"] == 5061)
+        .unwrap();
+    assert_eq!(tls["result"]["outcome"], "tls_failed", "{tls}");
+    assert!(
+        tls["plain"].as_str().unwrap().contains("certificate"),
+        "{tls}"
+    );
+}
