@@ -81,8 +81,9 @@ pub fn dns(lookups: &[DnsLookup]) -> Check {
 }
 
 /// `udp`: does UDP leave and come back? From every STUN server and, when it was tried, SIP over
-/// UDP (`sip_udp_answered`).
-pub fn udp(stun: &[StunProbe], sip_udp_answered: Option<bool>) -> Check {
+/// UDP (`sip_udp_answered`). `relay_works`: a relay was tested and works (over TCP/TLS it
+/// carries voice where UDP is blocked), so forcing it is offered as a fix.
+pub fn udp(stun: &[StunProbe], sip_udp_answered: Option<bool>, relay_works: bool) -> Check {
     let details = json!({
         "stun": stun,
         "sip_udp_answered": sip_udp_answered,
@@ -121,19 +122,26 @@ pub fn udp(stun: &[StunProbe], sip_udp_answered: Option<bool>) -> Check {
             .with_fix("Check the STUN server's address and port in Settings → Network.")
             .with_details(details);
         }
-        return Check::new(
+        let c = Check::new(
             CheckId::Udp,
             Status::Problem,
             "Your network blocks UDP, the kind of traffic that carries voice. Calls would \
              connect but stay silent.",
         )
-        .with_fix(
-            "Let Homeline reach your provider over TLS and send your voice through a relay \
-             server over TCP or TLS, or ask whoever runs this network to allow UDP.",
-        )
         .with_details(details)
-        .with_safe_fix(SafeFix::ForceRelay)
         .with_reason("UDP is blocked on your network");
+        return if relay_works {
+            c.with_fix(
+                "Let Homeline reach your provider over TLS and send your voice through the \
+                 relay server, or ask whoever runs this network to allow UDP.",
+            )
+            .with_safe_fix(SafeFix::ForceRelay)
+        } else {
+            c.with_fix(
+                "Ask whoever runs this network to allow UDP, or add a relay (TURN) server \
+                 reachable over TCP or TLS from your provider in Settings → Network.",
+            )
+        };
     }
     if let Some(g) = garbage.first() {
         return Check::new(

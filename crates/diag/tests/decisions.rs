@@ -180,7 +180,7 @@ fn quality_check_bands_and_thresholds() {
 
 #[test]
 fn udp_ok_blocked_garbage_and_partial() {
-    let c = checks::udp(&[stun_ok("stun:a", "203.0.113.1:4000")], None);
+    let c = checks::udp(&[stun_ok("stun:a", "203.0.113.1:4000")], None, false);
     assert_eq!(c.status, Status::Ok);
 
     let blocked = checks::udp(
@@ -189,10 +189,22 @@ fn udp_ok_blocked_garbage_and_partial() {
             outcome: StunOutcome::NoAnswer,
         }],
         Some(false),
+        true,
     );
     assert_eq!(blocked.status, Status::Problem);
     assert!(blocked.finding.contains("blocks UDP"));
     assert!(blocked.safe_fixes.contains(&SafeFix::ForceRelay));
+    // Without a working relay, forcing it would help nothing: not offered.
+    let no_relay = checks::udp(
+        &[StunProbe {
+            server: "stun:a".into(),
+            outcome: StunOutcome::NoAnswer,
+        }],
+        Some(false),
+        false,
+    );
+    assert!(no_relay.safe_fixes.is_empty());
+    assert!(no_relay.fix.as_deref().unwrap_or("").contains("allow UDP"));
 
     // SIP over UDP answered even though STUN did not: UDP works.
     let via_sip = checks::udp(
@@ -201,6 +213,7 @@ fn udp_ok_blocked_garbage_and_partial() {
             outcome: StunOutcome::NoAnswer,
         }],
         Some(true),
+        false,
     );
     assert_ne!(via_sip.status, Status::Problem);
 
@@ -212,6 +225,7 @@ fn udp_ok_blocked_garbage_and_partial() {
             },
         }],
         None,
+        false,
     );
     assert_eq!(garbage.status, Status::Warning);
 
@@ -224,11 +238,12 @@ fn udp_ok_blocked_garbage_and_partial() {
             },
         ],
         None,
+        false,
     );
     assert_eq!(partial.status, Status::Warning);
     assert!(partial.finding.contains("stun:b"));
 
-    assert_eq!(checks::udp(&[], None).status, Status::Skipped);
+    assert_eq!(checks::udp(&[], None, false).status, Status::Skipped);
 }
 
 // ---- sip_ports ----
@@ -634,6 +649,7 @@ fn verdict_udp_blocked_with_tls_and_a_tcp_relay() {
             outcome: StunOutcome::NoAnswer,
         }],
         Some(false),
+        true,
     );
     let ports = checks::sip_ports(
         &[

@@ -379,6 +379,7 @@ impl Inputs {
         if !self.emitted(CheckId::Udp)
             && let Some((_, stun)) = &self.discovery
             && (self.options.is_some() || self.sip_skip.is_some())
+            && self.relays.is_some()
         {
             let sip_udp = self.options.as_ref().and_then(|o| {
                 let udp: Vec<_> = o
@@ -387,7 +388,7 @@ impl Inputs {
                     .collect();
                 (!udp.is_empty()).then(|| udp.iter().any(|c| c.probe.outcome.works()))
             });
-            new.push(checks::udp(stun, sip_udp));
+            new.push(checks::udp(stun, sip_udp, relay_works));
         }
         if !self.emitted(CheckId::Relays)
             && let Some(r) = &self.relays
