@@ -505,7 +505,13 @@ pub fn sip_alg(echoes: &[ViaEcho], public: Option<SocketAddr>) -> Check {
         )
         .with_details(details);
     }
-    let ports: Vec<String> = hits.iter().map(|e| e.server_port.to_string()).collect();
+    let mut ports: Vec<String> = Vec::new();
+    for e in &hits {
+        let p = e.server_port.to_string();
+        if !ports.contains(&p) {
+            ports.push(p);
+        }
+    }
     let mut c = Check::new(
         CheckId::SipAlg,
         Status::Problem,

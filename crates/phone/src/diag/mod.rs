@@ -463,14 +463,24 @@ impl Inputs {
             let alg = self
                 .alg()
                 .is_some_and(|c| c.details["detected"] == serde_json::Value::Bool(true));
-            let sip_seen = self.options.as_ref().and_then(|o| {
-                o.iter().find_map(|c| {
-                    c.echo
-                        .as_ref()
-                        .filter(|e| e.transport == SipTransport::Udp)
-                        .map(|e| e.received.unwrap_or(e.sent_by.ip()))
-                })
+            // The server's view from an answer nothing rewrote (a `received` that is not our
+            // own address), else from any answer.
+            let echoes: Vec<_> = self
+                .options
+                .iter()
+                .flatten()
+                .filter_map(|c| c.echo.as_ref())
+                .collect();
+            let clean = echoes
+                .iter()
+                .find_map(|e| e.received.filter(|r| *r != e.sent_by.ip()));
+            let sip_seen = clean.or_else(|| {
+                echoes
+                    .iter()
+                    .find(|e| e.transport == SipTransport::Udp)
+                    .map(|e| e.received.unwrap_or(e.sent_by.ip()))
             });
+            let alg = alg && clean.is_none();
             let relay_seen = self
                 .relays
                 .as_ref()
