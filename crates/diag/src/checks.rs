@@ -108,6 +108,21 @@ pub fn udp(stun: &[StunProbe], sip_udp_answered: Option<bool>, relay_works: bool
         .with_fix("Add a STUN server in Settings → Network (your provider names one).")
         .with_details(details);
     }
+    let stun_tried = stun
+        .iter()
+        .any(|p| !matches!(p.outcome, StunOutcome::Failed { .. }));
+    if answered == 0 && sip_udp_answered == Some(false) && !stun_tried {
+        // Only the provider's server was asked, and it did not answer: that may be the
+        // server, not the network.
+        return Check::new(
+            CheckId::Udp,
+            Status::Warning,
+            "Whether UDP works could not be confirmed: your provider's server did not answer \
+             over UDP and no STUN server is configured to ask instead.",
+        )
+        .with_fix("Add a STUN server in Settings → Network (your provider names one).")
+        .with_details(details);
+    }
     if answered == 0 && sip_udp_answered != Some(true) {
         if !garbage.is_empty() && sip_udp_answered.is_none() {
             return Check::new(

@@ -244,6 +244,10 @@ fn udp_ok_blocked_garbage_and_partial() {
     assert!(partial.finding.contains("stun:b"));
 
     assert_eq!(checks::udp(&[], None, false).status, Status::Skipped);
+    // Only a silent SIP server and no STUN server: not proof that UDP is blocked.
+    let unsure = checks::udp(&[], Some(false), false);
+    assert_eq!(unsure.status, Status::Warning);
+    assert!(unsure.finding.contains("could not be confirmed"));
 }
 
 // ---- sip_ports ----
