@@ -12,6 +12,7 @@ use homeline_phone::config::{self, ConfigProblem};
 use homeline_phone::{AudioDevice, AudioDevices, logging};
 
 mod call;
+mod diagnose;
 mod register;
 
 /// Homeline, the softphone for people who work from home: headless commands.
@@ -97,6 +98,22 @@ enum Command {
         #[arg(long, conflicts_with_all = ["play", "record", "devices"])]
         echo: bool,
     },
+    /// Test the connection for calls: prints each check as it finishes, then the verdict;
+    /// exit 0 when nothing is a problem, 1 when something is.
+    Diagnose {
+        /// The account to test, by id or display name (default: the first with a server).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Print one JSON object (verdict, duration_ms, checks, fixes_applied).
+        #[arg(long)]
+        json: bool,
+        /// Write the safe fixes (keep-alive, transport/port, relay) to the configuration.
+        #[arg(long)]
+        apply: bool,
+        /// Skip the NAT timeout measurement that runs after the quick verdict (up to 4 min).
+        #[arg(long)]
+        no_background: bool,
+    },
     /// Inspect the configuration file.
     Config {
         #[command(subcommand)]
@@ -164,6 +181,22 @@ fn main() -> ExitCode {
     if let Err(e) = logging::init_cli_logging(cli.verbose) {
         eprintln!("homeline: warning: {e}");
     }
+    if let Command::Diagnose {
+        account,
+        json,
+        apply,
+        no_background,
+    } = cli.command
+    {
+        return match diagnose::diagnose(cli.config, account, json, apply, no_background) {
+            Ok(false) => ExitCode::SUCCESS,
+            Ok(true) => ExitCode::FAILURE,
+            Err(Failure(reason)) => {
+                eprintln!("homeline: {}", reason.replace('\n', " "));
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(reason)) => {
@@ -213,6 +246,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             audio.into_args(echo),
             json,
         ),
+        // Handled in `main` (its exit status depends on the report).
+        Command::Diagnose { .. } => Ok(()),
         Command::Config { command } => {
             let path = config_path(cli.config)?;
             match command {

@@ -136,6 +136,13 @@ pub struct NetworkConfig {
     /// network is gone); default 60, `0` never ends a call for that.
     #[serde(default = "default_rtp_timeout")]
     pub rtp_timeout_secs: u32,
+    /// STUN servers, `stun:host[:port]` URIs (RFC 7064), used by the connectivity test.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stun_servers: Vec<String>,
+    /// Send call audio through the TURN relay always (set by the connectivity test's fix for
+    /// a symmetric NAT or blocked UDP).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_relay: bool,
 }
 
 fn default_rtp_timeout() -> u32 {
@@ -150,6 +157,8 @@ impl Default for NetworkConfig {
             registration_expires_secs: default_registration_expires(),
             tls_ca_file: None,
             rtp_timeout_secs: default_rtp_timeout(),
+            stun_servers: Vec::new(),
+            force_relay: false,
         }
     }
 }
