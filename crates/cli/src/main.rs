@@ -12,6 +12,7 @@ use homeline_phone::config::{self, ConfigProblem};
 use homeline_phone::{AudioDevice, AudioDevices, logging};
 
 mod call;
+mod message;
 mod register;
 
 /// Homeline, the softphone for people who work from home: headless commands.
@@ -97,6 +98,11 @@ enum Command {
         #[arg(long, conflicts_with_all = ["play", "record", "devices"])]
         echo: bool,
     },
+    /// Instant messages (SIP MESSAGE) through an account's server.
+    Message {
+        #[command(subcommand)]
+        command: MessageCommand,
+    },
     /// Inspect the configuration file.
     Config {
         #[command(subcommand)]
@@ -146,6 +152,42 @@ impl AudioFlags {
             },
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum MessageCommand {
+    /// Send one text message: exit 0 when the server or the peer accepted it, 1 otherwise.
+    Send {
+        /// The recipient: sip:user@domain, user@domain, or a user at the account's domain.
+        uri: String,
+        /// The text (UTF-8).
+        text: String,
+        /// The account to send from, by id or display name (default: the first with a
+        /// registrar).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Give up waiting for the answer after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 40)]
+        timeout: u64,
+        /// Print one JSON object: uri, delivered, code, reason.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print each message that arrives, until interrupted (or --count/--timeout).
+    Listen {
+        /// The account whose messages to print, by id or display name.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Exit after this many messages.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Exit after this many seconds (status 1 if --count messages did not arrive).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// One JSON object per message: from, text, time.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +255,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
             audio.into_args(echo),
             json,
         ),
+        Command::Message { command } => match command {
+            MessageCommand::Send {
+                uri,
+                text,
+                account,
+                timeout,
+                json,
+            } => message::send(cli.config, &uri, &text, account.as_deref(), timeout, json),
+            MessageCommand::Listen {
+                account,
+                count,
+                timeout,
+                json,
+            } => message::listen(cli.config, account.as_deref(), count, timeout, json),
+        },
         Command::Config { command } => {
             let path = config_path(cli.config)?;
             match command {

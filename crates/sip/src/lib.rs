@@ -23,6 +23,7 @@
 //! - **Calls** ([`call`]): the call TU on top of the transaction layer, dialogs and digest
 //!   auth — INVITE/CANCEL/BYE, early media, forking, 3xx, re-INVITE (hold) with glare,
 //!   REFER/NOTIFY, INFO DTMF, PRACK — with failures as plain `{code, message, hint}`.
+//! - **Instant messages** ([`pager`]): MESSAGE in page mode (RFC 3428) beside the calls.
 //!
 //! ## The run loop
 //! Every core follows the same discipline: **mutate, then drain until Timeout**. Feed one
@@ -156,6 +157,7 @@ pub mod keepalive;
 pub mod locate;
 pub mod message;
 pub mod normalize;
+pub mod pager;
 pub mod prack;
 pub mod register;
 pub mod responses;

@@ -62,6 +62,9 @@ pub enum CallCommand {
     Transfer(CallHandle, String),
     /// How the call we placed for the peer's REFER goes (NOTIFY with a sipfrag status).
     TransferProgress(CallHandle, u16, String),
+    /// Not a call's: an instant message (see [`crate::presence::chat`]); an account's driver
+    /// takes it before [`execute`].
+    Chat(crate::presence::chat::ChatCommand),
 }
 
 /// Runs `command` on the cores. `Address` and `Dial` are answered through their reply
@@ -119,6 +122,10 @@ pub(crate) fn execute(
         CallCommand::Transfer(h, target) => calls.transfer(now, layer, h, &target),
         CallCommand::TransferProgress(h, code, reason) => {
             calls.transfer_progress(now, layer, h, code, &reason)
+        }
+        CallCommand::Chat(c) => {
+            c.refuse_without_account();
+            Ok(())
         }
     };
     if let Err(e) = r {

@@ -116,6 +116,8 @@ pub struct DriverDeps {
     pub incoming: broadcast::Sender<IncomingRequest>,
     /// Call events of every account.
     pub calls: broadcast::Sender<AccountCall>,
+    /// Instant-message events of every account (see [`crate::presence::chat`]).
+    pub messages: broadcast::Sender<crate::presence::chat::AccountMessage>,
     /// Which local address reaches a server now (network changes, see
     /// [`super::netwatch`]).
     pub routes: Arc<dyn RouteProbe>,
@@ -473,8 +475,10 @@ impl Driver {
         call_config.timers = self.setup.timers;
         call_config.user_agent = format!("Homeline/{}", crate::VERSION);
         let route = RouteWatch::new(target.addr, self.deps.routes.source_for(target.addr));
+        let pager = crate::presence::chat::pager_for(&call_config, self.seed ^ 0x9a9e);
         let mut s = Session {
             calls: CallLayer::new(call_config, self.seed ^ 0xca11),
+            pager,
             public_ip: None,
             flow,
             target,
@@ -637,6 +641,10 @@ impl Driver {
                 let Some(ev) = s.calls.handle_transaction_event(now, &mut s.layer, ev) else {
                     continue;
                 };
+                // Then instant messages (MESSAGE, RFC 3428).
+                let Some(ev) = s.pager.handle_transaction_event(now, &mut s.layer, ev) else {
+                    continue;
+                };
                 if let Some(end) = self.on_transaction_event(s, now, ev) {
                     return Some(end);
                 }
@@ -644,6 +652,10 @@ impl Driver {
             while let Some(ev) = s.calls.poll_event() {
                 moved = true;
                 self.on_call_event(s, now, ev);
+            }
+            while let Some(ev) = s.pager.poll_event() {
+                moved = true;
+                crate::presence::chat::publish(&self.deps.messages, &self.setup.account_id, ev);
             }
             while let Some(ev) = s.reg.poll_event() {
                 moved = true;
@@ -995,6 +1007,9 @@ impl Driver {
 
     fn on_call_command(&mut self, s: &mut Session, c: CallCommand) {
         let now = self.deps.clock.now();
+        let Some(c) = crate::presence::chat::execute(&mut s.pager, &mut s.layer, now, c) else {
+            return;
+        };
         let local = s.flow.local().ip();
         let address = SignallingAddress {
             local,
@@ -1079,6 +1094,8 @@ impl Driver {
 
 struct Session {
     calls: CallLayer,
+    /// Instant messages, beside the calls on the same transaction layer.
+    pager: homeline_sip::pager::Pager,
     /// Our address as the registrar sees it (RFC 3581 `received`), once learned.
     public_ip: Option<std::net::IpAddr>,
     flow: Flow,

@@ -70,6 +70,7 @@ pub struct SipRuntime {
     changes: broadcast::Sender<RegistrationStatus>,
     incoming: broadcast::Sender<IncomingRequest>,
     calls: broadcast::Sender<AccountCall>,
+    messages: broadcast::Sender<crate::presence::chat::AccountMessage>,
     clock: Arc<dyn Clock>,
     dns: Mutex<Option<Arc<dyn Dns>>>,
     routes: Mutex<(Arc<dyn RouteProbe>, Duration)>,
@@ -97,6 +98,7 @@ impl SipRuntime {
             changes: broadcast::channel(256).0,
             incoming: broadcast::channel(256).0,
             calls: broadcast::channel(1024).0,
+            messages: broadcast::channel(1024).0,
             clock,
             dns: Mutex::new(None),
             routes: Mutex::new((Arc::new(SystemRoutes), netwatch::NET_POLL)),
@@ -152,6 +154,7 @@ impl SipRuntime {
             changes: self.changes.clone(),
             incoming: self.incoming.clone(),
             calls: self.calls.clone(),
+            messages: self.messages.clone(),
             routes,
             net_poll,
         };
@@ -205,6 +208,11 @@ impl SipRuntime {
     /// are answered `486 Busy Here` (there is no one to ring them).
     pub fn subscribe_calls(&self) -> broadcast::Receiver<AccountCall> {
         self.calls.subscribe()
+    }
+
+    /// Instant-message events of every account from now on.
+    pub fn subscribe_messages(&self) -> broadcast::Receiver<crate::presence::chat::AccountMessage> {
+        self.messages.subscribe()
     }
 
     /// Sends a call command to an account's driver; `false` when the account is not running.
