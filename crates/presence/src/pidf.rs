@@ -260,15 +260,15 @@ fn on_text(
                 scan.closed = true;
             }
         }
-        (Some(NS_DM | NS_RPID), "note") if inside(stack, NS_DM, "person") => {
-            if scan.person_note.is_none() && !text.is_empty() {
-                scan.person_note = Some(text.to_owned());
-            }
+        (Some(NS_DM | NS_RPID), "note")
+            if inside(stack, NS_DM, "person") && scan.person_note.is_none() && !text.is_empty() =>
+        {
+            scan.person_note = Some(text.to_owned());
         }
-        (Some(NS_PIDF | NS_DM), "note") => {
-            if scan.tuple_note.is_none() && !text.is_empty() {
-                scan.tuple_note = Some(text.to_owned());
-            }
+        (Some(NS_PIDF | NS_DM), "note")
+            if !inside(stack, NS_DM, "person") && scan.tuple_note.is_none() && !text.is_empty() =>
+        {
+            scan.tuple_note = Some(text.to_owned());
         }
         _ => {}
     }
