@@ -13,6 +13,7 @@ use homeline_phone::{AudioDevice, AudioDevices, logging};
 
 mod call;
 mod message;
+mod presence;
 mod register;
 
 /// Homeline, the softphone for people who work from home: headless commands.
@@ -103,6 +104,11 @@ enum Command {
         #[command(subcommand)]
         command: MessageCommand,
     },
+    /// Your presence status and your contacts' (SIP presence).
+    Presence {
+        #[command(subcommand)]
+        command: PresenceCommand,
+    },
     /// Inspect the configuration file.
     Config {
         #[command(subcommand)]
@@ -191,6 +197,45 @@ enum MessageCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum PresenceCommand {
+    /// Publish your status and keep it up until interrupted (or --duration); on exit it is
+    /// withdrawn, so watchers see you offline.
+    Set {
+        /// available, away, busy (do not disturb: calls are answered busy), on-the-phone,
+        /// or offline (appear offline).
+        status: String,
+        /// A note shown with the status.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// The account, by id or display name (default: the first with a registrar).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Exit after this many seconds.
+        #[arg(long, value_name = "SECS")]
+        duration: Option<u64>,
+    },
+    /// Print each contact's status as it changes, until interrupted (or --count/--timeout).
+    Watch {
+        /// The contacts: sip:user@domain, user@domain, or a user at the account's domain.
+        #[arg(required = true)]
+        uris: Vec<String>,
+        /// The account, by id or display name.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Exit after this many lines.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Exit after this many seconds (status 1 if --count lines did not arrive).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// One JSON object per change: uri, status (available, away, busy, on-the-phone,
+        /// offline, unknown), note.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Check the configuration file without changing it; exit status 1 if it is broken.
     Check,
@@ -269,6 +314,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 timeout,
                 json,
             } => message::listen(cli.config, account.as_deref(), count, timeout, json),
+        },
+        Command::Presence { command } => match command {
+            PresenceCommand::Set {
+                status,
+                note,
+                account,
+                duration,
+            } => presence::set(cli.config, &status, note, account.as_deref(), duration),
+            PresenceCommand::Watch {
+                uris,
+                account,
+                count,
+                timeout,
+                json,
+            } => presence::watch(cli.config, &uris, account.as_deref(), count, timeout, json),
         },
         Command::Config { command } => {
             let path = config_path(cli.config)?;

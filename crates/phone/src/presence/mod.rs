@@ -10,4 +10,5 @@
 //! Messages travel on the account's registration flow, the one path known to get through
 //! the NAT, so an account must be started (registering) for them to go out.
 
+pub mod agent;
 pub mod chat;

@@ -65,6 +65,8 @@ pub enum CallCommand {
     /// Not a call's: an instant message (see [`crate::presence::chat`]); an account's driver
     /// takes it before [`execute`].
     Chat(crate::presence::chat::ChatCommand),
+    /// Not a call's: own status and watched contacts (see [`crate::presence::agent`]).
+    Presence(crate::presence::agent::PresenceCommand),
 }
 
 /// Runs `command` on the cores. `Address` and `Dial` are answered through their reply
@@ -125,6 +127,10 @@ pub(crate) fn execute(
         }
         CallCommand::Chat(c) => {
             c.refuse_without_account();
+            Ok(())
+        }
+        CallCommand::Presence(c) => {
+            crate::presence::agent::refuse_without_account(c);
             Ok(())
         }
     };

@@ -118,6 +118,8 @@ pub struct DriverDeps {
     pub calls: broadcast::Sender<AccountCall>,
     /// Instant-message events of every account (see [`crate::presence::chat`]).
     pub messages: broadcast::Sender<crate::presence::chat::AccountMessage>,
+    /// Presence events of every account (see [`crate::presence::agent`]).
+    pub presence: broadcast::Sender<crate::presence::agent::AccountPresence>,
     /// Which local address reaches a server now (network changes, see
     /// [`super::netwatch`]).
     pub routes: Arc<dyn RouteProbe>,
@@ -476,9 +478,11 @@ impl Driver {
         call_config.user_agent = format!("Homeline/{}", crate::VERSION);
         let route = RouteWatch::new(target.addr, self.deps.routes.source_for(target.addr));
         let pager = crate::presence::chat::pager_for(&call_config, self.seed ^ 0x9a9e);
+        let presence = crate::presence::agent::Agent::new(&call_config, self.seed ^ 0x93e5);
         let mut s = Session {
             calls: CallLayer::new(call_config, self.seed ^ 0xca11),
             pager,
+            presence,
             public_ip: None,
             flow,
             target,
@@ -535,6 +539,7 @@ impl Driver {
                 s.reg.poll_timeout(),
                 s.layer.poll_timeout(),
                 s.calls.poll_timeout(),
+                s.presence.poll_timeout(),
                 s.keepalive.as_ref().and_then(KeepAlive::poll_timeout),
                 s.unregister_deadline,
             ]
@@ -562,6 +567,7 @@ impl Driver {
                         let now = self.deps.clock.now();
                         if s.registered_once || s.reg_tx.is_some() {
                             self.publish(|st| st.state = RegistrationState::Unregistering);
+                            s.presence.shutdown(now, &mut s.layer);
                             s.reg.unregister(now);
                             s.unregister_deadline = Some(now + UNREGISTER_LIMIT);
                         } else {
@@ -601,6 +607,7 @@ impl Driver {
                     }
                     s.layer.handle_timeout(now);
                     s.calls.handle_timeout(now, &mut s.layer);
+                    s.presence.handle_timeout(now, &mut s.layer);
                     s.reg.handle_timeout(now);
                     if let Some(k) = s.keepalive.as_mut() {
                         k.handle_timeout(now);
@@ -637,7 +644,12 @@ impl Driver {
             }
             while let Some(ev) = s.layer.poll_event() {
                 moved = true;
-                // Calls first; what is not a call's (REGISTER answers …) goes on.
+                // Presence first (a NOTIFY of a presence subscription is in a dialog the call
+                // layer does not know and would answer 481; it hands on refer NOTIFYs).
+                let Some(ev) = s.presence.handle_transaction_event(now, &mut s.layer, ev) else {
+                    continue;
+                };
+                // Calls; what is not a call's (REGISTER answers …) goes on.
                 let Some(ev) = s.calls.handle_transaction_event(now, &mut s.layer, ev) else {
                     continue;
                 };
@@ -649,10 +661,20 @@ impl Driver {
                     return Some(end);
                 }
             }
+            let mut call_events = false;
             while let Some(ev) = s.calls.poll_event() {
                 moved = true;
+                call_events = true;
                 self.on_call_event(s, now, ev);
             }
+            if call_events {
+                // "On the phone" while calls are up, and back after.
+                let active = !s.calls.active_calls().is_empty();
+                s.presence.calls_changed(now, &mut s.layer, active);
+            }
+            moved |= s
+                .presence
+                .drain(&self.deps.presence, &self.setup.account_id);
             while let Some(ev) = s.pager.poll_event() {
                 moved = true;
                 crate::presence::chat::publish(&self.deps.messages, &self.setup.account_id, ev);
@@ -792,6 +814,7 @@ impl Driver {
                 tracing::debug!(account = %self.setup.account_id, %contact, outbound, "binding");
                 // Calls advertise the Contact the registrar holds (the public one behind NAT).
                 s.calls.set_contact(Some(contact.clone()));
+                s.presence.set_contact(Some(contact.clone()));
                 if first {
                     self.remember_transport(s);
                 }
@@ -981,7 +1004,8 @@ impl Driver {
             call, from, offer, ..
         } = &ev
         {
-            if self.deps.calls.receiver_count() == 0 {
+            // Do not disturb (own status busy) answers 486 like a phone that is busy.
+            if self.deps.calls.receiver_count() == 0 || s.presence.dnd() {
                 // Nobody can ring this call (no UI or CLI listens for calls): busy, at once,
                 // rather than leaving the caller to time out.
                 if let Err(e) = s.calls.reject(now, &mut s.layer, *call, 486) {
@@ -1008,6 +1032,9 @@ impl Driver {
     fn on_call_command(&mut self, s: &mut Session, c: CallCommand) {
         let now = self.deps.clock.now();
         let Some(c) = crate::presence::chat::execute(&mut s.pager, &mut s.layer, now, c) else {
+            return;
+        };
+        let Some(c) = s.presence.execute(now, &mut s.layer, c) else {
             return;
         };
         let local = s.flow.local().ip();
@@ -1096,6 +1123,8 @@ struct Session {
     calls: CallLayer,
     /// Instant messages, beside the calls on the same transaction layer.
     pager: homeline_sip::pager::Pager,
+    /// Own status and watched contacts.
+    presence: crate::presence::agent::Agent,
     /// Our address as the registrar sees it (RFC 3581 `received`), once learned.
     public_ip: Option<std::net::IpAddr>,
     flow: Flow,

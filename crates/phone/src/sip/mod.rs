@@ -71,6 +71,7 @@ pub struct SipRuntime {
     incoming: broadcast::Sender<IncomingRequest>,
     calls: broadcast::Sender<AccountCall>,
     messages: broadcast::Sender<crate::presence::chat::AccountMessage>,
+    presence: broadcast::Sender<crate::presence::agent::AccountPresence>,
     clock: Arc<dyn Clock>,
     dns: Mutex<Option<Arc<dyn Dns>>>,
     routes: Mutex<(Arc<dyn RouteProbe>, Duration)>,
@@ -99,6 +100,7 @@ impl SipRuntime {
             incoming: broadcast::channel(256).0,
             calls: broadcast::channel(1024).0,
             messages: broadcast::channel(1024).0,
+            presence: broadcast::channel(4096).0,
             clock,
             dns: Mutex::new(None),
             routes: Mutex::new((Arc::new(SystemRoutes), netwatch::NET_POLL)),
@@ -155,6 +157,7 @@ impl SipRuntime {
             incoming: self.incoming.clone(),
             calls: self.calls.clone(),
             messages: self.messages.clone(),
+            presence: self.presence.clone(),
             routes,
             net_poll,
         };
@@ -213,6 +216,13 @@ impl SipRuntime {
     /// Instant-message events of every account from now on.
     pub fn subscribe_messages(&self) -> broadcast::Receiver<crate::presence::chat::AccountMessage> {
         self.messages.subscribe()
+    }
+
+    /// Presence events of every account from now on.
+    pub fn subscribe_presence(
+        &self,
+    ) -> broadcast::Receiver<crate::presence::agent::AccountPresence> {
+        self.presence.subscribe()
     }
 
     /// Sends a call command to an account's driver; `false` when the account is not running.
