@@ -394,3 +394,73 @@ fn not_running() -> UiError {
         "Wait until the account is registered, or check its settings.",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use homeline_sip::transaction::{TimerConfig, TransportKind};
+
+    fn published(layer: &mut TransactionLayer) -> Vec<String> {
+        std::iter::from_fn(|| layer.poll_transmit())
+            .map(|t| String::from_utf8_lossy(&t.bytes()).into_owned())
+            .filter(|m| m.starts_with("PUBLISH "))
+            .collect()
+    }
+
+    #[test]
+    fn dnd_and_on_the_phone_follow_status_and_calls() {
+        let now = Instant::now();
+        let mut cfg = CallConfig::new(
+            "sip:alice@example.com",
+            "192.0.2.1:5060".parse().unwrap(),
+            TransportKind::Udp,
+        );
+        cfg.outbound_proxy = Some(Peer {
+            transport: TransportKind::Udp,
+            addr: "192.0.2.9:5060".parse().unwrap(),
+        });
+        let mut layer = TransactionLayer::new(TimerConfig::default());
+        let mut agent = Agent::new(&cfg, 1);
+        // No status set: a call publishes nothing (the user never opted in).
+        agent.calls_changed(now, &mut layer, true);
+        assert!(published(&mut layer).is_empty());
+        agent.calls_changed(now, &mut layer, false);
+
+        let (reply, _) = oneshot::channel();
+        let set = |status, reply| {
+            CallCommand::Presence(PresenceCommand::Set {
+                status,
+                note: Some("desk".into()),
+                reply,
+            })
+        };
+        assert!(
+            agent
+                .execute(now, &mut layer, set(Status::Busy, reply))
+                .is_none()
+        );
+        assert!(agent.dnd());
+        let p = published(&mut layer);
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].contains("<rpid:busy/>") && p[0].contains("desk"),
+            "{}",
+            p[0]
+        );
+
+        let (reply, _) = oneshot::channel();
+        agent.execute(now, &mut layer, set(Status::Available, reply));
+        assert!(!agent.dnd());
+        // One request at a time (RFC 3903 §4.1): the change waits for the answer, so the
+        // layer shows nothing new until then; the effective status is what matters here.
+        agent.calls_changed(now, &mut layer, true);
+        assert_eq!(agent.effective().map(|(s, _)| s), Some(Status::OnThePhone));
+        agent.calls_changed(now, &mut layer, false);
+        assert_eq!(agent.effective().map(|(s, _)| s), Some(Status::Available));
+        // Appearing offline stays offline during a call.
+        let (reply, _) = oneshot::channel();
+        agent.execute(now, &mut layer, set(Status::Offline, reply));
+        agent.calls_changed(now, &mut layer, true);
+        assert_eq!(agent.effective().map(|(s, _)| s), Some(Status::Offline));
+    }
+}
