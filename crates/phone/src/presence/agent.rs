@@ -84,6 +84,14 @@ pub struct AccountPresence {
     pub event: PresenceEvent,
 }
 
+/// What the user asked for, kept by the driver across sessions (reconnects, network
+/// changes): our status and the contacts watched.
+#[derive(Debug, Default)]
+pub(crate) struct Intent {
+    own: Option<(Status, Option<String>)>,
+    watched: Vec<String>,
+}
+
 /// One account's presence state in a session.
 #[derive(Debug)]
 pub(crate) struct Agent {
@@ -91,12 +99,13 @@ pub(crate) struct Agent {
     publication: Publication,
     subs: Subscriptions,
     own: Option<(Status, Option<String>)>,
+    watched: Vec<String>,
     on_phone: bool,
     published: Option<Status>,
 }
 
 impl Agent {
-    pub(crate) fn new(calls: &CallConfig, seed: u64) -> Self {
+    pub(crate) fn new(calls: &CallConfig, seed: u64, intent: Intent) -> Self {
         let next_hop = calls.outbound_proxy.unwrap_or(Peer {
             transport: calls.transport,
             addr: calls.local,
@@ -135,9 +144,26 @@ impl Agent {
             aor: calls.aor.clone(),
             publication,
             subs,
-            own: None,
+            own: intent.own,
+            watched: intent.watched,
             on_phone: false,
             published: None,
+        }
+    }
+
+    /// What to carry into the next session.
+    pub(crate) fn into_intent(self) -> Intent {
+        Intent {
+            own: self.own,
+            watched: self.watched,
+        }
+    }
+
+    /// Publishes and subscribes again what an earlier session did (once registered).
+    pub(crate) fn resume(&mut self, now: Instant, layer: &mut TransactionLayer) {
+        self.republish(now, layer);
+        for uri in self.watched.clone() {
+            self.subs.subscribe(now, layer, &uri);
         }
     }
 
@@ -201,9 +227,13 @@ impl Agent {
                 let _ = reply.send(Ok(()));
             }
             PresenceCommand::Watch { uri } => {
+                if !self.watched.contains(&uri) {
+                    self.watched.push(uri.clone());
+                }
                 self.subs.subscribe(now, layer, &uri);
             }
             PresenceCommand::Unwatch { uri } => {
+                self.watched.retain(|u| *u != uri);
                 if let Some(id) = self.subs.find(&uri) {
                     self.subs.unsubscribe(now, layer, id);
                 }
@@ -420,7 +450,7 @@ mod tests {
             addr: "192.0.2.9:5060".parse().unwrap(),
         });
         let mut layer = TransactionLayer::new(TimerConfig::default());
-        let mut agent = Agent::new(&cfg, 1);
+        let mut agent = Agent::new(&cfg, 1, Intent::default());
         // No status set: a call publishes nothing (the user never opted in).
         agent.calls_changed(now, &mut layer, true);
         assert!(published(&mut layer).is_empty());

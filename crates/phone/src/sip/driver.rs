@@ -174,6 +174,8 @@ pub struct Driver {
     commands: mpsc::UnboundedReceiver<CallCommand>,
     /// The one registration of this driver's life (created with the first flow).
     reg: Option<Registration>,
+    /// Own presence status and watched contacts, carried from one session to the next.
+    presence: crate::presence::agent::Intent,
     /// A transport the automatic fallback found working: tried first from then on.
     preferred: Option<TransportKind>,
     /// What the fallback found, for the status of later sessions on the preferred transport.
@@ -211,6 +213,7 @@ impl Driver {
                 rng: Rng::new(seed ^ 0x5eed),
             },
             reg: None,
+            presence: Default::default(),
             preferred: None,
             fallback_note: None,
         }
@@ -478,7 +481,11 @@ impl Driver {
         call_config.user_agent = format!("Homeline/{}", crate::VERSION);
         let route = RouteWatch::new(target.addr, self.deps.routes.source_for(target.addr));
         let pager = crate::presence::chat::pager_for(&call_config, self.seed ^ 0x9a9e);
-        let presence = crate::presence::agent::Agent::new(&call_config, self.seed ^ 0x93e5);
+        let presence = crate::presence::agent::Agent::new(
+            &call_config,
+            self.seed ^ 0x93e5,
+            std::mem::take(&mut self.presence),
+        );
         let mut s = Session {
             calls: CallLayer::new(call_config, self.seed ^ 0xca11),
             pager,
@@ -505,6 +512,7 @@ impl Driver {
         };
         let end = self.drive(&mut s).await;
         self.reg = Some(s.reg);
+        self.presence = s.presence.into_intent();
         // Calls live on this flow's layers, which end with it: tell whoever shows them
         // (the next session's handles start afresh).
         for call in s.calls.active_calls() {
@@ -815,6 +823,10 @@ impl Driver {
                 // Calls advertise the Contact the registrar holds (the public one behind NAT).
                 s.calls.set_contact(Some(contact.clone()));
                 s.presence.set_contact(Some(contact.clone()));
+                if first {
+                    // A new flow: publish and watch again what the last one did.
+                    s.presence.resume(now, &mut s.layer);
+                }
                 if first {
                     self.remember_transport(s);
                 }
