@@ -47,7 +47,7 @@ impl AudioArgs {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -55,13 +55,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure(format!("could not start the network runtime: {e}")))
 }
 
-fn ui_line(e: &UiError) -> String {
+pub(crate) fn ui_line(e: &UiError) -> String {
     format!("{} {}", e.message, e.hint)
 }
 
 /// Opens the phone; the keyring only when an account's password may be needed (a direct
 /// call or the echo line needs none, and should not wait for or warn about a keyring).
-fn open_phone(config: Option<PathBuf>, accounts: bool) -> Result<Phone, Failure> {
+pub(crate) fn open_phone(config: Option<PathBuf>, accounts: bool) -> Result<Phone, Failure> {
     let phone = Phone::open(PhoneOptions {
         config_path: config,
         secret_backend: if accounts {
@@ -231,7 +231,11 @@ fn report(v: &CallView, o: &Outcome, json: bool) {
 }
 
 /// Registers `name` (or the first account with a registrar) and waits until registered.
-async fn register(phone: &Phone, name: Option<&str>, json: bool) -> Result<String, Failure> {
+pub(crate) async fn register(
+    phone: &Phone,
+    name: Option<&str>,
+    json: bool,
+) -> Result<String, Failure> {
     let accounts = phone.list_accounts();
     let a = match name {
         Some(n) => accounts

@@ -13,6 +13,8 @@ use homeline_phone::{AudioDevice, AudioDevices, logging};
 
 mod call;
 mod diagnose;
+mod message;
+mod presence;
 mod register;
 
 /// Homeline, the softphone for people who work from home: headless commands.
@@ -114,6 +116,16 @@ enum Command {
         #[arg(long)]
         no_background: bool,
     },
+    /// Instant messages (SIP MESSAGE) through an account's server.
+    Message {
+        #[command(subcommand)]
+        command: MessageCommand,
+    },
+    /// Your presence status and your contacts' (SIP presence).
+    Presence {
+        #[command(subcommand)]
+        command: PresenceCommand,
+    },
     /// Inspect the configuration file.
     Config {
         #[command(subcommand)]
@@ -163,6 +175,81 @@ impl AudioFlags {
             },
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum MessageCommand {
+    /// Send one text message: exit 0 when the server or the peer accepted it, 1 otherwise.
+    Send {
+        /// The recipient: sip:user@domain, user@domain, or a user at the account's domain.
+        uri: String,
+        /// The text (UTF-8).
+        text: String,
+        /// The account to send from, by id or display name (default: the first with a
+        /// registrar).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Give up waiting for the answer after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 40)]
+        timeout: u64,
+        /// Print one JSON object: uri, delivered, code, reason.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print each message that arrives, until interrupted (or --count/--timeout).
+    Listen {
+        /// The account whose messages to print, by id or display name.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Exit after this many messages.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Exit after this many seconds (status 1 if --count messages did not arrive).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// One JSON object per message: from, text, time.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PresenceCommand {
+    /// Publish your status and keep it up until interrupted (or --duration); on exit it is
+    /// withdrawn, so watchers see you offline.
+    Set {
+        /// available, away, busy (do not disturb: calls are answered busy), on-the-phone,
+        /// or offline (appear offline).
+        status: String,
+        /// A note shown with the status.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// The account, by id or display name (default: the first with a registrar).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Exit after this many seconds.
+        #[arg(long, value_name = "SECS")]
+        duration: Option<u64>,
+    },
+    /// Print each contact's status as it changes, until interrupted (or --count/--timeout).
+    Watch {
+        /// The contacts: sip:user@domain, user@domain, or a user at the account's domain.
+        #[arg(required = true)]
+        uris: Vec<String>,
+        /// The account, by id or display name.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Exit after this many lines.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Exit after this many seconds (status 1 if --count lines did not arrive).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// One JSON object per change: uri, status (available, away, busy, on-the-phone,
+        /// offline, unknown), note.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,6 +335,36 @@ fn run(cli: Cli) -> Result<(), Failure> {
         ),
         // Handled in `main` (its exit status depends on the report).
         Command::Diagnose { .. } => Ok(()),
+        Command::Message { command } => match command {
+            MessageCommand::Send {
+                uri,
+                text,
+                account,
+                timeout,
+                json,
+            } => message::send(cli.config, &uri, &text, account.as_deref(), timeout, json),
+            MessageCommand::Listen {
+                account,
+                count,
+                timeout,
+                json,
+            } => message::listen(cli.config, account.as_deref(), count, timeout, json),
+        },
+        Command::Presence { command } => match command {
+            PresenceCommand::Set {
+                status,
+                note,
+                account,
+                duration,
+            } => presence::set(cli.config, &status, note, account.as_deref(), duration),
+            PresenceCommand::Watch {
+                uris,
+                account,
+                count,
+                timeout,
+                json,
+            } => presence::watch(cli.config, &uris, account.as_deref(), count, timeout, json),
+        },
         Command::Config { command } => {
             let path = config_path(cli.config)?;
             match command {

@@ -52,6 +52,9 @@ pub struct KamailioConfig {
     pub algorithm: String,
     /// kamailio `debug` level (2 = info, 3 = debug).
     pub debug: i32,
+    /// Presence (PUBLISH, SUBSCRIBE/NOTIFY) and offline messages (msilo), see
+    /// `kamailio_presence.rs`.
+    pub presence: bool,
 }
 
 impl Default for KamailioConfig {
@@ -69,6 +72,7 @@ impl Default for KamailioConfig {
             auth_calls: false,
             algorithm: "MD5".to_owned(),
             debug: 2,
+            presence: false,
         }
     }
 }
@@ -137,6 +141,12 @@ impl KamailioConfig {
     /// Sets the digest algorithm ("MD5" or "SHA-256").
     pub fn algorithm(mut self, algorithm: &str) -> Self {
         self.algorithm = algorithm.to_owned();
+        self
+    }
+
+    /// Adds the presence server and offline messages (see `kamailio_presence.rs`).
+    pub fn presence(mut self, on: bool) -> Self {
+        self.presence = on;
         self
     }
 
@@ -255,6 +265,9 @@ impl KamailioConfig {
                  modparam(\"websocket\", \"sub_protocols\", 1)\n",
             );
         }
+        if self.presence {
+            s.push_str(&crate::kamailio_presence::modules(ip, self.ports[0]));
+        }
         s.push_str(ROUTES_HEAD);
         // Unknown users get a password nobody knows (an empty one would make
         // pv_auth_check log an error instead of just failing).
@@ -290,6 +303,9 @@ impl KamailioConfig {
                 .map(|p| format!("$Rp == {p}"))
                 .collect();
             s.push_str(&WS_ROUTE.replace("@WSPORTS@", &ports.join(" || ")));
+        }
+        if self.presence {
+            s = crate::kamailio_presence::hook_routes(&s, ip, self.ports[0]);
         }
         s
     }
@@ -539,8 +555,13 @@ impl Lab {
             None => None,
         };
         let cfg_path = dir.join("kamailio.cfg");
-        std::fs::write(&cfg_path, config.render(ip, tls_cfg.as_deref()))
-            .map_err(|e| LabError::io("write kamailio.cfg", e))?;
+        let mut script = config.render(ip, tls_cfg.as_deref());
+        if config.presence {
+            let db = dir.join("db");
+            crate::kamailio_presence::write_db(&db)?;
+            script = script.replace(crate::kamailio_presence::DB_DIR, &db.display().to_string());
+        }
+        std::fs::write(&cfg_path, script).map_err(|e| LabError::io("write kamailio.cfg", e))?;
         let mut k = Kamailio {
             host: self.public().clone(),
             config,

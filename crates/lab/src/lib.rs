@@ -168,6 +168,7 @@ mod error;
 mod host;
 pub mod impair;
 mod kamailio;
+mod kamailio_presence;
 mod lab;
 pub mod pesq;
 pub mod probe;

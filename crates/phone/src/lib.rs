@@ -46,6 +46,7 @@ pub mod logging;
 pub mod media;
 mod phone;
 mod phone_calls;
+pub mod presence;
 pub mod redact;
 pub mod secrets;
 pub mod sip;

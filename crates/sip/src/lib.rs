@@ -23,6 +23,9 @@
 //! - **Calls** ([`call`]): the call TU on top of the transaction layer, dialogs and digest
 //!   auth — INVITE/CANCEL/BYE, early media, forking, 3xx, re-INVITE (hold) with glare,
 //!   REFER/NOTIFY, INFO DTMF, PRACK — with failures as plain `{code, message, hint}`.
+//! - **Instant messages** ([`pager`]): MESSAGE in page mode (RFC 3428) beside the calls.
+//! - **Presence** ([`publish`], [`subscribe`]): PUBLISH with SIP-ETag (RFC 3903) and
+//!   SUBSCRIBE/NOTIFY subscriptions (RFC 6665) with refresh and back-off.
 //!
 //! ## The run loop
 //! Every core follows the same discipline: **mutate, then drain until Timeout**. Feed one
@@ -156,10 +159,14 @@ pub mod keepalive;
 pub mod locate;
 pub mod message;
 pub mod normalize;
+pub mod pager;
 pub mod prack;
+pub mod publish;
 pub mod register;
+pub(crate) mod reqbuild;
 pub mod responses;
 pub mod rng;
+pub mod subscribe;
 pub mod transaction;
 pub mod validate;
 

@@ -62,6 +62,11 @@ pub enum CallCommand {
     Transfer(CallHandle, String),
     /// How the call we placed for the peer's REFER goes (NOTIFY with a sipfrag status).
     TransferProgress(CallHandle, u16, String),
+    /// Not a call's: an instant message (see [`crate::presence::chat`]); an account's driver
+    /// takes it before [`execute`].
+    Chat(crate::presence::chat::ChatCommand),
+    /// Not a call's: own status and watched contacts (see [`crate::presence::agent`]).
+    Presence(crate::presence::agent::PresenceCommand),
 }
 
 /// Runs `command` on the cores. `Address` and `Dial` are answered through their reply
@@ -119,6 +124,14 @@ pub(crate) fn execute(
         CallCommand::Transfer(h, target) => calls.transfer(now, layer, h, &target),
         CallCommand::TransferProgress(h, code, reason) => {
             calls.transfer_progress(now, layer, h, code, &reason)
+        }
+        CallCommand::Chat(c) => {
+            c.refuse_without_account();
+            Ok(())
+        }
+        CallCommand::Presence(c) => {
+            crate::presence::agent::refuse_without_account(c);
+            Ok(())
         }
     };
     if let Err(e) = r {

@@ -116,6 +116,10 @@ pub struct DriverDeps {
     pub incoming: broadcast::Sender<IncomingRequest>,
     /// Call events of every account.
     pub calls: broadcast::Sender<AccountCall>,
+    /// Instant-message events of every account (see [`crate::presence::chat`]).
+    pub messages: broadcast::Sender<crate::presence::chat::AccountMessage>,
+    /// Presence events of every account (see [`crate::presence::agent`]).
+    pub presence: broadcast::Sender<crate::presence::agent::AccountPresence>,
     /// Which local address reaches a server now (network changes, see
     /// [`super::netwatch`]).
     pub routes: Arc<dyn RouteProbe>,
@@ -170,6 +174,8 @@ pub struct Driver {
     commands: mpsc::UnboundedReceiver<CallCommand>,
     /// The one registration of this driver's life (created with the first flow).
     reg: Option<Registration>,
+    /// Own presence status and watched contacts, carried from one session to the next.
+    presence: crate::presence::agent::Intent,
     /// A transport the automatic fallback found working: tried first from then on.
     preferred: Option<TransportKind>,
     /// What the fallback found, for the status of later sessions on the preferred transport.
@@ -207,6 +213,7 @@ impl Driver {
                 rng: Rng::new(seed ^ 0x5eed),
             },
             reg: None,
+            presence: Default::default(),
             preferred: None,
             fallback_note: None,
         }
@@ -473,8 +480,16 @@ impl Driver {
         call_config.timers = self.setup.timers;
         call_config.user_agent = format!("Homeline/{}", crate::VERSION);
         let route = RouteWatch::new(target.addr, self.deps.routes.source_for(target.addr));
+        let pager = crate::presence::chat::pager_for(&call_config, self.seed ^ 0x9a9e);
+        let presence = crate::presence::agent::Agent::new(
+            &call_config,
+            self.seed ^ 0x93e5,
+            std::mem::take(&mut self.presence),
+        );
         let mut s = Session {
             calls: CallLayer::new(call_config, self.seed ^ 0xca11),
+            pager,
+            presence,
             public_ip: None,
             flow,
             target,
@@ -497,6 +512,7 @@ impl Driver {
         };
         let end = self.drive(&mut s).await;
         self.reg = Some(s.reg);
+        self.presence = s.presence.into_intent();
         // Calls live on this flow's layers, which end with it: tell whoever shows them
         // (the next session's handles start afresh).
         for call in s.calls.active_calls() {
@@ -531,6 +547,7 @@ impl Driver {
                 s.reg.poll_timeout(),
                 s.layer.poll_timeout(),
                 s.calls.poll_timeout(),
+                s.presence.poll_timeout(),
                 s.keepalive.as_ref().and_then(KeepAlive::poll_timeout),
                 s.unregister_deadline,
             ]
@@ -558,6 +575,7 @@ impl Driver {
                         let now = self.deps.clock.now();
                         if s.registered_once || s.reg_tx.is_some() {
                             self.publish(|st| st.state = RegistrationState::Unregistering);
+                            s.presence.shutdown(now, &mut s.layer);
                             s.reg.unregister(now);
                             s.unregister_deadline = Some(now + UNREGISTER_LIMIT);
                         } else {
@@ -597,6 +615,7 @@ impl Driver {
                     }
                     s.layer.handle_timeout(now);
                     s.calls.handle_timeout(now, &mut s.layer);
+                    s.presence.handle_timeout(now, &mut s.layer);
                     s.reg.handle_timeout(now);
                     if let Some(k) = s.keepalive.as_mut() {
                         k.handle_timeout(now);
@@ -633,17 +652,40 @@ impl Driver {
             }
             while let Some(ev) = s.layer.poll_event() {
                 moved = true;
-                // Calls first; what is not a call's (REGISTER answers …) goes on.
+                // Presence first (a NOTIFY of a presence subscription is in a dialog the call
+                // layer does not know and would answer 481; it hands on refer NOTIFYs).
+                let Some(ev) = s.presence.handle_transaction_event(now, &mut s.layer, ev) else {
+                    continue;
+                };
+                // Calls; what is not a call's (REGISTER answers …) goes on.
                 let Some(ev) = s.calls.handle_transaction_event(now, &mut s.layer, ev) else {
+                    continue;
+                };
+                // Then instant messages (MESSAGE, RFC 3428).
+                let Some(ev) = s.pager.handle_transaction_event(now, &mut s.layer, ev) else {
                     continue;
                 };
                 if let Some(end) = self.on_transaction_event(s, now, ev) {
                     return Some(end);
                 }
             }
+            let mut call_events = false;
             while let Some(ev) = s.calls.poll_event() {
                 moved = true;
+                call_events = true;
                 self.on_call_event(s, now, ev);
+            }
+            if call_events {
+                // "On the phone" while calls are up, and back after.
+                let active = !s.calls.active_calls().is_empty();
+                s.presence.calls_changed(now, &mut s.layer, active);
+            }
+            moved |= s
+                .presence
+                .drain(&self.deps.presence, &self.setup.account_id);
+            while let Some(ev) = s.pager.poll_event() {
+                moved = true;
+                crate::presence::chat::publish(&self.deps.messages, &self.setup.account_id, ev);
             }
             while let Some(ev) = s.reg.poll_event() {
                 moved = true;
@@ -780,6 +822,11 @@ impl Driver {
                 tracing::debug!(account = %self.setup.account_id, %contact, outbound, "binding");
                 // Calls advertise the Contact the registrar holds (the public one behind NAT).
                 s.calls.set_contact(Some(contact.clone()));
+                s.presence.set_contact(Some(contact.clone()));
+                if first {
+                    // A new flow: publish and watch again what the last one did.
+                    s.presence.resume(now, &mut s.layer);
+                }
                 if first {
                     self.remember_transport(s);
                 }
@@ -969,7 +1016,8 @@ impl Driver {
             call, from, offer, ..
         } = &ev
         {
-            if self.deps.calls.receiver_count() == 0 {
+            // Do not disturb (own status busy) answers 486 like a phone that is busy.
+            if self.deps.calls.receiver_count() == 0 || s.presence.dnd() {
                 // Nobody can ring this call (no UI or CLI listens for calls): busy, at once,
                 // rather than leaving the caller to time out.
                 if let Err(e) = s.calls.reject(now, &mut s.layer, *call, 486) {
@@ -995,6 +1043,12 @@ impl Driver {
 
     fn on_call_command(&mut self, s: &mut Session, c: CallCommand) {
         let now = self.deps.clock.now();
+        let Some(c) = crate::presence::chat::execute(&mut s.pager, &mut s.layer, now, c) else {
+            return;
+        };
+        let Some(c) = s.presence.execute(now, &mut s.layer, c) else {
+            return;
+        };
         let local = s.flow.local().ip();
         let address = SignallingAddress {
             local,
@@ -1079,6 +1133,10 @@ impl Driver {
 
 struct Session {
     calls: CallLayer,
+    /// Instant messages, beside the calls on the same transaction layer.
+    pager: homeline_sip::pager::Pager,
+    /// Own status and watched contacts.
+    presence: crate::presence::agent::Agent,
     /// Our address as the registrar sees it (RFC 3581 `received`), once learned.
     public_ip: Option<std::net::IpAddr>,
     flow: Flow,

@@ -70,6 +70,8 @@ pub struct SipRuntime {
     changes: broadcast::Sender<RegistrationStatus>,
     incoming: broadcast::Sender<IncomingRequest>,
     calls: broadcast::Sender<AccountCall>,
+    messages: broadcast::Sender<crate::presence::chat::AccountMessage>,
+    presence: broadcast::Sender<crate::presence::agent::AccountPresence>,
     clock: Arc<dyn Clock>,
     dns: Mutex<Option<Arc<dyn Dns>>>,
     routes: Mutex<(Arc<dyn RouteProbe>, Duration)>,
@@ -97,6 +99,8 @@ impl SipRuntime {
             changes: broadcast::channel(256).0,
             incoming: broadcast::channel(256).0,
             calls: broadcast::channel(1024).0,
+            messages: broadcast::channel(1024).0,
+            presence: broadcast::channel(4096).0,
             clock,
             dns: Mutex::new(None),
             routes: Mutex::new((Arc::new(SystemRoutes), netwatch::NET_POLL)),
@@ -152,6 +156,8 @@ impl SipRuntime {
             changes: self.changes.clone(),
             incoming: self.incoming.clone(),
             calls: self.calls.clone(),
+            messages: self.messages.clone(),
+            presence: self.presence.clone(),
             routes,
             net_poll,
         };
@@ -205,6 +211,18 @@ impl SipRuntime {
     /// are answered `486 Busy Here` (there is no one to ring them).
     pub fn subscribe_calls(&self) -> broadcast::Receiver<AccountCall> {
         self.calls.subscribe()
+    }
+
+    /// Instant-message events of every account from now on.
+    pub fn subscribe_messages(&self) -> broadcast::Receiver<crate::presence::chat::AccountMessage> {
+        self.messages.subscribe()
+    }
+
+    /// Presence events of every account from now on.
+    pub fn subscribe_presence(
+        &self,
+    ) -> broadcast::Receiver<crate::presence::agent::AccountPresence> {
+        self.presence.subscribe()
     }
 
     /// Sends a call command to an account's driver; `false` when the account is not running.

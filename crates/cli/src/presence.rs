@@ -1,0 +1,172 @@
+//! `homeline presence set|watch`: publish our status, watch contacts' (SIP presence,
+//! RFC 3856/3903).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use homeline_phone::presence::agent::{AccountPresence, PresenceEvent};
+use homeline_presence::Status;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::Failure;
+use crate::call::{open_phone, register, runtime, ui_line};
+
+/// One line of `presence watch --json`.
+#[derive(Debug, Serialize)]
+struct Line<'a> {
+    uri: &'a str,
+    status: &'a str,
+    note: Option<&'a str>,
+}
+
+async fn until(duration: Option<u64>) {
+    let limit = async {
+        match duration {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = limit => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+pub(crate) fn set(
+    config: Option<PathBuf>,
+    status: &str,
+    note: Option<String>,
+    account: Option<&str>,
+    duration: Option<u64>,
+) -> Result<(), Failure> {
+    let status = Status::parse(status)
+        .filter(|s| *s != Status::Unknown)
+        .ok_or_else(|| {
+            Failure(format!(
+                "{status:?} is not a status; use available, away, busy (do not disturb), \
+             on-the-phone or offline (appear offline)"
+            ))
+        })?;
+    let phone = open_phone(config, true)?;
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let id = register(&phone, account, true).await?;
+        let mut events = phone.subscribe_presence();
+        let outcome = async {
+            phone
+                .set_presence(&id, status, note.clone())
+                .await
+                .map_err(|e| Failure(ui_line(&e)))?;
+            let first = tokio::time::timeout(Duration::from_secs(40), async {
+                loop {
+                    match events.recv().await {
+                        Ok(AccountPresence {
+                            account_id,
+                            event: PresenceEvent::Published { status },
+                        }) if account_id == id => return Ok(status),
+                        Ok(AccountPresence {
+                            account_id,
+                            event: PresenceEvent::Unavailable { uri: None, reason },
+                        }) if account_id == id => return Err(Failure(ui_line(&reason))),
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => {
+                            return Err(Failure("the account stopped".into()));
+                        }
+                    }
+                }
+            })
+            .await
+            .map_err(|_| Failure("the server did not confirm the status within 40 s".into()))??;
+            match &note {
+                Some(n) => println!("published: {} ({n})", first.as_str()),
+                None => println!("published: {}", first.as_str()),
+            }
+            until(duration).await;
+            Ok(())
+        }
+        .await;
+        // Unpublishes (watchers see offline) and unregisters.
+        phone.stop_registrations().await;
+        outcome
+    });
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+pub(crate) fn watch(
+    config: Option<PathBuf>,
+    uris: &[String],
+    account: Option<&str>,
+    count: Option<u64>,
+    timeout: Option<u64>,
+    json: bool,
+) -> Result<(), Failure> {
+    let phone = open_phone(config, true)?;
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let mut events = phone.subscribe_presence();
+        let id = register(&phone, account, true).await?;
+        for u in uris {
+            phone
+                .watch_presence(&id, u)
+                .map_err(|e| Failure(ui_line(&e)))?;
+        }
+        eprintln!("watching {} contact(s); Ctrl-C ends", uris.len());
+        let mut got = 0u64;
+        let receive = async {
+            loop {
+                match events.recv().await {
+                    Ok(AccountPresence {
+                        account_id,
+                        event: PresenceEvent::Contact { uri, status, note },
+                    }) if account_id == id => {
+                        if json {
+                            let line = serde_json::to_string(&Line {
+                                uri: &uri,
+                                status: status.as_str(),
+                                note: note.as_deref(),
+                            })
+                            .map_err(|e| Failure(format!("could not encode JSON: {e}")))?;
+                            println!("{line}");
+                        } else {
+                            match &note {
+                                Some(n) => println!("{uri}: {} ({n})", status.as_str()),
+                                None => println!("{uri}: {}", status.as_str()),
+                            }
+                        }
+                        got += 1;
+                        if count.is_some_and(|n| got >= n) {
+                            return Ok(());
+                        }
+                    }
+                    Ok(AccountPresence {
+                        account_id,
+                        event: PresenceEvent::Unavailable { uri, reason },
+                    }) if account_id == id => {
+                        eprintln!(
+                            "homeline: warning: {}{}",
+                            uri.map(|u| format!("{u}: ")).unwrap_or_default(),
+                            ui_line(&reason)
+                        );
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return Err(Failure("the account stopped".into()));
+                    }
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            r = receive => r,
+            () = until(timeout) => match count {
+                Some(n) if got < n => Err(Failure(format!("{got} of {n} changes arrived in time"))),
+                _ => Ok(()),
+            },
+        };
+        phone.stop_registrations().await;
+        outcome
+    });
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result
+}
