@@ -156,7 +156,7 @@ pub enum TurnEvent {
         relayed: SocketAddr,
         /// How the server sees us (XOR-MAPPED-ADDRESS), if it said.
         mapped: Option<SocketAddr>,
-        /// Round trip of the first request/response exchange with the server.
+        /// Round trip to the server: the lesser of the two Allocate exchanges.
         rtt: Duration,
     },
     /// The session failed; nothing more will happen. The driver closes its socket/stream.
@@ -470,10 +470,18 @@ impl TurnSession {
                 Event::AllocateResponse(_, relayed) if self.state == TurnState::Allocating => {
                     self.state = TurnState::Allocated;
                     self.relayed = Some(relayed);
-                    let rtt = self
+                    // The lesser of the two Allocate round trips (anonymous, then
+                    // authenticated): one sample is at the mercy of a busy scheduler.
+                    let first = self
                         .first_response
-                        .map(|t| t.saturating_duration_since(self.started))
-                        .unwrap_or_default();
+                        .map(|t| t.saturating_duration_since(self.started));
+                    let second = self
+                        .first_response
+                        .map(|t| now.saturating_duration_since(t));
+                    let rtt = match (first, second) {
+                        (Some(a), Some(b)) => a.min(b),
+                        (a, b) => a.or(b).unwrap_or_default(),
+                    };
                     self.events.push_back(TurnEvent::Allocated {
                         relayed,
                         mapped: self.mapped,

@@ -132,6 +132,25 @@ pub struct NetworkConfig {
     /// network is gone); default 60, `0` never ends a call for that.
     #[serde(default = "default_rtp_timeout")]
     pub rtp_timeout_secs: u32,
+    /// STUN servers (RFC 7064 URIs, `stun:host[:port]`) that tell Homeline its public address.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nat::config::deserialize_stun_uris"
+    )]
+    pub stun_servers: Vec<String>,
+    /// Use ICE with peers that offer it (default `true`).
+    #[serde(
+        default = "crate::nat::config::default_true",
+        skip_serializing_if = "crate::nat::config::is_true"
+    )]
+    pub ice: bool,
+    /// Always send media through a relay (default `false`).
+    #[serde(default, skip_serializing_if = "crate::nat::config::is_false")]
+    pub force_relay: bool,
+    /// `[[network.turn]]`: TURN relays (RFC 7065 URIs); the fastest that works is used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turn: Vec<crate::nat::config::TurnServerConfig>,
 }
 
 fn default_rtp_timeout() -> u32 {
@@ -146,6 +165,10 @@ impl Default for NetworkConfig {
             registration_expires_secs: default_registration_expires(),
             tls_ca_file: None,
             rtp_timeout_secs: default_rtp_timeout(),
+            stun_servers: Vec::new(),
+            ice: true,
+            force_relay: false,
+            turn: Vec::new(),
         }
     }
 }
@@ -317,6 +340,16 @@ pub struct AccountConfig {
     /// is set in Settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<Secret>,
+    /// STUN servers for this account, replacing `[network] stun_servers`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::nat::config::deserialize_opt_stun_uris"
+    )]
+    pub stun_servers: Option<Vec<String>>,
+    /// TURN relays for this account, replacing `[[network.turn]]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<Vec<crate::nat::config::TurnServerConfig>>,
 }
 
 fn deserialize_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -576,6 +609,7 @@ fn read_and_parse(path: &Path) -> Result<Option<Config>, ConfigProblem> {
             ..problem(kind, detail)
         }
     })?;
+    crate::nat::warn_file_passwords(&config, path);
     for acc in &config.accounts {
         if acc.password.is_some() {
             tracing::warn!(
@@ -773,6 +807,8 @@ mod tests {
             dial_prefix: String::new(),
             is_default: false,
             media_encryption: MediaEncryption::default(),
+            stun_servers: None,
+            turn: None,
         }
     }
 

@@ -42,6 +42,7 @@ mod error;
 pub mod history;
 pub mod logging;
 pub mod media;
+pub mod nat;
 mod phone;
 mod phone_calls;
 pub mod redact;
