@@ -114,3 +114,91 @@ fn probe_with_a_dead_relay_is_bounded_and_ranks_the_live_one_first() {
     // Every probe runs in parallel and each is bounded: the dead relay costs the limit once.
     assert!(took < Duration::from_millis(1200), "{took:?}");
 }
+
+/// Data both ways through coturn from behind a symmetric NAT, over each transport: the
+/// permission, the Send indication, the ChannelBind and ChannelData, and Data/ChannelData from
+/// the peer, against the real server.
+#[test]
+fn relay_link_carries_data_both_ways_over_udp_tcp_and_tls() {
+    use homeline_phone::nat::link::RelayLink;
+    let Some(lab) = Lab::start_or_skip(RouterProfile::Symmetric).unwrap() else {
+        return;
+    };
+    let c = lab
+        .start_coturn(CoturnConfig::new().user("alice", "secret").tls(443))
+        .unwrap();
+    let ca = c.tls_files().unwrap().ca.clone();
+    let ip = lab.public_ip();
+    let public_ip = lab.public_ip();
+    let peer = lab
+        .public()
+        .run(move || std::net::UdpSocket::bind((public_ip, 0)).unwrap())
+        .unwrap();
+    peer.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    for uri in [
+        format!("turn:{ip}:3478"),
+        format!("turn:{ip}:3478?transport=tcp"),
+        format!("turns:{ip}:443?transport=tcp"),
+    ] {
+        let target = RelayTarget {
+            uri: uri.parse::<TurnUri>().unwrap(),
+            username: "alice".into(),
+            password: "secret".into(),
+        };
+        let tls = homeline_phone::sip::tls::client_config(Some(&ca)).unwrap();
+        let peer = &peer;
+        lab.client()
+            .run(|| {
+                rt().block_on(async {
+                    let mut link = RelayLink::open(&target, tls, Duration::from_secs(2))
+                        .await
+                        .unwrap_or_else(|e| panic!("{uri}: {e}"));
+                    link.permit(peer_addr);
+                    let relayed = link.relayed();
+                    // Peer → client, until the permission is in (a few ms).
+                    let mut got = None;
+                    for i in 0..40u8 {
+                        peer.send_to(&[b'p', i], relayed).unwrap();
+                        if let Ok(Some(r)) =
+                            tokio::time::timeout(Duration::from_millis(50), link.recv()).await
+                        {
+                            got = Some(r);
+                            break;
+                        }
+                    }
+                    let (from, data) = got.unwrap_or_else(|| panic!("{uri}: nothing relayed"));
+                    assert_eq!(from, peer_addr, "{uri}");
+                    assert_eq!(data[0], b'p', "{uri}");
+                    // Client → peer: the first as a Send indication, later as ChannelData.
+                    let mut seen = 0;
+                    for i in 0..5u8 {
+                        link.send_to(peer_addr, &[b'c', i]);
+                        tokio::time::sleep(Duration::from_millis(30)).await;
+                        let peer = peer.try_clone().unwrap();
+                        let r = tokio::task::spawn_blocking(move || {
+                            let mut b = [0u8; 64];
+                            peer.recv_from(&mut b).map(|(n, a)| (b[..n].to_vec(), a))
+                        })
+                        .await
+                        .unwrap();
+                        if let Ok((d, a)) = r {
+                            assert_eq!(a, relayed, "{uri}: from the relayed address");
+                            assert_eq!(d, vec![b'c', i], "{uri}");
+                            seen += 1;
+                        }
+                    }
+                    assert!(seen >= 4, "{uri}: {seen} of 5 reached the peer");
+                    // And back again after the channel is bound.
+                    peer.send_to(b"late", relayed).unwrap();
+                    let (_, d) = tokio::time::timeout(Duration::from_secs(1), link.recv())
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(d, b"late", "{uri}");
+                })
+            })
+            .unwrap();
+    }
+}

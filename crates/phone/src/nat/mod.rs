@@ -8,6 +8,7 @@
 //! - [`stun`]: the server-reflexive address of a socket, bounded in time.
 
 pub mod config;
+pub mod link;
 mod phone_api;
 pub mod probe;
 pub mod relay;
