@@ -16,6 +16,7 @@ mod diagnose;
 mod message;
 mod presence;
 mod register;
+mod relays;
 
 /// Homeline, the softphone for people who work from home: headless commands.
 #[derive(Debug, Parser)]
@@ -36,6 +37,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Probe the configured TURN relays over each transport (UDP, TCP, TLS) in parallel and
+    /// print, per relay and transport, whether it works, its round trip and why not; `*` marks
+    /// the one calls use. Exit 1 when relays are configured and none works.
+    Relays {
+        /// Use this account's relays (its own `turn` list) instead of `[[network.turn]]`.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the sound devices (microphones and speakers).
     Devices {
         /// Print JSON (the app API's AudioDevices) instead of text.
@@ -297,6 +309,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Devices { json } => devices(json),
+        Command::Relays { account, json } => relays::run(cli.config, account.as_deref(), json),
         Command::Register {
             account,
             timeout,

@@ -28,6 +28,8 @@ pub struct CoturnConfig {
     pub relay_ports: (u16, u16),
     /// Verbose log.
     pub verbose: bool,
+    /// `--no-udp`: no UDP listener, so clients must reach it over TCP or TLS.
+    pub no_udp: bool,
 }
 
 impl Default for CoturnConfig {
@@ -39,6 +41,7 @@ impl Default for CoturnConfig {
             tls_port: None,
             relay_ports: (49152, 49999),
             verbose: true,
+            no_udp: false,
         }
     }
 }
@@ -58,6 +61,12 @@ impl CoturnConfig {
     /// Enables TLS/DTLS on `port`.
     pub fn tls(mut self, port: u16) -> Self {
         self.tls_port = Some(port);
+        self
+    }
+
+    /// No UDP listener (`--no-udp`): TURN over TCP/TLS only.
+    pub fn no_udp(mut self) -> Self {
+        self.no_udp = true;
         self
     }
 
@@ -117,6 +126,9 @@ impl Lab {
         if config.verbose {
             cmd.arg("--verbose");
         }
+        if config.no_udp {
+            cmd.arg("--no-udp");
+        }
         let tls = match config.tls_port {
             Some(port) => {
                 let t = self.tls_files()?;
@@ -149,8 +161,13 @@ impl Lab {
 impl Coturn {
     fn wait_ready(&mut self, host: &Host, limit: Duration) -> Result<()> {
         let deadline = Instant::now() + limit;
-        let udp = [self.addr(), self.addr2()];
-        let mut tcp = udp.to_vec();
+        let both = [self.addr(), self.addr2()];
+        let udp: Vec<SocketAddr> = if self.config.no_udp {
+            Vec::new()
+        } else {
+            both.to_vec()
+        };
+        let mut tcp = both.to_vec();
         tcp.extend(self.tls_addrs().into_iter().flatten());
         let mut last;
         loop {
@@ -164,7 +181,7 @@ impl Coturn {
             }
             let r = host.run(|| -> std::io::Result<()> {
                 let sock = std::net::UdpSocket::bind("0.0.0.0:0")?;
-                for a in udp {
+                for &a in &udp {
                     probe::stun_binding(&sock, a, Duration::from_millis(200))?;
                 }
                 for a in &tcp {

@@ -473,6 +473,8 @@ mod tests {
             dial_prefix: prefix.into(),
             is_default: false,
             media_encryption: crate::config::MediaEncryption::default(),
+            stun_servers: None,
+            turn: None,
         };
         let all = [
             account("a1", "Office", "9"),

@@ -136,13 +136,25 @@ pub struct NetworkConfig {
     /// network is gone); default 60, `0` never ends a call for that.
     #[serde(default = "default_rtp_timeout")]
     pub rtp_timeout_secs: u32,
-    /// STUN servers, `stun:host[:port]` URIs (RFC 7064), used by the connectivity test.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// STUN servers (RFC 7064 URIs, `stun:host[:port]`) that tell Homeline its public address.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::nat::config::deserialize_stun_uris"
+    )]
     pub stun_servers: Vec<String>,
-    /// Send call audio through the TURN relay always (set by the connectivity test's fix for
-    /// a symmetric NAT or blocked UDP).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// Use ICE with peers that offer it (default `true`).
+    #[serde(
+        default = "crate::nat::config::default_true",
+        skip_serializing_if = "crate::nat::config::is_true"
+    )]
+    pub ice: bool,
+    /// Always send media through a relay (default `false`).
+    #[serde(default, skip_serializing_if = "crate::nat::config::is_false")]
     pub force_relay: bool,
+    /// `[[network.turn]]`: TURN relays (RFC 7065 URIs); the fastest that works is used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turn: Vec<crate::nat::config::TurnServerConfig>,
 }
 
 fn default_rtp_timeout() -> u32 {
@@ -158,7 +170,9 @@ impl Default for NetworkConfig {
             tls_ca_file: None,
             rtp_timeout_secs: default_rtp_timeout(),
             stun_servers: Vec::new(),
+            ice: true,
             force_relay: false,
+            turn: Vec::new(),
         }
     }
 }
@@ -354,6 +368,16 @@ pub struct AccountConfig {
     /// is set in Settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<Secret>,
+    /// STUN servers for this account, replacing `[network] stun_servers`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::nat::config::deserialize_opt_stun_uris"
+    )]
+    pub stun_servers: Option<Vec<String>>,
+    /// TURN relays for this account, replacing `[[network.turn]]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<Vec<crate::nat::config::TurnServerConfig>>,
 }
 
 fn deserialize_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -613,6 +637,7 @@ fn read_and_parse(path: &Path) -> Result<Option<Config>, ConfigProblem> {
             ..problem(kind, detail)
         }
     })?;
+    crate::nat::warn_file_passwords(&config, path);
     for acc in &config.accounts {
         if acc.password.is_some() {
             tracing::warn!(
@@ -810,6 +835,8 @@ mod tests {
             dial_prefix: String::new(),
             is_default: false,
             media_encryption: MediaEncryption::default(),
+            stun_servers: None,
+            turn: None,
         }
     }
 

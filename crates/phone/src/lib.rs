@@ -44,6 +44,7 @@ pub mod history;
 pub mod ice;
 pub mod logging;
 pub mod media;
+pub mod nat;
 mod phone;
 mod phone_calls;
 pub mod presence;

@@ -140,6 +140,11 @@ impl Phone {
         self.secrets.status()
     }
 
+    /// The password store (for the NAT module's relay passwords).
+    pub(crate) fn secret_store(&self) -> &SecretStore {
+        &self.secrets
+    }
+
     /// A copy of the configuration in use.
     pub fn config(&self) -> Config {
         self.state().config.clone()
@@ -238,6 +243,8 @@ impl Phone {
                     dial_prefix: String::new(),
                     is_default: false,
                     media_encryption: crate::config::MediaEncryption::default(),
+                    stun_servers: None,
+                    turn: None,
                 });
                 (config.accounts.len() - 1, true)
             }

@@ -1,0 +1,59 @@
+//! The server-reflexive address of a UDP socket (STUN Binding, bounded in time).
+//!
+//! Runs on the socket the media will use, so the address is the public face of that very
+//! port. Several servers are asked in parallel; the first answer wins, and a dead server costs
+//! at most `limit`. Datagrams that are not the binding's response are dropped here (the
+//! socket carries no media yet while gathering).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use homeline_nat::{BindingResult, StunBinding};
+use tokio::net::UdpSocket;
+
+/// Asks each server in `servers` over `sock`; returns the first mapped address and the
+/// server that gave it, or `None` when none answered within `limit`.
+pub async fn srflx(
+    sock: &UdpSocket,
+    servers: &[SocketAddr],
+    limit: Duration,
+) -> Option<(SocketAddr, BindingResult)> {
+    let local = sock.local_addr().ok()?;
+    let now = Instant::now();
+    let mut bindings: Vec<StunBinding> = servers
+        .iter()
+        .filter(|s| s.is_ipv4() == local.is_ipv4())
+        .filter_map(|s| StunBinding::new(*s, local, now, limit).ok())
+        .collect();
+    if bindings.is_empty() {
+        return None;
+    }
+    let mut buf = vec![0u8; 1500];
+    loop {
+        for b in bindings.iter_mut() {
+            while let Some(t) = b.poll_transmit() {
+                let _ = sock.send_to(&t.payload, t.destination).await;
+            }
+            if let Some(Ok(r)) = b.result() {
+                return Some((b.server(), *r));
+            }
+        }
+        let wake = bindings.iter_mut().filter_map(|b| b.poll_timeout()).min()?;
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => if let Ok((n, from)) = r {
+                let now = Instant::now();
+                for b in bindings.iter_mut() {
+                    if b.handle_datagram(now, from, &buf[..n]) {
+                        break;
+                    }
+                }
+            },
+            _ = tokio::time::sleep_until(wake.into()) => {
+                let now = Instant::now();
+                for b in bindings.iter_mut() {
+                    b.handle_timeout(now);
+                }
+            }
+        }
+    }
+}
