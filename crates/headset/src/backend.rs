@@ -209,7 +209,8 @@ pub fn list(audio_devices: &[String]) -> Result<Vec<HeadsetInfo>, BackendError> 
             problem = Some(open_problem(&path, d.vendor_id(), &e.to_string()));
         }
         let product = d.product_string().unwrap_or_default().to_string();
-        let audio = pair_by_usb_parent(sysfs, &path).or_else(|| pair_by_name(&product, audio_devices));
+        let audio =
+            pair_by_usb_parent(sysfs, &path).or_else(|| pair_by_name(&product, audio_devices));
         out.push(HeadsetInfo {
             path,
             vendor_id: d.vendor_id(),

@@ -173,10 +173,8 @@ fn main_item_facts(bytes: &[u8]) -> BTreeMap<usize, MainItemFacts> {
                 set(&mut stack, &|g| g.max = i32::from(&n));
             }
             ItemType::Global(GlobalItem::Push) => stack.push(g),
-            ItemType::Global(GlobalItem::Pop) => {
-                if stack.len() > 1 {
-                    stack.pop();
-                }
+            ItemType::Global(GlobalItem::Pop) if stack.len() > 1 => {
+                stack.pop();
             }
             ItemType::Local(LocalItem::Usage(p, id)) => {
                 locals.push((Some(u16::from(&p)), u16::from(&id)));
@@ -184,9 +182,7 @@ fn main_item_facts(bytes: &[u8]) -> BTreeMap<usize, MainItemFacts> {
             ItemType::Local(LocalItem::UsageId(id)) => locals.push((None, u16::from(&id))),
             ItemType::Main(MainItem::Collection(_)) => {
                 if depth == 0 {
-                    top = locals
-                        .first()
-                        .map(|(p, id)| (p.or(page).unwrap_or(0), *id));
+                    top = locals.first().map(|(p, id)| (p.or(page).unwrap_or(0), *id));
                 }
                 depth += 1;
                 locals.clear();
@@ -240,8 +236,64 @@ fn top_usage(collections: &[hidreport::Collection]) -> Option<(u16, u16)> {
 
 fn wanted(direction: Direction, top: Option<(u16, u16)>, page: u16) -> bool {
     let in_telephony = matches!(top, Some((PAGE_TELEPHONY, _)));
-    in_telephony
-        && (page == PAGE_TELEPHONY || (direction == Direction::Output && page == PAGE_LED))
+    in_telephony && (page == PAGE_TELEPHONY || (direction == Direction::Output && page == PAGE_LED))
+}
+
+/// The limits Linux hid-core puts on a descriptor (`HID_MAX_DESCRIPTOR_SIZE`, `report_size >
+/// 256`, `HID_MAX_USAGES`): beyond them a device is broken, and hidreport would allocate one
+/// field per count (a 16-bit Report Count on every item reaches gigabytes).
+const MAX_DESCRIPTOR: usize = 4096;
+const MAX_REPORT_SIZE: usize = 256;
+const MAX_REPORT_COUNT: usize = 12288;
+const MAX_TOTAL_FIELDS: usize = 65536;
+
+/// Refuses descriptors beyond those limits before hidreport builds its fields.
+fn precheck(bytes: &[u8]) -> Result<(), DescriptorError> {
+    if bytes.len() > MAX_DESCRIPTOR {
+        return Err(DescriptorError::Invalid(format!(
+            "it is {} bytes long, more than the {MAX_DESCRIPTOR} a device may have",
+            bytes.len()
+        )));
+    }
+    let items = ReportDescriptorItems::try_from(bytes)
+        .map_err(|e| DescriptorError::Invalid(e.to_string()))?;
+    let mut stack = vec![(0usize, 0usize)];
+    let mut total = 0usize;
+    for it in items.iter() {
+        let (size, count) = stack.last().copied().unwrap_or((0, 0));
+        match it.item().item_type() {
+            ItemType::Global(GlobalItem::ReportSize(n)) => {
+                if let Some(top) = stack.last_mut() {
+                    top.0 = usize::from(&n);
+                }
+            }
+            ItemType::Global(GlobalItem::ReportCount(n)) => {
+                if let Some(top) = stack.last_mut() {
+                    top.1 = usize::from(&n);
+                }
+            }
+            ItemType::Global(GlobalItem::Push) => stack.push((size, count)),
+            ItemType::Global(GlobalItem::Pop) if stack.len() > 1 => {
+                stack.pop();
+            }
+            ItemType::Main(MainItem::Input(_) | MainItem::Output(_) | MainItem::Feature(_)) => {
+                if size > MAX_REPORT_SIZE || count > MAX_REPORT_COUNT {
+                    return Err(DescriptorError::Invalid(format!(
+                        "a field at byte {} is {size} bits x {count}, beyond what HID allows",
+                        it.offset()
+                    )));
+                }
+                total += count;
+                if total > MAX_TOTAL_FIELDS {
+                    return Err(DescriptorError::Invalid(
+                        "it declares too many fields".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Parses a report descriptor and picks its telephony controls.
@@ -251,6 +303,7 @@ pub fn parse(bytes: &[u8]) -> Result<TelephonyLayout, DescriptorError> {
     if bytes.is_empty() {
         return Err(DescriptorError::Invalid("it is empty".into()));
     }
+    precheck(bytes)?;
     // hidreport 0.6 panics on a few malformed inputs (e.g. a Usage before any Usage Page, an
     // Input item with too few usages); a device must not be able to crash us, so its panics
     // become an error here.
@@ -267,7 +320,12 @@ pub fn parse(bytes: &[u8]) -> Result<TelephonyLayout, DescriptorError> {
     let facts = main_item_facts(bytes);
     let mut layout = TelephonyLayout::default();
     collect(Direction::Input, rdesc.input_reports(), &facts, &mut layout);
-    collect(Direction::Output, rdesc.output_reports(), &facts, &mut layout);
+    collect(
+        Direction::Output,
+        rdesc.output_reports(),
+        &facts,
+        &mut layout,
+    );
     for f in facts.values() {
         if let Some(t @ (PAGE_TELEPHONY, _)) = f.top_collection
             && !layout.collections.contains(&t)
@@ -277,7 +335,6 @@ pub fn parse(bytes: &[u8]) -> Result<TelephonyLayout, DescriptorError> {
     }
     Ok(layout)
 }
-
 
 fn collect<R: hidreport::Report>(
     direction: Direction,
@@ -320,7 +377,9 @@ fn collect<R: hidreport::Report>(
                     }
                 }
                 Field::Array(a) => {
-                    let Some(first) = a.usages().first() else { continue };
+                    let Some(first) = a.usages().first() else {
+                        continue;
+                    };
                     let (page, id) = page_id(first);
                     let top = top_usage(&a.collections);
                     if !wanted(direction, top, page) {
@@ -348,7 +407,9 @@ fn collect<R: hidreport::Report>(
                     // `handle_main_item`); its usages, flags and collection come from the
                     // item stream.
                     let offset = u32::from(&field.id()) as usize / 8;
-                    let Some(f) = facts.get(&offset) else { continue };
+                    let Some(f) = facts.get(&offset) else {
+                        continue;
+                    };
                     if f.usages.is_empty() {
                         continue; // padding
                     }

@@ -80,7 +80,10 @@ pub enum CallPhase {
 
 impl CallPhase {
     fn off_hook(self) -> bool {
-        matches!(self, CallPhase::Dialing | CallPhase::Active | CallPhase::Held)
+        matches!(
+            self,
+            CallPhase::Dialing | CallPhase::Active | CallPhase::Held
+        )
     }
 }
 
@@ -456,7 +459,12 @@ impl Headset {
     fn build(&self, leds: LedState) -> Vec<OutputReport> {
         let mut reports: BTreeMap<Option<u8>, Vec<u8>> = BTreeMap::new();
         let mut first: Option<Option<u8>> = None;
-        for c in self.layout.controls.iter().filter(|c| c.direction == Direction::Output) {
+        for c in self
+            .layout
+            .controls
+            .iter()
+            .filter(|c| c.direction == Direction::Output)
+        {
             let on = match (c.usage_page, c.usage_id) {
                 (PAGE_LED, usages::LED_OFF_HOOK) => Some(leds.off_hook),
                 (PAGE_LED, usages::LED_RING) => Some(leds.ring),
@@ -497,7 +505,10 @@ impl Headset {
         if let Some(id) = first
             && let Some(bytes) = reports.remove(&id)
         {
-            out.push(OutputReport { report_id: id, bytes });
+            out.push(OutputReport {
+                report_id: id,
+                bytes,
+            });
         }
         out.extend(
             reports

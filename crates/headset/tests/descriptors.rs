@@ -189,7 +189,10 @@ fn all_thirteen_descriptors_and_the_negative_control_are_here() {
     // plus the G535 negative control.
     assert_eq!(n.len(), 15, "{n:?}");
     for name in &n {
-        assert!(data_dir().join(format!("{name}.md")).exists(), "{name} has its note");
+        assert!(
+            data_dir().join(format!("{name}.md")).exists(),
+            "{name} has its note"
+        );
     }
     assert!(data_dir().join("README.md").exists());
 }
@@ -210,11 +213,19 @@ fn report_sizes_match_the_notes() {
     for name in names() {
         let n = note(&name);
         let layout = descriptor::parse(&bytes(&name)).expect("parses");
-        let Some(line) = n.lines().find(|l| l.starts_with("Report sizes of the telephony")) else {
+        let Some(line) = n
+            .lines()
+            .find(|l| l.starts_with("Report sizes of the telephony"))
+        else {
             assert!(layout.input_report_len.is_empty(), "{name}");
             continue;
         };
-        let list = line.split_once("):").expect("sizes").1.trim().trim_end_matches('.');
+        let list = line
+            .split_once("):")
+            .expect("sizes")
+            .1
+            .trim()
+            .trim_end_matches('.');
         for item in list.split(", ") {
             // "Input 7 = 3"
             let (lhs, len) = item.split_once(" = ").expect("=");
@@ -239,7 +250,12 @@ fn telephony_top_level_collections_match_the_notes() {
             .lines()
             .filter(|l| l.contains("Application collection, usage Telephony"))
             .map(|l| {
-                let id = l.split("Telephony ").nth(1).expect("usage").split(' ').next();
+                let id = l
+                    .split("Telephony ")
+                    .nth(1)
+                    .expect("usage")
+                    .split(' ')
+                    .next();
                 (PAGE_TELEPHONY, hex_u16(id.expect("id")))
             })
             .collect();
@@ -279,7 +295,12 @@ fn constant_flagged_buttons_are_kept_with_the_flag() {
         .expect("BOYA mute kept");
     assert!(mute.constant && mute.relative);
     let razer = descriptor::parse(&bytes("razer-mic-1532-0511")).expect("parses");
-    assert!(razer.input(PAGE_TELEPHONY, usages::HOOK_SWITCH).expect("kept").constant);
+    assert!(
+        razer
+            .input(PAGE_TELEPHONY, usages::HOOK_SWITCH)
+            .expect("kept")
+            .constant
+    );
     assert!(razer.is_telephony());
 }
 
@@ -327,4 +348,22 @@ fn hex_text_ignores_whitespace_and_rejects_other_text() {
     assert!(descriptor::decode_hex_text("05 0g").is_err());
     assert!(descriptor::decode_hex_text("050").is_err());
     assert!(descriptor::parse(&[]).is_err());
+}
+
+#[test]
+fn descriptors_beyond_hid_limits_are_refused_in_words() {
+    // Report Size 8, Report Count 65535 on one Input item: a broken device (Linux refuses more
+    // than 12288 usages); hidreport alone would build 65535 fields per such item.
+    let d = [
+        0x05, 0x0B, 0x09, 0x05, 0xA1, 0x01, 0x75, 0x08, 0x96, 0xFF, 0xFF, 0x09, 0x20, 0x81, 0x02,
+        0xC0,
+    ];
+    let e = descriptor::parse(&d).unwrap_err().to_string();
+    assert!(e.contains("beyond what HID allows"), "{e}");
+    // A Usage before any Usage Page makes hidreport 0.6 panic inside; we get an error.
+    let d = [
+        0x09, 0x05, 0xA1, 0x01, 0x75, 0x01, 0x95, 0x01, 0x09, 0x20, 0x81, 0x02, 0xC0,
+    ];
+    assert!(descriptor::parse(&d).is_err());
+    assert!(descriptor::parse(&vec![0u8; 5000]).is_err());
 }

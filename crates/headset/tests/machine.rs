@@ -43,7 +43,10 @@ fn a_whole_incoming_call_on_a_jabra_with_exact_bytes() {
         vec![vec![2, 0x24, 0]]
     );
     // The user presses the headset button: Hook Switch goes off-hook -> answer.
-    assert_eq!(h.handle_input(ms(t0, 2000), &[2, HOOK, 0]), vec![HeadsetEvent::Answer]);
+    assert_eq!(
+        h.handle_input(ms(t0, 2000), &[2, HOOK, 0]),
+        vec![HeadsetEvent::Answer]
+    );
     // The same state repeated is no second answer.
     assert_eq!(h.handle_input(ms(t0, 2100), &[2, HOOK, 0]), vec![]);
     // The phone answered: Off-Hook and Microphone on, ring off.
@@ -82,13 +85,19 @@ fn a_whole_incoming_call_on_a_jabra_with_exact_bytes() {
         vec![vec![2, 0x11, 0]]
     );
     // Button again: on-hook -> hang up; then everything off.
-    assert_eq!(h.handle_input(ms(t0, 10_000), &[2, 0, 0]), vec![HeadsetEvent::HangUp]);
+    assert_eq!(
+        h.handle_input(ms(t0, 10_000), &[2, 0, 0]),
+        vec![HeadsetEvent::HangUp]
+    );
     assert_eq!(
         bytes(h.apply(ms(t0, 10_010), call(CallPhase::Idle, false))),
         vec![vec![2, 0, 0]]
     );
     // Nothing changed, nothing pending: nothing written.
-    assert!(h.apply(ms(t0, 11_000), call(CallPhase::Idle, false)).is_empty());
+    assert!(
+        h.apply(ms(t0, 11_000), call(CallPhase::Idle, false))
+            .is_empty()
+    );
 }
 
 #[test]
@@ -115,11 +124,17 @@ fn a_hook_switch_that_acknowledges_our_off_hook_is_not_a_press() {
     assert_eq!(h.handle_input(ms(t0, 1100), &[2, HOOK, 0]), vec![]);
     // Hung up in the app while a second call rings: the device's on-hook echo must not be
     // taken for anything, and its next off-hook within the window neither.
-    assert!(!h.apply(ms(t0, 3000), call(CallPhase::Ringing, false)).is_empty());
+    assert!(
+        !h.apply(ms(t0, 3000), call(CallPhase::Ringing, false))
+            .is_empty()
+    );
     assert_eq!(h.handle_input(ms(t0, 3050), &[2, 0, 0]), vec![]);
     // A real press after the window answers.
     let after = 3000 + HOOK_ACK_WINDOW.as_millis() as u64 + 200;
-    assert_eq!(h.handle_input(ms(t0, after), &[2, HOOK, 0]), vec![HeadsetEvent::Answer]);
+    assert_eq!(
+        h.handle_input(ms(t0, after), &[2, HOOK, 0]),
+        vec![HeadsetEvent::Answer]
+    );
 }
 
 #[test]
@@ -169,9 +184,15 @@ fn mute_needs_off_hook_and_keypad_sends_digits_in_a_call() {
     // Keypad: 4-bit array at bit 7 (logical 0..11 over Phone Key 0..#). Value 5 = key '5';
     // value 11 = '#'. Bits 7..10: value v -> byte1 bit7 = v&1, byte2 bits0..2 = v>>1.
     let key = |v: u8| [2u8, HOOK | ((v & 1) << 7), v >> 1];
-    assert_eq!(h.handle_input(ms(t0, 300), &key(5)), vec![HeadsetEvent::Key('5')]);
+    assert_eq!(
+        h.handle_input(ms(t0, 300), &key(5)),
+        vec![HeadsetEvent::Key('5')]
+    );
     assert_eq!(h.handle_input(ms(t0, 400), &key(0)), vec![]);
-    assert_eq!(h.handle_input(ms(t0, 500), &key(11)), vec![HeadsetEvent::Key('#')]);
+    assert_eq!(
+        h.handle_input(ms(t0, 500), &key(11)),
+        vec![HeadsetEvent::Key('#')]
+    );
 }
 
 #[test]
@@ -184,7 +205,10 @@ fn one_report_per_led_on_poly_with_off_hook_first() {
         vec![vec![23, 0], vec![9, 0], vec![24, 1], vec![32, 0]]
     );
     // Input report 8: bit0 Phone Mute (rel), bit1 Hook Switch (abs), bit2 Flash (abs).
-    assert_eq!(h.handle_input(ms(t0, 900), &[8, 0x02]), vec![HeadsetEvent::Answer]);
+    assert_eq!(
+        h.handle_input(ms(t0, 900), &[8, 0x02]),
+        vec![HeadsetEvent::Answer]
+    );
     assert_eq!(
         bytes(h.apply(ms(t0, 910), call(CallPhase::Active, true))),
         vec![
@@ -198,7 +222,10 @@ fn one_report_per_led_on_poly_with_off_hook_first() {
             vec![32, 0]
         ]
     );
-    assert_eq!(h.handle_input(ms(t0, 2000), &[8, 0x03]), vec![HeadsetEvent::Mute(false)]);
+    assert_eq!(
+        h.handle_input(ms(t0, 2000), &[8, 0x03]),
+        vec![HeadsetEvent::Mute(false)]
+    );
 }
 
 #[test]
@@ -211,8 +238,14 @@ fn switches_off_mean_nothing_acted_on_and_nothing_written() {
     let mut h = Headset::new(layout("jabra-evolve-link-ms"), off);
     assert!(h.apply(t0, call(CallPhase::Ringing, false)).is_empty());
     assert_eq!(h.handle_input(ms(t0, 1000), &[2, HOOK, 0]), vec![]);
-    assert!(h.apply(ms(t0, 1001), call(CallPhase::Active, true)).is_empty());
-    assert_eq!(h.handle_input(ms(t0, 2000), &[2, HOOK | MUTE_BTN, 0]), vec![]);
+    assert!(
+        h.apply(ms(t0, 1001), call(CallPhase::Active, true))
+            .is_empty()
+    );
+    assert_eq!(
+        h.handle_input(ms(t0, 2000), &[2, HOOK | MUTE_BTN, 0]),
+        vec![]
+    );
 
     // Call buttons off: the hook does nothing, mute still works, LEDs still shown.
     let mut h = Headset::new(
@@ -222,7 +255,10 @@ fn switches_off_mean_nothing_acted_on_and_nothing_written() {
             ..Switches::default()
         },
     );
-    assert_eq!(bytes(h.apply(t0, call(CallPhase::Ringing, false))), vec![vec![2, 0x24, 0]]);
+    assert_eq!(
+        bytes(h.apply(t0, call(CallPhase::Ringing, false))),
+        vec![vec![2, 0x24, 0]]
+    );
     assert_eq!(h.handle_input(ms(t0, 1000), &[2, HOOK, 0]), vec![]);
     h.apply(ms(t0, 1001), call(CallPhase::Active, false));
     assert_eq!(
@@ -238,8 +274,14 @@ fn switches_off_mean_nothing_acted_on_and_nothing_written() {
             ..Switches::default()
         },
     );
-    assert_eq!(bytes(h.apply(t0, call(CallPhase::Active, true))), vec![vec![2, 0x11, 0]]);
-    assert_eq!(h.handle_input(ms(t0, 2000), &[2, HOOK | MUTE_BTN, 0]), vec![]);
+    assert_eq!(
+        bytes(h.apply(t0, call(CallPhase::Active, true))),
+        vec![vec![2, 0x11, 0]]
+    );
+    assert_eq!(
+        h.handle_input(ms(t0, 2000), &[2, HOOK | MUTE_BTN, 0]),
+        vec![]
+    );
 
     // LEDs off: buttons work, nothing is written.
     let mut h = Headset::new(
@@ -250,8 +292,14 @@ fn switches_off_mean_nothing_acted_on_and_nothing_written() {
         },
     );
     assert!(h.apply(t0, call(CallPhase::Ringing, false)).is_empty());
-    assert_eq!(h.handle_input(ms(t0, 1000), &[2, HOOK, 0]), vec![HeadsetEvent::Answer]);
-    assert!(h.apply(ms(t0, 1001), call(CallPhase::Active, false)).is_empty());
+    assert_eq!(
+        h.handle_input(ms(t0, 1000), &[2, HOOK, 0]),
+        vec![HeadsetEvent::Answer]
+    );
+    assert!(
+        h.apply(ms(t0, 1001), call(CallPhase::Active, false))
+            .is_empty()
+    );
 
     // Ring on the headset off: no Ring LED or Ringer, the rest as usual.
     let mut h = Headset::new(
@@ -261,8 +309,14 @@ fn switches_off_mean_nothing_acted_on_and_nothing_written() {
             ..Switches::default()
         },
     );
-    assert_eq!(bytes(h.apply(t0, call(CallPhase::Ringing, false))), vec![vec![2, 0, 0]]);
-    assert_eq!(h.handle_input(ms(t0, 1000), &[2, HOOK, 0]), vec![HeadsetEvent::Answer]);
+    assert_eq!(
+        bytes(h.apply(t0, call(CallPhase::Ringing, false))),
+        vec![vec![2, 0, 0]]
+    );
+    assert_eq!(
+        h.handle_input(ms(t0, 1000), &[2, HOOK, 0]),
+        vec![HeadsetEvent::Answer]
+    );
 }
 
 #[test]
@@ -274,5 +328,8 @@ fn reports_of_other_ids_and_short_reports_are_ignored() {
     assert_eq!(h.handle_input(ms(t0, 1000), &[4, HOOK, 0]), vec![]);
     assert_eq!(h.handle_input(ms(t0, 1000), &[2, HOOK]), vec![]);
     assert_eq!(h.handle_input(ms(t0, 1000), &[]), vec![]);
-    assert_eq!(h.handle_input(ms(t0, 1100), &[2, HOOK, 0]), vec![HeadsetEvent::Answer]);
+    assert_eq!(
+        h.handle_input(ms(t0, 1100), &[2, HOOK, 0]),
+        vec![HeadsetEvent::Answer]
+    );
 }

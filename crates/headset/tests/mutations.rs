@@ -83,7 +83,7 @@ fn mutated_descriptors_never_panic() {
     let mut parsed = 0usize;
     let mut refused = 0usize;
     for (_, base) in descriptors() {
-        for _ in 0..1500 {
+        for _ in 0..1000 {
             let m = mutate(&mut rng, &base);
             match descriptor::parse(&m) {
                 Ok(layout) => {
@@ -110,8 +110,8 @@ fn mutated_descriptors_never_panic() {
     }
     let _ = std::panic::take_hook();
     // Both paths were exercised.
-    assert!(parsed > 1000, "parsed {parsed}");
-    assert!(refused > 100, "refused {refused}");
+    assert!(parsed > 500, "parsed {parsed}");
+    assert!(refused > 50, "refused {refused}");
 }
 
 #[test]
