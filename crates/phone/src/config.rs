@@ -52,6 +52,12 @@ pub struct Config {
     /// Sound devices for calls; left out of the file while every role follows the system.
     #[serde(default, skip_serializing_if = "AudioConfig::is_system_default")]
     pub audio: AudioConfig,
+    /// Headset integration switches; left out of the file while all are on.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::headset::HeadsetConfig::is_default"
+    )]
+    pub headset: crate::headset::HeadsetConfig,
     /// SIP accounts, one `[[accounts]]` table each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountConfig>,
@@ -64,6 +70,7 @@ impl Default for Config {
             network: NetworkConfig::default(),
             logging: LoggingConfig::default(),
             audio: AudioConfig::default(),
+            headset: crate::headset::HeadsetConfig::default(),
             accounts: Vec::new(),
         }
     }

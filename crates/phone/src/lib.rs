@@ -39,6 +39,7 @@ pub mod calls;
 pub mod config;
 pub mod dialplan;
 mod error;
+pub mod headset;
 pub mod history;
 pub mod logging;
 pub mod media;
