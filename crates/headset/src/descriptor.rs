@@ -28,7 +28,8 @@ pub const PAGE_TELEPHONY: u16 = 0x0B;
 pub const PAGE_LED: u16 = 0x08;
 
 /// Input or output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Device to host.
     Input,
@@ -37,7 +38,7 @@ pub enum Direction {
 }
 
 /// One telephony or LED control of the descriptor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Control {
     /// Input or output.
     pub direction: Direction,
@@ -469,6 +470,26 @@ impl TelephonyLayout {
         self.controls
             .iter()
             .filter(move |c| c.direction == Direction::Output && c.is(page, id))
+    }
+
+    /// The value of each input control of this report (report-ID byte first when the device
+    /// uses report IDs); empty for a report of another ID or one too short.
+    pub fn input_values(&self, report: &[u8]) -> Vec<(&Control, u32)> {
+        let (id, payload) = if self.uses_report_ids {
+            match report.split_first() {
+                Some((id, rest)) => (Some(*id), rest),
+                None => return Vec::new(),
+            }
+        } else {
+            (None, report)
+        };
+        self.controls
+            .iter()
+            .filter(|c| c.direction == Direction::Input && c.report_id == id)
+            .filter_map(|c| {
+                crate::machine::read_bits(payload, c.bit_offset, c.bit_size).map(|v| (c, v))
+            })
+            .collect()
     }
 
     /// The keypad (an input array on Phone Key 0 …), if any.

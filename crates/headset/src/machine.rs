@@ -159,7 +159,7 @@ pub struct Headset {
     hook_ack: Option<(Instant, bool)>,
 }
 
-fn read_bits(payload: &[u8], offset: usize, size: usize) -> Option<u32> {
+pub(crate) fn read_bits(payload: &[u8], offset: usize, size: usize) -> Option<u32> {
     if size == 0 || size > 32 {
         return None;
     }

@@ -18,6 +18,8 @@ use tokio::sync::{broadcast, watch};
 
 pub use config::HeadsetConfig;
 pub use driver::HeadsetDriver;
+/// The protocol crate, for the CLI and the shell (which know only `homeline-phone`).
+pub use homeline_headset as core;
 
 use crate::api::UiError;
 use crate::error::Error;
@@ -110,6 +112,18 @@ impl HeadsetSlot {
     }
 }
 
+/// The telephony headsets attached (blocking: reads sysfs / asks the HID layer), paired with
+/// these audio devices by name when sysfs cannot pair them.
+pub fn list_headsets(audio_devices: &[String]) -> Result<Vec<HeadsetInfo>, UiError> {
+    backend::list(audio_devices).map_err(|e| {
+        UiError::new(
+            "headset_list",
+            format!("The headsets could not be listed: {e}."),
+            "Check that the HID devices of this computer can be read.",
+        )
+    })
+}
+
 impl Phone {
     /// The `[headset]` settings.
     pub fn headset_settings(&self) -> HeadsetConfig {
@@ -153,13 +167,7 @@ impl Phone {
             .chain(devices.outputs.iter())
             .map(|d| d.name.clone())
             .collect();
-        backend::list(&audio).map_err(|e| {
-            UiError::new(
-                "headset_list",
-                format!("The headsets could not be listed: {e}."),
-                "Check that the HID devices of this computer can be read.",
-            )
-        })
+        list_headsets(&audio)
     }
 
     /// Starts headset integration on the attached hardware: finds the headset, opens it, acts
