@@ -1081,6 +1081,7 @@ mod tests {
         assert_eq!(c.accounts[0].dial_prefix, "9");
         assert!(c.accounts[0].is_default);
         assert!(c.audio.is_system_default());
+        assert!(c.headset.is_default());
     }
 
     #[test]

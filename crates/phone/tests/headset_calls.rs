@@ -342,3 +342,27 @@ async fn each_switch_alone() {
         calls.hangup(&ringing.id).await.unwrap();
     }
 }
+
+#[test]
+fn the_switches_persist_in_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = phone(dir.path());
+    assert_eq!(p.headset_settings(), HeadsetConfig::default());
+    let off = HeadsetConfig {
+        mute_sync: false,
+        ring_on_headset: false,
+        device: Some("  Jabra EVOLVE LINK MS ".into()),
+        ..HeadsetConfig::default()
+    };
+    let saved = p.save_headset_settings(off).unwrap();
+    assert_eq!(saved.device.as_deref(), Some("Jabra EVOLVE LINK MS"));
+    drop(p);
+    let text = std::fs::read_to_string(dir.path().join("homeline.toml")).unwrap();
+    assert!(
+        text.contains("[headset]") && text.contains("mute_sync = false"),
+        "{text}"
+    );
+    let again = phone(dir.path());
+    assert_eq!(again.headset_settings(), saved);
+    assert_eq!(again.headset_status().settings, saved);
+}
