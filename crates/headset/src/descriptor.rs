@@ -508,7 +508,7 @@ impl TelephonyLayout {
     }
 
     /// True when a button could answer or mute a call: a Hook Switch or Phone Mute input,
-    /// even one flagged Constant (see the module docs), or an Off-Hook LED.
+    /// even one flagged Constant (see the module docs).
     pub fn is_call_control(&self) -> bool {
         self.input(PAGE_TELEPHONY, usages::HOOK_SWITCH).is_some()
             || self.input(PAGE_TELEPHONY, usages::PHONE_MUTE).is_some()
