@@ -26,6 +26,7 @@ use homeline_phone::api::{
     Account, AccountInput, AppInfo, AudioDevices, AudioSettings, DialPreview, HistoryEntry, UiError,
 };
 use homeline_phone::calls::{CallStatus, CallView};
+use homeline_phone::headset::HeadsetConfig;
 use homeline_phone::media::LevelReading;
 use homeline_phone::{DesktopSettings, Phone, PhoneOptions, RegistrationStatus, logging};
 use tauri::ipc::Channel;
@@ -116,6 +117,18 @@ fn clear_history(phone: State<'_, Phone>) -> Reply<()> {
 #[tauri::command(async)]
 fn audio_settings(phone: State<'_, Phone>) -> AudioSettings {
     phone.audio_settings()
+}
+
+#[tauri::command(async)]
+fn headset_status(phone: State<'_, Phone>) -> homeline_phone::headset::HeadsetStatus {
+    phone.headset_status()
+}
+
+#[tauri::command(async)]
+fn save_headset_settings(phone: State<'_, Phone>, settings: HeadsetConfig) -> Reply<HeadsetConfig> {
+    phone
+        .save_headset_settings(settings)
+        .map_err(|e| UiError::from(&e))
 }
 
 #[tauri::command(async)]
@@ -297,6 +310,9 @@ async fn run_registrations(app: AppHandle) {
         }
         Err(e) => tracing::warn!(error = %e.message, "calls are unavailable"),
     }
+    if let Err(e) = phone.start_headset() {
+        tracing::warn!(error = %e.message, "headset integration is unavailable");
+    }
     let mut changes = phone.subscribe_registrations();
     if let Err(e) = phone.start_registrations() {
         tracing::warn!(error = %e, "could not start the registrations");
@@ -451,6 +467,8 @@ fn main() {
             autostart_enabled,
             set_autostart,
             take_link,
+            headset_status,
+            save_headset_settings,
         ])
         .build(tauri::generate_context!());
     match built {

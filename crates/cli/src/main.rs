@@ -15,6 +15,7 @@ mod call;
 mod diagnose;
 mod message;
 mod presence;
+mod headset;
 mod register;
 mod relays;
 
@@ -142,6 +143,37 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Headsets with call buttons (HID telephony devices).
+    Headset {
+        #[command(subcommand)]
+        command: HeadsetCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum HeadsetCommand {
+    /// List the telephony headsets, their audio device and any permission problem.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every telephony input and output of a report descriptor (FILE: hex text,
+    /// whitespace ignored, as `xxd -p /sys/class/hidraw/hidraw0/device/report_descriptor`).
+    Inspect {
+        /// The descriptor file.
+        #[arg(long, value_name = "FILE")]
+        descriptor: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the headset's button presses live (Ctrl-C to stop).
+    Monitor {
+        /// The headset, by the name `headset list` shows or its path (default: the first).
+        #[arg(long, value_name = "NAME")]
+        device: Option<String>,
     },
 }
 
@@ -377,6 +409,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 timeout,
                 json,
             } => presence::watch(cli.config, &uris, account.as_deref(), count, timeout, json),
+        },
+        Command::Headset { command } => match command {
+            HeadsetCommand::List { json } => headset::list(json),
+            HeadsetCommand::Inspect { descriptor, json } => headset::inspect(&descriptor, json),
+            HeadsetCommand::Monitor { device } => headset::monitor(device.as_deref()),
         },
         Command::Config { command } => {
             let path = config_path(cli.config)?;

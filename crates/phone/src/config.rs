@@ -55,6 +55,12 @@ pub struct Config {
     /// How the desktop app behaves (tray, closing the window); left out while at defaults.
     #[serde(default, skip_serializing_if = "AppConfig::is_default")]
     pub app: AppConfig,
+    /// Headset integration switches; left out of the file while all are on.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::headset::HeadsetConfig::is_default"
+    )]
+    pub headset: crate::headset::HeadsetConfig,
     /// SIP accounts, one `[[accounts]]` table each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountConfig>,
@@ -68,6 +74,7 @@ impl Default for Config {
             logging: LoggingConfig::default(),
             audio: AudioConfig::default(),
             app: AppConfig::default(),
+            headset: crate::headset::HeadsetConfig::default(),
             accounts: Vec::new(),
         }
     }
@@ -1138,6 +1145,7 @@ mod tests {
         assert_eq!(c.accounts[0].dial_prefix, "9");
         assert!(c.accounts[0].is_default);
         assert!(c.audio.is_system_default());
+        assert!(c.headset.is_default());
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub mod config;
 pub mod diag;
 pub mod dialplan;
 mod error;
+pub mod headset;
 pub mod history;
 pub mod ice;
 pub mod logging;

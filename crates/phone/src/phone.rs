@@ -53,6 +53,7 @@ pub struct Phone {
     sip: std::sync::Arc<SipRuntime>,
     calls: std::sync::OnceLock<crate::calls::Calls>,
     history: std::sync::Arc<SharedHistory>,
+    headset: crate::headset::HeadsetSlot,
 }
 
 #[derive(Debug)]
@@ -97,11 +98,27 @@ impl Phone {
             history: std::sync::Arc::new(SharedHistory::new(
                 options.history_path.or_else(history::default_history_path),
             )),
+            headset: crate::headset::HeadsetSlot::default(),
         })
     }
 
     pub(crate) fn calls_cell(&self) -> &std::sync::OnceLock<crate::calls::Calls> {
         &self.calls
+    }
+
+    pub(crate) fn headset_slot(&self) -> &crate::headset::HeadsetSlot {
+        &self.headset
+    }
+
+    /// Changes the configuration and saves it (refused while a broken file is kept aside).
+    pub(crate) fn update_config(&self, f: impl FnOnce(&mut Config)) -> Result<Config, Error> {
+        let mut state = self.state();
+        self.check_saving_allowed()?;
+        let mut config = state.config.clone();
+        f(&mut config);
+        config::save(&self.config_path, &config)?;
+        state.config = config.clone();
+        Ok(config)
     }
 
     pub(crate) fn sip_runtime(&self) -> std::sync::Arc<SipRuntime> {

@@ -228,6 +228,27 @@ export interface AudioSettings {
   ring: string | null;
 }
 
+/** `[headset]`: headset integration, a master switch and one switch per function. */
+export interface HeadsetSettings {
+  enabled: boolean;
+  call_buttons: boolean;
+  mute_sync: boolean;
+  leds: boolean;
+  ring_on_headset: boolean;
+  /** The headset by name; null = the first one found. */
+  device: string | null;
+}
+
+/** What Settings → Headset shows. */
+export interface HeadsetStatus {
+  /** `off`, `searching`, `connected`, `problem` or `stopped`. */
+  state: string;
+  device: string | null;
+  audio_device: string | null;
+  problem: UiError | null;
+  settings: HeadsetSettings;
+}
+
 /** The name of the event that carries every change of any call. */
 export const CALLS_EVENT = 'calls://update';
 
@@ -248,6 +269,10 @@ export interface Backend {
   audio_settings(): Promise<AudioSettings>;
   /** Resolves to the settings as stored; they are used from the next call on. */
   save_audio_settings(settings: AudioSettings): Promise<AudioSettings>;
+  /** The headset in use, its state and the `[headset]` switches. */
+  headset_status(): Promise<HeadsetStatus>;
+  /** Saves the `[headset]` switches; they apply at once. Resolves to them as stored. */
+  save_headset_settings(settings: HeadsetSettings): Promise<HeadsetSettings>;
   /**
    * Plays a test tone on the chosen speaker for about three seconds while `cb` gets the
    * microphone's and the tone's levels (about ten a second); resolves when it is over.

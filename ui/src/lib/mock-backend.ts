@@ -5,6 +5,8 @@ import {
   type AppInfo,
   type AudioDevices,
   type AudioSettings,
+  type HeadsetSettings,
+  type HeadsetStatus,
   type AudioTestSummary,
   type Backend,
   type CallOutcome,
@@ -68,6 +70,8 @@ export interface MockOptions {
   /** The call history `call_history` starts with (newest first). */
   history?: HistoryEntry[];
   audioSettings?: AudioSettings;
+  /** The headset the demo shows (default: a connected Jabra with every switch on). */
+  headset?: HeadsetStatus;
   /** Speeds of the call simulation (see {@link CallTiming}); tests make them short. */
   callTiming?: Partial<CallTiming>;
   /** Demo: a call from Bob comes in this long after start. */
@@ -195,6 +199,7 @@ export class MockBackend implements Backend {
   private autostart = false;
   private pendingLink: string | null;
   private linkListeners = new Set<(text: string) => void>();
+  private headset: HeadsetStatus;
   private nextCall = 1;
   private callListeners = new Set<(call: CallView) => void>();
   private levelListeners = new Set<(reading: LevelReading) => void>();
@@ -216,6 +221,22 @@ export class MockBackend implements Backend {
     this.accounts = clone(options.accounts ?? []);
     this.history = clone(options.history ?? []);
     this.audioSettings = clone(options.audioSettings ?? { microphone: null, speaker: null, ring: null });
+    this.headset = clone(
+      options.headset ?? {
+        state: 'connected',
+        device: 'GN Netcom A/S Jabra EVOLVE LINK MS',
+        audio_device: 'Jabra EVOLVE LINK MS',
+        problem: null,
+        settings: {
+          enabled: true,
+          call_buttons: true,
+          mute_sync: true,
+          leds: true,
+          ring_on_headset: true,
+          device: null,
+        },
+      },
+    );
     this.timing = { ...DEFAULT_CALL_TIMING, ...options.callTiming };
     this.pendingLink = options.startLink ?? null;
     if (options.incomingAfterMs !== undefined) {
@@ -382,6 +403,18 @@ export class MockBackend implements Backend {
         ring: settings.ring,
       };
       return this.audioSettings;
+    });
+  }
+
+  headset_status(): Promise<HeadsetStatus> {
+    return this.run('headset_status', undefined, () => this.headset);
+  }
+
+  save_headset_settings(settings: HeadsetSettings): Promise<HeadsetSettings> {
+    return this.run('save_headset_settings', { settings }, () => {
+      this.headset.settings = clone(settings);
+      this.headset.state = settings.enabled ? (this.headset.device ? 'connected' : 'searching') : 'off';
+      return this.headset.settings;
     });
   }
 

@@ -10,6 +10,8 @@ import {
   type AppInfo,
   type AudioDevices,
   type AudioSettings,
+  type HeadsetSettings,
+  type HeadsetStatus,
   type AudioTestSummary,
   type Backend,
   type CallView,
@@ -75,6 +77,14 @@ export class TauriBackend implements Backend {
 
   save_audio_settings(settings: AudioSettings): Promise<AudioSettings> {
     return this.call('save_audio_settings', { settings });
+  }
+
+  headset_status(): Promise<HeadsetStatus> {
+    return this.call('headset_status');
+  }
+
+  save_headset_settings(settings: HeadsetSettings): Promise<HeadsetSettings> {
+    return this.call('save_headset_settings', { settings });
   }
 
   dial_preview(target: string): Promise<DialPreview> {
