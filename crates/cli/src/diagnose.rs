@@ -31,11 +31,27 @@ pub(crate) fn diagnose(
         .enable_all()
         .build()
         .map_err(|e| Failure(format!("could not start the network runtime: {e}")))?;
+    // The relays of the account (or the global ones), with their passwords: from the file, or
+    // from the keyring, which is opened only when there is a relay to test.
+    let has_relays = !cfg.network.turn.is_empty() || cfg.accounts.iter().any(|a| a.turn.is_some());
+    let relay_hook = if has_relays {
+        let phone = crate::call::open_phone(Some(path.clone()), true)?;
+        let id = account.as_deref().or_else(|| {
+            cfg.accounts
+                .iter()
+                .find(|a| !a.registrar.is_empty())
+                .map(|a| a.id.as_str())
+        });
+        let targets = phone.relay_targets(id).map_err(|e| Failure(e.message))?;
+        homeline_phone::diag::relay_hook(targets, cfg.network.tls_ca_file.clone())
+    } else {
+        None
+    };
     let opts = DiagOptions {
         account,
         background: !no_background,
         quality_packets: 0,
-        relay_hook: None,
+        relay_hook,
     };
     let mut printer = |e: DiagEvent| {
         if json {

@@ -13,9 +13,9 @@ use homeline_phone::{AudioDevice, AudioDevices, logging};
 
 mod call;
 mod diagnose;
+mod headset;
 mod message;
 mod presence;
-mod headset;
 mod register;
 mod relays;
 

@@ -22,6 +22,17 @@ struct Run {
 }
 
 fn diagnose(profile: RouterProfile, keepalive: u16, tls_port: u16, extra: &[&str]) -> Option<Run> {
+    diagnose_with(profile, keepalive, tls_port, extra, |_| String::new())
+}
+
+/// [`diagnose`] with more configuration (e.g. `[[network.turn]]` tables), made from the lab.
+fn diagnose_with(
+    profile: RouterProfile,
+    keepalive: u16,
+    tls_port: u16,
+    extra: &[&str],
+    more_config: impl FnOnce(&Lab) -> String,
+) -> Option<Run> {
     let lab = Lab::start_or_skip(profile).unwrap()?;
     let tls = lab.tls_files().unwrap();
     let kamailio = lab
@@ -44,10 +55,11 @@ fn diagnose(profile: RouterProfile, keepalive: u16, tls_port: u16, extra: &[&str
              stun_servers = [\"stun:{}\"]\n\
              [[accounts]]\nid = \"acc-000001\"\ndisplay_name = \"Alice\"\n\
              sip_address = \"sip:alice@homeline.test\"\nregistrar = \"sip:{}\"\n\
-             transport = \"udp\"\npassword = \"secret\"\n",
+             transport = \"udp\"\npassword = \"secret\"\n{}",
             tls.ca.display(),
             coturn.addr(),
             kamailio.sip_addr(),
+            more_config(&lab),
         ),
     )
     .unwrap();
@@ -153,6 +165,44 @@ fn symmetric_nat_is_named_with_the_relay_as_the_fix() {
     assert_eq!(r.exit, Some(1));
     quick(&r);
     eprintln!("bench: symmetric full verdict {} ms", r.json["duration_ms"]);
+}
+
+#[test]
+fn symmetric_nat_with_a_working_relay_calls_will_work_with_the_relay() {
+    let Some(r) = diagnose_with(
+        RouterProfile::Symmetric,
+        25,
+        5061,
+        &["--no-background"],
+        |lab| {
+            format!(
+                "[[network.turn]]\nuri = \"turn:{}:3478\"\nusername = \"alice\"\npassword = \"secret\"\n",
+                lab.public_ip()
+            )
+        },
+    ) else {
+        return;
+    };
+    let relays = check(&r, "relays");
+    assert_eq!(relays["status"], "ok", "{relays}");
+    assert!(
+        r.json["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("Calls will work with the relay"),
+        "{}",
+        r.json["verdict"]
+    );
+    // The NAT itself is still named, with the relay as its fix.
+    assert_eq!(problems(&r), vec!["nat_type".to_string()]);
+    // The relay test ran for real: coturn on the lab's public host, over UDP, chosen.
+    assert_eq!(relays["details"]["state"], "tested", "{relays}");
+    assert_eq!(
+        relays["details"]["chosen"]["server"], "turn:203.0.113.10:3478",
+        "{relays}"
+    );
+    assert_eq!(relays["details"]["chosen"]["transport"], "udp", "{relays}");
+    quick(&r);
 }
 
 #[test]

@@ -24,10 +24,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use shared::{TransportContext, TransportMessage, TransportProtocol};
-use stun::message::{Message, TransactionId};
 use rtc_turn::client::{Client, ClientConfig, Event};
 use sansio::Protocol;
+use shared::{TransportContext, TransportMessage, TransportProtocol};
+use stun::message::{Message, TransactionId};
 
 use crate::turn::Transmit;
 
@@ -117,8 +117,7 @@ impl StunBinding {
     /// Offers a datagram. Returns `true` if it was this binding's response (consumed), `false`
     /// if it belongs to someone else (RTP, another STUN user) and must be handed on.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) -> bool {
-        if self.result.is_some() || from != self.server || !stun::message::is_stun_message(data)
-        {
+        if self.result.is_some() || from != self.server || !stun::message::is_stun_message(data) {
             return false;
         }
         let mut msg = Message::new();

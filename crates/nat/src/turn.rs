@@ -36,6 +36,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use rtc_turn::client::{Client, ClientConfig, Event};
+use sansio::Protocol;
 use shared::turn_framing::TurnStreamDecoder;
 use shared::{TransportContext, TransportMessage, TransportProtocol};
 use stun::error_code::ErrorCodeAttribute;
@@ -45,8 +47,6 @@ use stun::message::{
     METHOD_REFRESH, Message, TransactionId,
 };
 use stun::xoraddr::XorMappedAddress;
-use rtc_turn::client::{Client, ClientConfig, Event};
-use sansio::Protocol;
 
 use crate::uri::RelayTransport;
 

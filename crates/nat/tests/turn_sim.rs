@@ -11,6 +11,11 @@ use homeline_nat::{
     BindingError, RelayTransport, StunBinding, TurnConfig, TurnError, TurnEvent, TurnSession,
     TurnState,
 };
+use rtc_turn::proto::chandata::ChannelData;
+use rtc_turn::proto::data::Data;
+use rtc_turn::proto::lifetime::Lifetime;
+use rtc_turn::proto::peeraddr::PeerAddress;
+use rtc_turn::proto::relayaddr::RelayedAddress;
 use stun::error_code::{ErrorCode, ErrorCodeAttribute};
 use stun::message::{
     CLASS_ERROR_RESPONSE, CLASS_INDICATION, CLASS_REQUEST, CLASS_SUCCESS_RESPONSE, Getter,
@@ -19,11 +24,6 @@ use stun::message::{
 };
 use stun::textattrs::TextAttribute;
 use stun::xoraddr::XorMappedAddress;
-use rtc_turn::proto::chandata::ChannelData;
-use rtc_turn::proto::data::Data;
-use rtc_turn::proto::lifetime::Lifetime;
-use rtc_turn::proto::peeraddr::PeerAddress;
-use rtc_turn::proto::relayaddr::RelayedAddress;
 
 const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1)), 3478);
 const LOCAL: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 40000);

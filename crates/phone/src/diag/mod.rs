@@ -12,6 +12,7 @@
 
 mod fixes;
 mod net;
+mod relays;
 
 use std::net::SocketAddr;
 use std::pin::pin;
@@ -33,13 +34,14 @@ use homeline_sip::transaction::TransportKind;
 pub use fixes::{apply_fixes, undo_fixes};
 /// The report's types (checks, statuses, fixes, verdicts), for the CLI and the app.
 pub use homeline_diag as model;
+pub use relays::relay_hook;
 
 use crate::api::Transport;
 use crate::config::{AccountConfig, Config};
 use crate::sip::resolve::{self, HickoryDns, ServerUri};
 
-/// Tests the configured relays (TURN over UDP/TCP/TLS). The lead connects this to the NAT
-/// traversal work's `probe_relays`; `None` from the hook means "no relay configured".
+/// Tests the configured relays (TURN over UDP/TCP/TLS): [`relay_hook`] builds it on the NAT
+/// traversal's relay probe; `None` from the hook means "no relay configured".
 pub type RelayHook = Arc<dyn Fn(&Config) -> Option<BoxFuture<'static, RelayProbe>> + Send + Sync>;
 
 /// How to run the test.
