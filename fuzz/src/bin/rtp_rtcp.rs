@@ -85,7 +85,10 @@ fuzz_target!(|data: &[u8]| {
         if let Some(c) = codec.as_mut() {
             let _ = match jitter.pop(now) {
                 Playout::Frame { payload, .. } => c.decode(&payload, &mut pcm).map(|_| ()),
-                Playout::Fec { next_payload, duration } => c
+                Playout::Fec {
+                    next_payload,
+                    duration,
+                } => c
                     .decode_fec(&next_payload, duration as usize, &mut pcm)
                     .map(|_| ()),
                 Playout::Missing { duration } => c.conceal(duration as usize, &mut pcm),
