@@ -6,7 +6,7 @@
 CARGO ?= cargo
 APP_FEATURES := --features custom-protocol
 
-.PHONY: run test deps deps-test ui ui-deps app app-release cli package bench clean
+.PHONY: run test deps deps-test ui ui-deps app app-release cli package bench clean fuzz
 
 run: deps ui
 	$(CARGO) run --release -p homeline-app $(APP_FEATURES)
@@ -46,3 +46,8 @@ bench: deps-test ui
 clean:
 	$(CARGO) clean
 	rm -rf ui/dist ui/node_modules tests/out
+
+# Coverage-guided fuzzing on stable Rust (libFuzzer): `make fuzz` lists the targets,
+# `make fuzz TARGET=sip_receive SECONDS=600` runs one, `make fuzz TARGET=--smoke` all briefly.
+fuzz:
+	scripts/fuzz.sh $(TARGET) $(SECONDS)

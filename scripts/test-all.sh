@@ -53,6 +53,10 @@ if ok ui-build; then
   stage rust-tests scripts/with-keyring.sh scripts/with-pulse.sh \
     env HOMELINE_REAL_KEYRING=1 HOMELINE_REAL_AUDIO=1 cargo test --workspace --locked
   stage app-build cargo build -p homeline-app --features custom-protocol --locked
+  # Every fuzz target for a few seconds from its committed corpus (the long campaigns are
+  # `make fuzz TARGET=… SECONDS=…`, not CI): a parser change that panics on a seed or on
+  # what a few seconds of coverage-guided mutation find fails here.
+  stage fuzz-smoke scripts/fuzz.sh --smoke 5
 fi
 if ok app-build; then
   stage e2e tests/e2e/run.sh "$root/target/debug/homeline-app"

@@ -52,4 +52,10 @@ pub trait Codec: Send + std::fmt::Debug {
         let _ = (next_payload, samples, out);
         Ok(false)
     }
+    /// What the peer's RTCP receiver reports say about our stream: the fraction of our
+    /// packets lost (0.0-1.0, RFC 3550 §6.4.1). An adaptive encoder (Opus) tunes its bitrate
+    /// and in-band FEC to it; others ignore it.
+    fn on_remote_loss(&mut self, fraction_lost: f64) {
+        let _ = fraction_lost;
+    }
 }

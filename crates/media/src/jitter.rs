@@ -70,7 +70,12 @@ impl JitterConfig {
             frame_ts: clock_rate / 50,
             min_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(300),
-            initial_delay: Duration::from_millis(60),
+            // Below `min_delay + frame` by more than the scheduling slack of a sender and a
+            // player that wake every few milliseconds: a clean network then starts inside the
+            // band where the buffer neither shrinks nor stretches (at 60 ms every clean call
+            // began by skipping two frames of speech). Jitter raises the target within the
+            // first ten packets.
+            initial_delay: Duration::from_millis(25),
             quantile: 0.97,
             margin: Duration::ZERO,
             window: 500,
@@ -557,6 +562,7 @@ mod tests {
         let t0 = Instant::now();
         let mut cfg = JitterConfig::new(48000);
         cfg.fec = true;
+        cfg.initial_delay = 60 * MS;
         let mut jb = JitterBuffer::new(cfg);
         assert_eq!(jb.pop(t0), Playout::Silence { duration: 960 });
         let mut out = Vec::new();
@@ -652,12 +658,13 @@ mod tests {
         assert_eq!(jb.frame_ts, 160);
     }
 
-    /// Steady packets with no jitter, so the 60 ms initial delay is two frames too much; the
+    /// Steady packets with no jitter and a 60 ms initial delay, two frames too much; the
     /// caller says which played frames were quiet. Returns the pops at which it shrank.
     fn shrinks_with(quiet: impl Fn(u32) -> Option<bool>) -> Vec<u32> {
         let t0 = Instant::now();
         let mut cfg = JitterConfig::new(8000);
         cfg.shrink_wait = 50;
+        cfg.initial_delay = 60 * MS;
         let mut jb = JitterBuffer::new(cfg);
         let mut at = Vec::new();
         for k in 0..200u32 {

@@ -82,6 +82,10 @@ impl Srtp {
     }
 
     pub fn protect_rtp(&mut self, packet: &[u8]) -> Result<Vec<u8>, SrtpError> {
+        // rtc-srtp 0.21.1 panics (slice index) encrypting a packet whose header claims more
+        // CSRCs or extension than there are bytes; found by fuzz target srtp_unprotect.
+        crate::rtp::RtpPacket::parse(packet)
+            .map_err(|e| SrtpError::Protect(format!("malformed RTP packet: {e}")))?;
         self.tx
             .encrypt_rtp(packet)
             .map(|b| b.to_vec())
@@ -134,6 +138,15 @@ mod tests {
         let b = CryptoAttribute::aes_cm_128_hmac_sha1_80(1, random_key().unwrap());
         assert_ne!(a.key_salt, b.key_salt);
         (Srtp::new(&a, &b).unwrap(), Srtp::new(&b, &a).unwrap())
+    }
+
+    #[test]
+    fn protecting_a_truncated_header_is_an_error_not_a_panic() {
+        // Regression (fuzz target srtp_unprotect): CC=15 claims 60 bytes of CSRCs.
+        let (mut a, _) = pair();
+        let mut p = vec![0x8f, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0x12, 0x34];
+        p.extend_from_slice(&[0; 8]);
+        assert!(a.protect_rtp(&p).is_err());
     }
 
     #[test]

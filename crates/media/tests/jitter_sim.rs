@@ -250,3 +250,29 @@ fn sender_restart_resets_once() {
         .count();
     assert!(played_after > 1400);
 }
+
+/// A clean network as a loopback call sees it: no loss, and only the few milliseconds by which
+/// a sender and a player that wake every 5 ms miss the 20 ms grid. The buffer must not move
+/// at all in a minute: a shrink skips 20 ms of speech and a stretch inserts 20 ms of
+/// concealment, both audible and both costing PESQ.
+#[test]
+fn a_clean_network_never_moves_the_buffer() {
+    for seed in 10..20 {
+        let o = run(&scenario(
+            seed,
+            0.0,
+            vec![phase(minutes(1), path(0.2, Jitter::Uniform(9.0), 0.0, 0.0))],
+        ));
+        assert_in_order(&o);
+        let st = o.buffer.stats();
+        assert_eq!(
+            (st.shrinks, st.stretches, st.late, st.missing),
+            (0, 0, 0, 0),
+            "seed {seed}: {st:?}"
+        );
+        let delay = o.mean(Duration::from_secs(1), minutes(1), |p| {
+            Some(p.playout_delay_ms)
+        });
+        assert!(delay < 40.0, "seed {seed}: delay {delay:.1} ms");
+    }
+}

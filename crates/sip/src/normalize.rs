@@ -45,6 +45,74 @@ pub enum NormalizeError {
     /// A header line could not be parsed.
     #[error("malformed header line: {0}")]
     HeaderLine(String),
+    /// A control character where RFC 3261's grammar allows none: in a header name (a
+    /// `token`), or in a value outside a quoted-pair (`TEXT-UTF8`, `qdtext`, `token` … all
+    /// exclude %x00-1F and %x7F; LWS allows HTAB).
+    #[error("control character {} in the {header} header", control_name(*byte))]
+    ControlChar {
+        /// The header's name as received (controls in it shown as `?`), so the 400 names it.
+        header: String,
+        /// The offending octet.
+        byte: u8,
+    },
+    /// A control character in the reason phrase of a status line (`TEXT-UTF8`, §25.1).
+    #[error("control character {} in the reason phrase", control_name(*.0))]
+    ReasonControlChar(u8),
+}
+
+/// A readable name for a control octet in an error text.
+fn control_name(byte: u8) -> String {
+    match byte {
+        0x00 => "NUL (0x00)".into(),
+        0x0a => "LF (0x0A)".into(),
+        0x0d => "CR (0x0D)".into(),
+        0x7f => "DEL (0x7F)".into(),
+        b => format!("0x{b:02X}"),
+    }
+}
+
+/// A control octet the grammar forbids: every C0 control but HTAB (which LWS allows
+/// wherever whitespace may stand), and DEL.
+fn is_forbidden_control(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f
+}
+
+/// Headers whose value is `TEXT-UTF8-TRIM` (RFC 3261 §25.1: Subject, Organization): no quoted
+/// strings there, so a backslash escapes nothing.
+fn is_text_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("Subject")
+        || name.eq_ignore_ascii_case("s")
+        || name.eq_ignore_ascii_case("Organization")
+}
+
+/// The first control octet in a header value that the grammar forbids. Inside a quoted
+/// string a quoted-pair may escape any octet but CR and LF (`quoted-pair = "\" (%x00-09 /
+/// %x0B-0C / %x0E-7F)`, §25.1; RFC 4475 §3.1.1.2 sends an escaped NUL, BEL and DEL in a
+/// display name and calls the message valid); nowhere else may a control stand.
+fn forbidden_control_in_value(value: &str, quoted_strings: bool) -> Option<u8> {
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for b in value.bytes() {
+        if escaped {
+            escaped = false;
+            if b == b'\r' || b == b'\n' {
+                return Some(b);
+            }
+            continue;
+        }
+        if quoted_strings && in_quotes && b == b'\\' {
+            escaped = true;
+            continue;
+        }
+        if quoted_strings && b == b'"' {
+            in_quotes = !in_quotes;
+            continue;
+        }
+        if is_forbidden_control(b) {
+            return Some(b);
+        }
+    }
+    None
 }
 
 /// Compact forms (RFC 3261 §7.3.3 and the registry of later RFCs) → long names.
@@ -194,6 +262,19 @@ fn normalize_head_inner(
     let start_line = lines.next().ok_or(NormalizeError::Empty)?;
     let start = match parse_start_line(start_line) {
         Ok(s) => s,
+        // A broken status line stays a response (dropped, never answered).
+        Err(_)
+            if lenient
+                && start_line
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("SIP/")) =>
+        {
+            StartLine::Response {
+                version: String::new(),
+                code: String::new(),
+                reason: String::new(),
+            }
+        }
         // Only the method matters to an error response (an ACK is never answered).
         Err(_) if lenient => StartLine::Request {
             method: start_line.split(' ').next().unwrap_or_default().to_owned(),
@@ -209,8 +290,10 @@ fn normalize_head_inner(
         if line.starts_with([' ', '\t']) {
             match logical.last_mut() {
                 Some(prev) => {
+                    // Only SP and HTAB are LWS: `str::trim` would also eat a VT or FF at the
+                    // edge of the line, hiding a control character from the check below.
                     prev.push(' ');
-                    prev.push_str(line.trim());
+                    prev.push_str(line.trim_matches([' ', '\t']));
                 }
                 None if lenient => {}
                 None => return Err(NormalizeError::HeaderLine(truncate(line))),
@@ -221,7 +304,37 @@ fn normalize_head_inner(
     }
 
     let mut headers = Vec::with_capacity(logical.len());
-    for line in &logical {
+    for line in &mut logical {
+        // Control characters first, so that the 400 names the header rather than calling the
+        // whole line malformed.
+        let name_part = line.split(':').next().unwrap_or_default();
+        if let Some(byte) = name_part.bytes().find(|b| is_forbidden_control(*b)) {
+            if !lenient {
+                return Err(NormalizeError::ControlChar {
+                    header: truncate(&printable(name_part.trim_matches([' ', '\t']))),
+                    byte,
+                });
+            }
+            continue;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && let Some(byte) = forbidden_control_in_value(value, !is_text_header(name.trim()))
+        {
+            if !lenient {
+                let name = name.trim_matches([' ', '\t']);
+                let name = expand_compact(name)
+                    .or_else(|| canonical(name))
+                    .unwrap_or(name);
+                return Err(NormalizeError::ControlChar {
+                    header: truncate(name),
+                    byte,
+                });
+            }
+            // Salvaging for a 400: copy the value without the control characters, so that the
+            // error response does not echo them.
+            *line = printable(line);
+        }
+        let line = &*line;
         let parsed = line.split_once(':').and_then(|(name, value)| {
             let name = name.trim_end_matches([' ', '\t']);
             (!name.is_empty() && name.bytes().all(is_token_char)).then_some((name, value))
@@ -302,6 +415,9 @@ fn parse_start_line(line: &str) -> Result<StartLine, NormalizeError> {
             .next()
             .ok_or_else(|| NormalizeError::StartLine(truncate(line)))?;
         let reason = parts.next().unwrap_or_default();
+        if let Some(byte) = reason.bytes().find(|b| is_forbidden_control(*b)) {
+            return Err(NormalizeError::ReasonControlChar(byte));
+        }
         return Ok(StartLine::Response {
             version: version.to_owned(),
             code: code.to_owned(),
@@ -364,6 +480,19 @@ fn compact_lws(value: &str, via: bool) -> String {
         out.push(c);
     }
     out
+}
+
+/// `s` with every forbidden control character replaced by `?`.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if u8::try_from(c).is_ok_and(is_forbidden_control) {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Keeps error strings short: they go into reason phrases and logs.

@@ -408,6 +408,8 @@ struct Engine {
     concealed: u64,
     fec_recovered: u64,
     send_errors: u64,
+    /// Statistics rounds (1 s) since the encoder last heard the peer's loss figure.
+    since_adapt: u32,
 }
 
 impl Engine {
@@ -455,6 +457,7 @@ impl Engine {
             concealed: 0,
             fec_recovered: 0,
             send_errors: 0,
+            since_adapt: 0,
         }
     }
 
@@ -556,8 +559,11 @@ impl Engine {
                     let _ = old.finish();
                 }
                 self.ends = *ends;
-                // Paced ends count frames from now on.
-                self.started = now;
+                // Paced ends count frames from the next frame of the grid the stream already
+                // keeps: restarting the grid at `now` would shift our send times against our
+                // RTP timestamps by up to a frame, which the far end's jitter buffer reads as
+                // a sudden change of delay and corrects with a skipped or inserted frame.
+                self.started += FRAME * frame_index(self.frames_sent);
                 self.frames_sent = 0;
                 self.frames_played = 0;
                 self.decoded.clear();
@@ -619,7 +625,16 @@ impl Engine {
             if !want {
                 break;
             }
-            self.next_output_frame(now);
+            // A paced frame is played at its place on the grid, as a paced frame is sent: a
+            // loop that wakes late (a loaded machine) must not read to the jitter buffer as
+            // a longer delay, which it would cut by skipping a frame of speech.
+            let at = match self.ends.playback {
+                Playback::Device(_) => now,
+                Playback::Paced(_) => {
+                    (self.started + FRAME * frame_index(self.frames_played)).min(now)
+                }
+            };
+            self.next_output_frame(at);
             self.frames_played += 1;
             self.out_levels.update(&self.frame);
             let r = match &mut self.ends.playback {
@@ -880,6 +895,14 @@ impl Engine {
             self.next_stats = now + Duration::from_secs(1);
             let snap = self.snapshot();
             self.stats.send_replace(snap);
+            // The peer's receiver reports (every ~5 s) tune the encoder's FEC and bitrate.
+            self.since_adapt += 1;
+            if self.since_adapt >= 5 {
+                self.since_adapt = 0;
+                if let Some(lost) = self.session.stats().remote_fraction_lost {
+                    self.codec.on_remote_loss(lost);
+                }
+            }
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The whole SIP receive path: datagram parse + validate, and the stream framer fed the same
 //! bytes in chunks whose sizes come from the input itself.
 //!
-//! Run: `cargo +nightly fuzz run sip_receive fuzz/corpus/sip_receive` from the repository root
-//! (seed the corpus with `crates/sip/tests/torture/*.sip`).
+//! Run: `make fuzz TARGET=sip_receive SECONDS=600` (seeds: `fuzz/corpus/sip_receive/`, the
+//! RFC 4475 torture messages of `crates/sip/tests/torture/` with CRLF line ends).
 #![no_main]
 
 use homeline_sip::transaction::{Peer, TimerConfig, TransactionLayer, TransportKind};
