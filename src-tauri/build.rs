@@ -29,6 +29,8 @@ const COMMANDS: &[&str] = &[
     "autostart_enabled",
     "set_autostart",
     "take_link",
+    "headset_status",
+    "save_headset_settings",
 ];
 
 fn main() {
