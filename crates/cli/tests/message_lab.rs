@@ -6,39 +6,18 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+mod common;
+use common::{config, homeline};
 
 use homeline_lab::{Host, KamailioConfig, Lab, RouterProfile};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn config(dir: &Path, user: &str, registrar: &str) -> PathBuf {
-    let path = dir.join(format!("{user}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            "version = 1\n[[accounts]]\nid = \"acc-{user}\"\ndisplay_name = \"{user}\"\n\
-             sip_address = \"sip:{user}@homeline.test\"\nregistrar = \"{registrar}\"\n\
-             transport = \"udp\"\npassword = \"pw-{user}\"\n"
-        ),
-    )
-    .unwrap();
-    path
-}
-
-fn homeline(host: &Host, dir: &Path, cfg: &Path) -> Command {
-    let mut cmd = host.command(env!("CARGO_BIN_EXE_homeline"));
-    cmd.env_remove("HOMELINE_LOG")
-        .env_remove("HOMELINE_CONFIG")
-        .env("HOMELINE_LOG_DIR", dir.join("logs"))
-        .arg("--config")
-        .arg(cfg);
-    cmd
 }
 
 fn send(host: &Host, dir: &Path, cfg: &Path, to: &str, msg: &str) -> serde_json::Value {

@@ -6,36 +6,20 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::config;
+
 use homeline_lab::{Host, KamailioConfig, Lab, RouterProfile};
 
-fn config(dir: &Path, user: &str, registrar: &str) -> PathBuf {
-    let path = dir.join(format!("{user}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            "version = 1\n[[accounts]]\nid = \"acc-{user}\"\ndisplay_name = \"{user}\"\n\
-             sip_address = \"sip:{user}@homeline.test\"\nregistrar = \"{registrar}\"\n\
-             transport = \"udp\"\npassword = \"pw-{user}\"\n"
-        ),
-    )
-    .unwrap();
-    path
-}
-
+/// The CLI with its output piped for the test to read.
 fn homeline(host: &Host, dir: &Path, cfg: &Path) -> Command {
-    let mut cmd = host.command(env!("CARGO_BIN_EXE_homeline"));
-    cmd.env_remove("HOMELINE_LOG")
-        .env_remove("HOMELINE_CONFIG")
-        .env("HOMELINE_LOG_DIR", dir.join("logs"))
-        .arg("--config")
-        .arg(cfg)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = common::homeline(host, dir, cfg);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd
 }
 
