@@ -138,7 +138,9 @@ fn save_audio_settings(phone: State<'_, Phone>, settings: AudioSettings) -> Repl
         .map_err(|e| UiError::from(&e))
 }
 
-#[tauri::command(async)]
+// snake_case like every other command's arguments (docs/app-api.md): Tauri 2 would otherwise
+// expect `accountId`, and the account the UI chose was dropped as a missing argument.
+#[tauri::command(async, rename_all = "snake_case")]
 async fn dial(
     phone: State<'_, Phone>,
     target: String,
