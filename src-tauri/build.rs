@@ -29,6 +29,11 @@ const COMMANDS: &[&str] = &[
     "autostart_enabled",
     "set_autostart",
     "take_link",
+    "run_diagnostics",
+    "apply_diag_fixes",
+    "undo_diag_fixes",
+    "export_diag_report",
+    "diag_history",
 ];
 
 fn main() {
