@@ -220,9 +220,7 @@ struct Txns<P> {
 }
 
 /// A STUN binding request with these extra raw attributes: its transaction id and bytes.
-pub fn build_request(
-    extra: &[(stun::attributes::AttrType, Vec<u8>)],
-) -> (TransactionId, Vec<u8>) {
+pub fn build_request(extra: &[(stun::attributes::AttrType, Vec<u8>)]) -> (TransactionId, Vec<u8>) {
     let id = TransactionId::new();
     let mut m = Message::new();
     let setters: [Box<dyn Setter>; 2] = [Box::new(BINDING_REQUEST), Box::new(id)];
