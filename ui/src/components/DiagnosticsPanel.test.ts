@@ -104,6 +104,7 @@ describe('Diagnostics', () => {
     const plot = within(card).getByTestId('quality-plot');
     // uPlot's own legend lists the series it drew.
     await waitFor(() => expect(plot.querySelector('.uplot')).not.toBeNull());
+    expect(within(card).queryByTestId('plot-failed')).toBeNull();
     const legend = plot.querySelector('.u-legend')?.textContent ?? '';
     for (const label of ['RTT (ms)', 'Jitter (ms)', 'Lost packet', 'Loss burst']) expect(legend).toContain(label);
     expect(within(card).getByTestId('loss-bursts').textContent).toContain('4 packets at 2.80–2.86 s');
