@@ -1,6 +1,6 @@
 // End-to-end: the connectivity test in the real app (Xvfb, tauri-driver, WebKitWebDriver) with
 // no account, against a real STUN server (coturn on loopback): the checks appear, the verdict,
-// the quality plot, the export into Downloads and the history. Started by tests/e2e/run.sh.
+// the quality plot (Chart.js), the export into Downloads and the history. Started by tests/e2e/run.sh.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -91,36 +91,39 @@ test('the connectivity test runs in the app with no account and gives findings, 
   const took = Date.now() - started;
   console.log(`verdict after ${took} ms: ${verdict.split('\n')[0]}`);
 
-  const probe = await session.executeAsync(
-    `const done = arguments[arguments.length - 1];
-     const q = document.querySelector('[data-testid="check-quality"]');
-     done({ quality: q ? q.outerHTML.slice(0, 1500) : null, height: document.body.scrollHeight });`,
-  );
-  console.log('DEBUG', JSON.stringify(probe));
-  await session.screenshot(join(out, 'diagnostics-run.png'));
-
   // UDP to the STUN server works; there is no server to test the phone signalling against.
   const udp = await session.find('[data-testid="check-udp"]');
   assert.equal(await udp.attribute('data-status'), 'ok', await udp.text());
   const ports = await session.find('[data-testid="check-sip_ports"]');
   assert.equal(await ports.attribute('data-status'), 'skipped', await ports.text());
-  // The quality probe ran to the STUN server and uPlot drew it.
+  // The quality probe ran to the STUN server and Chart.js drew it.
   const quality = await session.find('[data-testid="check-quality"]');
   assert.match(await quality.text(), /call quality/i);
   const plotFailed = await session.findAll('[data-testid="plot-failed"]');
   assert.equal(plotFailed.length, 0, 'the plot could not be drawn');
-  await session.find('[data-testid="check-quality"] .uplot canvas');
-  const legend = await (await session.find('[data-testid="check-quality"] .u-legend')).text();
-  assert.match(legend, /RTT \(ms\)/);
-  assert.match(legend, /Jitter \(ms\)/);
-  await session.screenshot(join(out, 'diagnostics-plot.png'));
+  // Chart.js drew on the canvas: count its painted pixels.
+  const painted = await session.executeAsync(
+    `const done = arguments[arguments.length - 1];
+     const c = document.querySelector('[data-testid="check-quality"] canvas');
+     if (!c) return done(-1);
+     const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+     let n = 0;
+     for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) n++;
+     done(n);`,
+  );
+  assert.ok(painted > 1000, `painted pixels on the plot: ${painted}`);
+  // No screenshot: in this test WebKitWebDriver's screenshot command never answers (whole page
+  // or element, before or after the run), while app.test.mjs's screenshots work; not solved yet.
 
   // Export: text and JSON land in Downloads.
   await (await session.find('[data-testid="diag-export"]')).click();
-  await session.waitText('[data-testid="diag-exported"]', (t) => /homeline-diagnostics-/.test(t));
-  const downloads = join(home, 'Downloads');
-  const files = readdirSync(downloads).filter((f) => f.startsWith('homeline-diagnostics-'));
-  assert.equal(files.length, 2, JSON.stringify(files));
+  const said = await session.waitText('[data-testid="diag-exported"]', (t) => /homeline-diagnostics-/.test(t));
+  // Downloads when the desktop names one (user-dirs.dirs), else the home folder.
+  const paths = said.match(/\/\S+homeline-diagnostics-\S+?\.(?:txt|json)/g) ?? [];
+  assert.equal(paths.length, 2, said);
+  for (const p of paths) assert.ok(p.startsWith(home), `${p} is not in the test's home`);
+  const files = paths.map((p) => p.slice(p.lastIndexOf('/') + 1));
+  const downloads = paths[0].slice(0, paths[0].lastIndexOf('/'));
   const json = JSON.parse(readFileSync(join(downloads, files.find((f) => f.endsWith('.json'))), 'utf8'));
   assert.ok(['works', 'works_with_relay', 'fails'].includes(json.verdict_kind), json.verdict_kind);
   const q = json.checks.find((c) => c.id === 'quality');
@@ -131,5 +134,4 @@ test('the connectivity test runs in the app with no account and gives findings, 
   // The run is kept in the history.
   await session.waitText('[data-testid="diag-history"]', (t) => /Show/.test(t));
   assert.equal((await session.findAll('[data-testid="diag-run"]')).length, 1);
-  await session.screenshot(join(out, 'diagnostics-exported.png'));
 });

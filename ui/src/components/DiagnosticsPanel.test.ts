@@ -19,8 +19,8 @@ const alice: Account = {
 const FAST_DIAG = { stepMs: 15, backgroundMs: 60 };
 
 /**
- * jsdom has no canvas, Path2D or matchMedia; uPlot needs them. A 2D context whose every method
- * does nothing lets the real uPlot build its chart and legend (the HTML we assert on).
+ * jsdom has no canvas: a 2D context whose every method does nothing lets the real Chart.js build
+ * its chart (whose data we assert on).
  */
 function fakeContext(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
   const store: Record<string | symbol, unknown> = { canvas };
@@ -37,19 +37,7 @@ function fakeContext(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
   }) as unknown as CanvasRenderingContext2D;
 }
 
-/** A Path2D whose every method does nothing (uPlot builds its lines with them). */
-class FakePath2D {
-  constructor() {
-    return new Proxy(this, { get: (t, k) => (k in t ? t[k as keyof typeof t] : () => {}) });
-  }
-}
-
 beforeEach(() => {
-  vi.stubGlobal('Path2D', FakePath2D);
-  vi.stubGlobal(
-    'matchMedia',
-    vi.fn(() => ({ matches: false, addEventListener() {}, removeEventListener() {}, addListener() {}, removeListener() {} })),
-  );
   vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockImplementation(function (this: HTMLCanvasElement) {
     return fakeContext(this);
   } as never);
@@ -96,17 +84,23 @@ describe('Diagnostics', () => {
     expect(screen.getAllByTestId('diag-run')[0].textContent).toContain('Calls will fail');
   });
 
-  it('plots RTT and jitter of the quality probe with uPlot and names the loss burst', async () => {
+  it('plots RTT and jitter of the quality probe with Chart.js and names the loss burst', async () => {
     const { user } = await start();
     await user.click(screen.getByTestId('diag-background'));
     await user.click(screen.getByTestId('diag-start'));
     const card = await screen.findByTestId('check-quality');
     const plot = within(card).getByTestId('quality-plot');
-    // uPlot's own legend lists the series it drew.
-    await waitFor(() => expect(plot.querySelector('.uplot')).not.toBeNull());
+    const canvas = plot.querySelector('canvas');
+    expect(canvas).not.toBeNull();
+    // Chart.js's own chart on that canvas, with the series it drew.
+    const { Chart } = await import('chart.js');
+    await waitFor(() => expect(Chart.getChart(canvas as HTMLCanvasElement)).toBeDefined());
     expect(within(card).queryByTestId('plot-failed')).toBeNull();
-    const legend = plot.querySelector('.u-legend')?.textContent ?? '';
-    for (const label of ['RTT (ms)', 'Jitter (ms)', 'Lost packet', 'Loss burst']) expect(legend).toContain(label);
+    const chart = Chart.getChart(canvas as HTMLCanvasElement);
+    const labels = chart?.data.datasets.map((d) => d.label);
+    expect(labels).toEqual(['RTT (ms)', 'Jitter (ms)', 'Lost packet', 'Loss burst']);
+    const lost = chart?.data.datasets[2].data as { x: number; y: number | null }[];
+    expect(lost.filter((p) => p.y !== null).map((p) => p.x)).toEqual([1.22, 2.8, 2.82, 2.84, 2.86, 4.02]);
     expect(within(card).getByTestId('loss-bursts').textContent).toContain('4 packets at 2.80–2.86 s');
     expect(text('check-quality-details')).toContain('loss_pct');
     // The packet list is for the plot, not for the details list.

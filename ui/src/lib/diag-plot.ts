@@ -1,4 +1,4 @@
-// The quality probe's packets as the series of the Diagnostics plot (uPlot's column format:
+// The quality probe's packets as the series of the Diagnostics plot (column format:
 // one x array, then one array per series, null where a series has no point).
 import type { QualitySample } from './backend';
 
