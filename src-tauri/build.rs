@@ -31,6 +31,11 @@ const COMMANDS: &[&str] = &[
     "take_link",
     "headset_status",
     "save_headset_settings",
+    "run_diagnostics",
+    "apply_diag_fixes",
+    "undo_diag_fixes",
+    "export_diag_report",
+    "diag_history",
 ];
 
 fn main() {

@@ -27,6 +27,8 @@ use homeline_phone::api::{
 };
 use homeline_phone::calls::{CallStatus, CallView};
 use homeline_phone::headset::HeadsetConfig;
+use homeline_phone::diag::model::{AppliedFix, CheckId};
+use homeline_phone::diag::{DiagRunRecord, ExportedReport};
 use homeline_phone::media::LevelReading;
 use homeline_phone::{DesktopSettings, Phone, PhoneOptions, RegistrationStatus, logging};
 use tauri::ipc::Channel;
@@ -201,6 +203,50 @@ async fn audio_test(
             let _ = channel.send(r);
         })
         .await
+}
+
+/// The event carrying the connectivity test's progress (`DiagEvent`: the checks as they finish,
+/// the quick verdict, the final report).
+const DIAG_EVENT: &str = "diag://progress";
+
+/// Diagnostics → Test my connection: runs the test, each step as [`DIAG_EVENT`]. Arguments are
+/// snake_case like every JSON field of the app API (`account_id`).
+#[tauri::command(async, rename_all = "snake_case")]
+async fn run_diagnostics(
+    app: AppHandle,
+    phone: State<'_, Phone>,
+    account_id: Option<String>,
+    background: bool,
+) -> Reply<DiagRunRecord> {
+    phone
+        .diagnose(account_id, background, &mut |e| {
+            let _ = app.emit(DIAG_EVENT, e);
+        })
+        .await
+}
+
+#[tauri::command(async)]
+fn apply_diag_fixes(
+    phone: State<'_, Phone>,
+    record: DiagRunRecord,
+    check: Option<CheckId>,
+) -> Reply<Vec<AppliedFix>> {
+    phone.apply_diag_fixes(&record, check)
+}
+
+#[tauri::command(async)]
+fn undo_diag_fixes(phone: State<'_, Phone>) -> Reply<Vec<AppliedFix>> {
+    phone.undo_diag_fixes()
+}
+
+#[tauri::command(async)]
+fn export_diag_report(phone: State<'_, Phone>, record: DiagRunRecord) -> Reply<ExportedReport> {
+    phone.export_diag_report(&record)
+}
+
+#[tauri::command(async)]
+fn diag_history(phone: State<'_, Phone>) -> Vec<DiagRunRecord> {
+    phone.diag_history()
 }
 
 /// Streams the levels of the call being talked on, about ten times a second, until the UI
@@ -471,6 +517,11 @@ fn main() {
             take_link,
             headset_status,
             save_headset_settings,
+            run_diagnostics,
+            apply_diag_fixes,
+            undo_diag_fixes,
+            export_diag_report,
+            diag_history,
         ])
         .build(tauri::generate_context!());
     match built {

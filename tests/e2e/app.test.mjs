@@ -103,7 +103,8 @@ test('the window opens with its title and the four tabs, each with an honest emp
   const contacts = await openTab('contacts');
   assert.match(await contacts.text(), /No contacts yet/);
   const diagnostics = await openTab('diagnostics');
-  assert.match(await diagnostics.text(), /not available in this version yet/);
+  assert.match(await diagnostics.text(), /Test my connection/);
+  assert.match(await diagnostics.text(), /No test has run yet/);
   await openTab('settings');
   await session.find('[data-testid="add-account"]');
   // A running app must not show the demo badge of the mock backend.

@@ -79,7 +79,7 @@ describe('App shell', () => {
     };
     expect(await empty('phone')).toContain('No account yet — add one in Settings');
     expect(await empty('contacts')).toBe('No contacts yet. Presence and chat arrive with a coming version.');
-    expect(await empty('diagnostics')).toBe('The connectivity test is not available in this version yet.');
+    expect(await empty('diagnostics')).toBe('No test has run yet: press “Test my connection”.');
     expect(await empty('settings')).toContain('No accounts yet');
     expect(document.body.textContent).not.toMatch(/lorem|ipsum/i);
   });

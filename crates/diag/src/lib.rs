@@ -20,7 +20,8 @@
 //! Stable `details` keys: `nat_type` → `mapping`, `filtering` (`endpoint-independent`,
 //! `address-dependent`, `address-and-port-dependent`, or null), `public`; `sip_alg` →
 //! `detected`; `nat_timeout` → `binding_lifetime_s`, `recommended_keepalive_s`; `quality` →
-//! `rtt_ms`, `jitter_ms`, `loss_pct`, `max_burst`, `reordered`, `mos`.
+//! `rtt_ms`, `jitter_ms`, `loss_pct`, `max_burst`, `reordered`, `mos`, `samples` (per packet:
+//! `seq`, `sent_ms`, `rtt_ms` or null when lost).
 #![forbid(unsafe_code)]
 
 pub mod checks;

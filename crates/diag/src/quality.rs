@@ -182,6 +182,24 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
+/// Each packet as `{"seq", "sent_ms", "rtt_ms"}` in sending order, `rtt_ms` null when lost.
+fn samples_detail(samples: &[Sample]) -> serde_json::Value {
+    let mut by_seq = samples.to_vec();
+    by_seq.sort_by_key(|s| s.seq);
+    serde_json::Value::Array(
+        by_seq
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "seq": s.seq,
+                    "sent_ms": round1(s.sent_ms),
+                    "rtt_ms": s.received_ms.map(|r| round1(r - s.sent_ms)),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// The `quality` check from a probe's samples. `path` names where the packets went ("to the
 /// STUN server stun.example.net", "through the relay").
 pub fn check(samples: &[Sample], path: &str) -> Check {
@@ -202,6 +220,8 @@ pub fn check(samples: &[Sample], path: &str) -> Check {
         "bursts": s.bursts,
         "reordered": s.reordered,
         "mos": (s.mos * 100.0).round() / 100.0,
+        // Per packet, for the app's plot: when it was sent and its round trip (null = lost).
+        "samples": samples_detail(samples),
     });
     if s.received == 0 {
         // Nothing came back: the voice path check already says so; a quality figure of

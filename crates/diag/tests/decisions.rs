@@ -712,3 +712,19 @@ fn report_json_has_the_contract_fields() {
     assert_eq!(c["status"], "ok");
     assert_eq!(v["checks"][2]["id"], "sip_ports");
 }
+
+#[test]
+fn quality_details_carry_every_packet_for_the_plot() {
+    // Packet 3 and 4 are lost; the others come back after 20 + seq ms.
+    let c = quality::check(
+        &probe(10, |i| (i != 3 && i != 4).then_some(20.0 + f64::from(i))),
+        "x",
+    );
+    let samples = c.details["samples"].as_array().expect("samples listed");
+    assert_eq!(samples.len(), 10);
+    assert_eq!(samples[0]["seq"], 0);
+    assert_eq!(samples[2]["rtt_ms"], 22.0);
+    assert!(samples[3]["rtt_ms"].is_null());
+    assert!(samples[4]["rtt_ms"].is_null());
+    assert_eq!(samples[5]["sent_ms"], 100.0);
+}

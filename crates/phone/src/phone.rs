@@ -162,6 +162,13 @@ impl Phone {
         &self.secrets
     }
 
+    /// Reads the configuration file again after another writer in this crate (the
+    /// connectivity test's fixes) changed it.
+    pub(crate) fn reload_config_from_disk(&self) {
+        let loaded = config::load(&self.config_path);
+        self.state().config = loaded.config;
+    }
+
     /// A copy of the configuration in use.
     pub fn config(&self) -> Config {
         self.state().config.clone()

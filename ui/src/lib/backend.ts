@@ -252,6 +252,84 @@ export interface HeadsetStatus {
 /** The name of the event that carries every change of any call. */
 export const CALLS_EVENT = 'calls://update';
 
+// --- The connectivity test (Diagnostics tab; crates/diag's model, crates/phone/src/diag) ---
+
+export type DiagCheckId =
+  | 'dns'
+  | 'udp'
+  | 'sip_ports'
+  | 'nat_type'
+  | 'sip_alg'
+  | 'nat_timeout'
+  | 'route'
+  | 'rtp'
+  | 'relays'
+  | 'quality'
+  | 'audio';
+
+export type DiagStatus = 'ok' | 'warning' | 'problem' | 'skipped';
+export type DiagSipTransport = 'udp' | 'tcp' | 'tls' | 'wss';
+
+export type SafeFix =
+  | { kind: 'keep_alive'; secs: number }
+  | { kind: 'transport'; transport: DiagSipTransport; port: number }
+  | { kind: 'force_relay' };
+
+export interface DiagCheck {
+  id: DiagCheckId;
+  status: DiagStatus;
+  finding: string;
+  fix: string | null;
+  /** Numbers for IT support; `quality` has `samples` (see {@link QualitySample}). */
+  details: Record<string, unknown>;
+  safe_fixes?: SafeFix[];
+  reason?: string | null;
+}
+
+/** One packet of the quality probe: sent at `sent_ms`, round trip `rtt_ms` (null = lost). */
+export interface QualitySample {
+  seq: number;
+  sent_ms: number;
+  rtt_ms: number | null;
+}
+
+export type VerdictKind = 'works' | 'works_with_relay' | 'fails';
+
+export interface AppliedFix {
+  check: DiagCheckId;
+  fix: SafeFix;
+  description: string;
+}
+
+export interface DiagReport {
+  verdict: string;
+  verdict_kind: VerdictKind;
+  duration_ms: number;
+  checks: DiagCheck[];
+  fixes_applied: AppliedFix[];
+}
+
+export interface DiagRunRecord {
+  /** RFC 3339, UTC. */
+  finished_at: string;
+  account_id: string | null;
+  report: DiagReport;
+}
+
+export interface ExportedReport {
+  text_path: string;
+  json_path: string;
+}
+
+/** The payload of {@link DIAG_EVENT}. */
+export type DiagEvent =
+  | { kind: 'running'; checks: DiagCheckId[] }
+  | { kind: 'check'; check: DiagCheck }
+  | { kind: 'verdict'; report: DiagReport }
+  | { kind: 'finished'; report: DiagReport };
+
+export const DIAG_EVENT = 'diag://progress';
+
 /** The commands of docs/app-api.md. Every method rejects with a {@link UiError}. */
 export interface Backend {
   app_info(): Promise<AppInfo>;
@@ -322,6 +400,18 @@ export interface Backend {
    * `app://link` event). Resolves to the function that stops listening.
    */
   onLink(cb: (text: string) => void): Promise<() => void>;
+
+  /** Runs the connectivity test; `cb` gets each {@link DIAG_EVENT} of this run. */
+  run_diagnostics(
+    account_id: string | null,
+    background: boolean,
+    cb: (event: DiagEvent) => void,
+  ): Promise<DiagRunRecord>;
+  /** Applies the report's safe fixes: all, or those of the check `check`. */
+  apply_diag_fixes(record: DiagRunRecord, check: DiagCheckId | null): Promise<AppliedFix[]>;
+  undo_diag_fixes(): Promise<AppliedFix[]>;
+  export_diag_report(record: DiagRunRecord): Promise<ExportedReport>;
+  diag_history(): Promise<DiagRunRecord[]>;
 
   open_log_folder(): Promise<null>;
   /** Resolves to the path of the written file. */

@@ -2,6 +2,7 @@ import {
   DIAL_PREFIX,
   type Account,
   type AccountInput,
+  type AppliedFix,
   type AppInfo,
   type AudioDevices,
   type AudioSettings,
@@ -12,8 +13,13 @@ import {
   type CallOutcome,
   type CallStats,
   type CallView,
+  type DiagCheck,
+  type DiagCheckId,
+  type DiagEvent,
+  type DiagRunRecord,
   type DesktopSettings,
   type DialPreview,
+  type ExportedReport,
   type HistoryEntry,
   type KeyringStatus,
   type LevelReading,
@@ -21,6 +27,15 @@ import {
   type RegistrationStatus,
   type UiError,
 } from './backend';
+import {
+  DEFAULT_DIAG_TIMING,
+  safeFixes,
+  simulatedChecks,
+  simulatedReport,
+  simulatedTimeout,
+  type DiagScenario,
+  type DiagTiming,
+} from './mock-diagnostics';
 
 /** How fast the simulated calls move on, in milliseconds. */
 export interface CallTiming {
@@ -76,6 +91,12 @@ export interface MockOptions {
   callTiming?: Partial<CallTiming>;
   /** Demo: a call from Bob comes in this long after start. */
   incomingAfterMs?: number;
+  /** What the simulated connectivity test finds (default: a symmetric NAT, 30 s timeout). */
+  diagScenario?: DiagScenario;
+  /** Speeds of the simulated connectivity test; tests make them short. */
+  diagTiming?: Partial<DiagTiming>;
+  /** The connectivity test's history `diag_history` starts with (newest first). */
+  diagHistory?: DiagRunRecord[];
 }
 
 function status(account_id: string, over: Partial<RegistrationStatus> = {}): RegistrationStatus {
@@ -210,7 +231,15 @@ export class MockBackend implements Backend {
   /** Every DTMF digit sent, per call id, for assertions. */
   readonly dtmf: Record<string, string> = {};
 
+  private diagScenario: DiagScenario;
+  private diagTiming: DiagTiming;
+  private diagRuns: DiagRunRecord[];
+  private diagUndo: AppliedFix[] | null = null;
+
   constructor(options: MockOptions = {}) {
+    this.diagScenario = options.diagScenario ?? 'symmetric_nat';
+    this.diagTiming = { ...DEFAULT_DIAG_TIMING, ...options.diagTiming };
+    this.diagRuns = clone(options.diagHistory ?? []);
     this.info = {
       version: options.version ?? '0.0.0-demo',
       config_path: '(demo) nothing is written to disk',
@@ -964,5 +993,86 @@ export class MockBackend implements Backend {
 
   export_logs(): Promise<string> {
     return this.run('export_logs', undefined, () => '(demo) homeline-logs.txt — nothing was written');
+  }
+
+  // --- the connectivity test (see mock-diagnostics.ts) ---
+
+  async run_diagnostics(
+    account_id: string | null,
+    background: boolean,
+    cb: (event: DiagEvent) => void,
+  ): Promise<DiagRunRecord> {
+    // Records the call (and throws a failure set with `fail`) before anything runs.
+    await this.run('run_diagnostics', { account_id, background }, () => null);
+    const started = Date.now();
+    const wait = (ms: number) => new Promise<void>((resolve) => this.later(null, ms, resolve));
+    const send = (e: DiagEvent) => cb(clone(e));
+    const quick = simulatedChecks(this.diagScenario);
+    send({ kind: 'running', checks: [...quick.map((c) => c.id), 'nat_timeout'] });
+    const done: DiagCheck[] = [];
+    for (const c of quick) {
+      await wait(this.diagTiming.stepMs);
+      done.push(c);
+      send({ kind: 'check', check: c });
+    }
+    const pending: DiagCheck = {
+      id: 'nat_timeout',
+      status: 'skipped',
+      finding: background
+        ? 'Measuring how long your router keeps an idle line open (up to 4 minutes).'
+        : 'How long your router keeps an idle line open was not measured this time.',
+      fix: null,
+      details: {},
+    };
+    send({ kind: 'verdict', report: simulatedReport([...done, pending], Date.now() - started) });
+    let last = pending;
+    if (background) {
+      await wait(this.diagTiming.backgroundMs);
+      last = simulatedTimeout(this.diagScenario);
+      send({ kind: 'check', check: last });
+    }
+    const report = simulatedReport([...done, last], Date.now() - started);
+    send({ kind: 'finished', report });
+    const result: DiagRunRecord = {
+      finished_at: new Date().toISOString(),
+      account_id: account_id ?? this.accounts.find((a) => a.registrar !== '')?.id ?? null,
+      report,
+    };
+    this.diagRuns = [clone(result), ...this.diagRuns].slice(0, 10);
+    return clone(result);
+  }
+
+  apply_diag_fixes(record: DiagRunRecord, check: DiagCheckId | null): Promise<AppliedFix[]> {
+    return this.run('apply_diag_fixes', { record, check }, () => {
+      const applied = safeFixes(record.report).filter((f) => check === null || f.check === check);
+      if (applied.length > 0) this.diagUndo = applied;
+      return applied;
+    });
+  }
+
+  undo_diag_fixes(): Promise<AppliedFix[]> {
+    return this.run('undo_diag_fixes', undefined, () => {
+      const undone = this.diagUndo;
+      if (undone === null) {
+        throw {
+          code: 'nothing_to_undo',
+          message: 'There is no fix to undo.',
+          hint: 'Fixes applied by the connectivity test can be undone until the next fix.',
+        } satisfies UiError;
+      }
+      this.diagUndo = null;
+      return undone;
+    });
+  }
+
+  export_diag_report(record: DiagRunRecord): Promise<ExportedReport> {
+    return this.run('export_diag_report', { record }, () => ({
+      text_path: '(demo) homeline-diagnostics.txt — nothing was written',
+      json_path: '(demo) homeline-diagnostics.json — nothing was written',
+    }));
+  }
+
+  diag_history(): Promise<DiagRunRecord[]> {
+    return this.run('diag_history', undefined, () => this.diagRuns);
   }
 }

@@ -2,11 +2,13 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import {
   CALLS_EVENT,
+  DIAG_EVENT,
   LINK_EVENT,
   REGISTRATION_EVENT,
   toUiError,
   type Account,
   type AccountInput,
+  type AppliedFix,
   type AppInfo,
   type AudioDevices,
   type AudioSettings,
@@ -15,8 +17,12 @@ import {
   type AudioTestSummary,
   type Backend,
   type CallView,
+  type DiagCheckId,
+  type DiagEvent,
+  type DiagRunRecord,
   type DesktopSettings,
   type DialPreview,
+  type ExportedReport,
   type HistoryEntry,
   type LevelReading,
   type RegistrationStatus,
@@ -189,6 +195,36 @@ export class TauriBackend implements Backend {
 
   ui_ready(): Promise<null> {
     return this.call('ui_ready');
+  }
+
+  /** Listens first, so no event of this run is missed; stops listening when it ends. */
+  async run_diagnostics(
+    account_id: string | null,
+    background: boolean,
+    cb: (event: DiagEvent) => void,
+  ): Promise<DiagRunRecord> {
+    const unlisten = await this.listenTo<DiagEvent>(DIAG_EVENT, cb);
+    try {
+      return await this.call<DiagRunRecord>('run_diagnostics', { account_id, background });
+    } finally {
+      unlisten();
+    }
+  }
+
+  apply_diag_fixes(record: DiagRunRecord, check: DiagCheckId | null): Promise<AppliedFix[]> {
+    return this.call('apply_diag_fixes', { record, check });
+  }
+
+  undo_diag_fixes(): Promise<AppliedFix[]> {
+    return this.call('undo_diag_fixes');
+  }
+
+  export_diag_report(record: DiagRunRecord): Promise<ExportedReport> {
+    return this.call('export_diag_report', { record });
+  }
+
+  diag_history(): Promise<DiagRunRecord[]> {
+    return this.call('diag_history');
   }
 }
 

@@ -10,6 +10,7 @@
 //!         then (background) the binding lifetime (≤ 4 min)    → nat_timeout, final report
 //! ```
 
+mod app;
 mod fixes;
 mod net;
 mod relays;
@@ -31,6 +32,7 @@ use homeline_nat::behaviour::{
 };
 use homeline_sip::transaction::TransportKind;
 
+pub use app::{DiagRunRecord, ExportedReport, HISTORY_LEN, report_text};
 pub use fixes::{apply_fixes, undo_fixes};
 /// The report's types (checks, statuses, fixes, verdicts), for the CLI and the app.
 pub use homeline_diag as model;
