@@ -34,6 +34,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{project_dirs, replace_file};
 
+mod phone;
+pub(crate) use phone::SharedContacts;
+
 /// The contacts file's name.
 pub const CONTACTS_FILE_NAME: &str = "contacts.json";
 /// The format version written and understood.
