@@ -29,6 +29,9 @@ const COMMANDS: &[&str] = &[
     "autostart_enabled",
     "set_autostart",
     "take_link",
+    "list_contacts",
+    "save_contact",
+    "remove_contact",
 ];
 
 fn main() {

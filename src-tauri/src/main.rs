@@ -26,6 +26,7 @@ use homeline_phone::api::{
     Account, AccountInput, AppInfo, AudioDevices, AudioSettings, DialPreview, HistoryEntry, UiError,
 };
 use homeline_phone::calls::{CallStatus, CallView};
+use homeline_phone::contacts::{Contact, ContactInput};
 use homeline_phone::media::LevelReading;
 use homeline_phone::{DesktopSettings, Phone, PhoneOptions, RegistrationStatus, logging};
 use tauri::ipc::Channel;
@@ -111,6 +112,21 @@ fn call_history(phone: State<'_, Phone>) -> Reply<Vec<HistoryEntry>> {
 #[tauri::command(async)]
 fn clear_history(phone: State<'_, Phone>) -> Reply<()> {
     phone.clear_history().map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn list_contacts(phone: State<'_, Phone>) -> Reply<Vec<Contact>> {
+    phone.contacts().map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn save_contact(phone: State<'_, Phone>, input: ContactInput) -> Reply<Contact> {
+    phone.save_contact(input).map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn remove_contact(phone: State<'_, Phone>, id: String) -> Reply<()> {
+    phone.remove_contact(&id).map_err(|e| UiError::from(&e))
 }
 
 #[tauri::command(async)]
@@ -443,6 +459,9 @@ fn main() {
             dial_preview,
             call_history,
             clear_history,
+            list_contacts,
+            save_contact,
+            remove_contact,
             audio_settings,
             save_audio_settings,
             audio_test,

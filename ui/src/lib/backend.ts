@@ -203,6 +203,25 @@ export interface HistoryEntry {
   reason: string | null;
 }
 
+/** One contact of the address book (`list_contacts`). */
+export interface Contact {
+  /** Stable id, 16 hex digits. */
+  id: string;
+  name: string;
+  /** A SIP address (sip:bob@example.com or bob@example.com) or a phone number. */
+  address: string;
+  /** The user's own note about the contact. */
+  note: string;
+}
+
+/** What `save_contact` takes: `id` null adds a contact, otherwise edits that one. */
+export interface ContactInput {
+  id: string | null;
+  name: string;
+  address: string;
+  note: string;
+}
+
 /** What dialling `target` would do (dial rules applied). */
 export interface DialPreview {
   /** null: a direct call (sip:user@host) or the echo line. */
@@ -272,6 +291,11 @@ export interface Backend {
   /** Newest first, at most 500. */
   call_history(): Promise<HistoryEntry[]>;
   clear_history(): Promise<null>;
+  /** The address book, sorted by name. */
+  list_contacts(): Promise<Contact[]>;
+  /** Adds or edits a contact (written to disk before it resolves); rejects with `invalid_contact`. */
+  save_contact(input: ContactInput): Promise<Contact>;
+  remove_contact(id: string): Promise<null>;
   /**
    * Calls `cb` with about ten level readings a second while a call has audio (the command
    * `watch_levels` with a Tauri Channel). Resolves to a function that stops delivering them

@@ -18,6 +18,8 @@ import {
   type PasswordStorage,
   type RegistrationStatus,
   type UiError,
+  type Contact,
+  type ContactInput,
 } from './backend';
 
 /** How fast the simulated calls move on, in milliseconds. */
@@ -65,6 +67,8 @@ export interface MockOptions {
    * `null` turns the simulation off; tests then drive states with `emitRegistration`.
    */
   registrationDelayMs?: number | null;
+  /** The address book `list_contacts` starts with. */
+  contacts?: Contact[];
   /** The call history `call_history` starts with (newest first). */
   history?: HistoryEntry[];
   audioSettings?: AudioSettings;
@@ -175,6 +179,19 @@ const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
  * UI's error paths run against it too. `fail(command, error)` makes the next call of that
  * command reject, and `calls` records every call for assertions.
  */
+/** A phone number as the contacts module accepts it. */
+const CONTACT_NUMBER = /^\+?(?=.*\d)[\d\s\-.()/*#]+$/;
+/** A SIP address with or without its scheme. */
+const CONTACT_SIP = /^(sips?:)?[^@\s]+@[^@\s]+$|^sips?:[^@\s]+$/i;
+
+function sortContacts(contacts: Contact[]): Contact[] {
+  return [...contacts].sort(
+    (a, b) =>
+      a.name.toLowerCase().localeCompare(b.name.toLowerCase()) ||
+      a.address.toLowerCase().localeCompare(b.address.toLowerCase()),
+  );
+}
+
 export class MockBackend implements Backend {
   private info: AppInfo;
   private accounts: Account[];
@@ -190,6 +207,8 @@ export class MockBackend implements Backend {
   private timing: CallTiming;
   private live = new Map<string, CallView>();
   private history: HistoryEntry[];
+  private contacts: Contact[];
+  private nextContact = 1;
   private audioSettings: AudioSettings;
   private desktop: DesktopSettings = { quit_on_close: false };
   private autostart = false;
@@ -215,6 +234,7 @@ export class MockBackend implements Backend {
     };
     this.accounts = clone(options.accounts ?? []);
     this.history = clone(options.history ?? []);
+    this.contacts = clone(options.contacts ?? []);
     this.audioSettings = clone(options.audioSettings ?? { microphone: null, speaker: null, ring: null });
     this.timing = { ...DEFAULT_CALL_TIMING, ...options.callTiming };
     this.pendingLink = options.startLink ?? null;
@@ -551,6 +571,63 @@ export class MockBackend implements Backend {
 
   call_history(): Promise<HistoryEntry[]> {
     return this.run('call_history', undefined, () => this.history.slice(0, 500));
+  }
+
+  list_contacts(): Promise<Contact[]> {
+    return this.run('list_contacts', undefined, () => sortContacts(this.contacts));
+  }
+
+  /** Checks the input as homeline-phone's contacts module does (the same codes and fields). */
+  save_contact(input: ContactInput): Promise<Contact> {
+    return this.run('save_contact', { input }, () => {
+      const name = input.name.trim();
+      const address = input.address.trim();
+      const note = input.note.trim();
+      const bad = (field: string, message: string): UiError => ({
+        code: 'invalid_contact',
+        message,
+        hint: `Correct the \u201c${field}\u201d field and save again.`,
+      });
+      if (name === '') throw bad('Name', 'The name is empty.');
+      if (address === '') throw bad('SIP address or number', 'The SIP address or number is empty.');
+      if (!CONTACT_NUMBER.test(address) && !CONTACT_SIP.test(address)) {
+        throw bad(
+          'SIP address or number',
+          'This is neither a SIP address (like sip:bob@example.com) nor a phone number.',
+        );
+      }
+      if (input.id !== null && !this.contacts.some((c) => c.id === input.id)) {
+        throw {
+          code: 'contact_not_found',
+          message: `There is no contact with the id ${input.id}.`,
+          hint: 'The contact may have been removed meanwhile; reload the list.',
+        } satisfies UiError;
+      }
+      const saved: Contact = {
+        id: input.id ?? `contact-${this.nextContact++}`,
+        name,
+        address,
+        note,
+      };
+      const i = this.contacts.findIndex((c) => c.id === saved.id);
+      if (i === -1) this.contacts.push(saved);
+      else this.contacts[i] = saved;
+      return saved;
+    });
+  }
+
+  remove_contact(id: string): Promise<null> {
+    return this.run('remove_contact', { id }, () => {
+      if (!this.contacts.some((c) => c.id === id)) {
+        throw {
+          code: 'contact_not_found',
+          message: `There is no contact with the id ${id}.`,
+          hint: 'The contact may have been removed meanwhile; reload the list.',
+        } satisfies UiError;
+      }
+      this.contacts = this.contacts.filter((c) => c.id !== id);
+      return null;
+    });
   }
 
   clear_history(): Promise<null> {

@@ -18,6 +18,8 @@ import {
   type HistoryEntry,
   type LevelReading,
   type RegistrationStatus,
+  type Contact,
+  type ContactInput,
 } from './backend';
 
 /**
@@ -123,6 +125,18 @@ export class TauriBackend implements Backend {
 
   clear_history(): Promise<null> {
     return this.call('clear_history');
+  }
+
+  list_contacts(): Promise<Contact[]> {
+    return this.call('list_contacts');
+  }
+
+  save_contact(input: ContactInput): Promise<Contact> {
+    return this.call('save_contact', { input });
+  }
+
+  remove_contact(id: string): Promise<null> {
+    return this.call('remove_contact', { id });
   }
 
   audio_test(cb: (reading: LevelReading) => void): Promise<AudioTestSummary> {
