@@ -32,6 +32,8 @@ const COMMANDS: &[&str] = &[
     "list_contacts",
     "save_contact",
     "remove_contact",
+    "set_presence",
+    "watch_presence",
 ];
 
 fn main() {

@@ -26,7 +26,7 @@ use homeline_phone::api::{
     Account, AccountInput, AppInfo, AudioDevices, AudioSettings, DialPreview, HistoryEntry, UiError,
 };
 use homeline_phone::calls::{CallStatus, CallView};
-use homeline_phone::contacts::{Contact, ContactInput};
+use homeline_phone::contacts::{Contact, ContactInput, PresenceStatus};
 use homeline_phone::media::LevelReading;
 use homeline_phone::{DesktopSettings, Phone, PhoneOptions, RegistrationStatus, logging};
 use tauri::ipc::Channel;
@@ -40,6 +40,10 @@ const REGISTRATION_EVENT: &str = "accounts://registration";
 
 /// The event carrying one call's [`CallView`] on every change (its `id` says which).
 const CALLS_EVENT: &str = "calls://update";
+
+/// The event carrying one account's presence event (a contact's status, our own publication,
+/// or presence being unavailable), `{account_id, kind, …}`.
+const PRESENCE_EVENT: &str = "presence://update";
 
 /// When `main` started: the zero of the start-up figure that `ui_ready` reports.
 static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -127,6 +131,22 @@ fn save_contact(phone: State<'_, Phone>, input: ContactInput) -> Reply<Contact> 
 #[tauri::command(async)]
 fn remove_contact(phone: State<'_, Phone>, id: String) -> Reply<()> {
     phone.remove_contact(&id).map_err(|e| UiError::from(&e))
+}
+
+// snake_case: the UI passes `account_id`, as docs/app-api.md names it.
+#[tauri::command(async, rename_all = "snake_case")]
+async fn set_presence(
+    phone: State<'_, Phone>,
+    account_id: String,
+    status: PresenceStatus,
+    note: Option<String>,
+) -> Reply<()> {
+    phone.set_presence(&account_id, status, note).await
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn watch_presence(phone: State<'_, Phone>, account_id: String, target: String) -> Reply<String> {
+    phone.watch_presence(&account_id, &target)
 }
 
 #[tauri::command(async)]
@@ -313,6 +333,8 @@ async fn run_registrations(app: AppHandle) {
         }
         Err(e) => tracing::warn!(error = %e.message, "calls are unavailable"),
     }
+    // Before the accounts start, so that no presence event of theirs is missed.
+    tauri::async_runtime::spawn(forward_presence(app.clone(), phone.subscribe_presence()));
     let mut changes = phone.subscribe_registrations();
     if let Err(e) = phone.start_registrations() {
         tracing::warn!(error = %e, "could not start the registrations");
@@ -328,6 +350,26 @@ async fn run_registrations(app: AppHandle) {
             // Missed changes are harmless: the next one carries the whole status, and the UI
             // can ask `registration_states` for all of them.
             Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "registration events lagged"),
+            Err(RecvError::Closed) => break,
+        }
+    }
+}
+
+/// Forwards every presence event of every account to the UI as [`PRESENCE_EVENT`].
+async fn forward_presence(
+    app: AppHandle,
+    mut events: tokio::sync::broadcast::Receiver<homeline_phone::presence::agent::AccountPresence>,
+) {
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                if let Err(e) = app.emit(PRESENCE_EVENT, &event) {
+                    tracing::warn!(error = %e, "could not send a presence event to the UI");
+                }
+            }
+            // A missed status is replaced by the contact's next NOTIFY (each carries the whole
+            // state), so lagging only delays a dot.
+            Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "presence events lagged"),
             Err(RecvError::Closed) => break,
         }
     }
@@ -462,6 +504,8 @@ fn main() {
             list_contacts,
             save_contact,
             remove_contact,
+            set_presence,
+            watch_presence,
             audio_settings,
             save_audio_settings,
             audio_test,

@@ -222,6 +222,19 @@ export interface ContactInput {
   note: string;
 }
 
+/** A contact's or our own presence status (the words of `homeline presence`). */
+export type PresenceStatus = 'available' | 'away' | 'busy' | 'on-the-phone' | 'offline' | 'unknown';
+
+/** One account's presence event (`presence://update`). */
+export type PresenceEvent = { account_id: string } & (
+  | { kind: 'contact'; uri: string; status: PresenceStatus; note: string | null }
+  | { kind: 'published'; status: PresenceStatus }
+  | { kind: 'unavailable'; uri: string | null; reason: UiError }
+);
+
+/** The name of the event that carries every presence event of every account. */
+export const PRESENCE_EVENT = 'presence://update';
+
 /** What dialling `target` would do (dial rules applied). */
 export interface DialPreview {
   /** null: a direct call (sip:user@host) or the echo line. */
@@ -296,6 +309,12 @@ export interface Backend {
   /** Adds or edits a contact (written to disk before it resolves); rejects with `invalid_contact`. */
   save_contact(input: ContactInput): Promise<Contact>;
   remove_contact(id: string): Promise<null>;
+  /** Sets and publishes our status on a registered account; `offline` = appear offline. */
+  set_presence(account_id: string, status: PresenceStatus, note: string | null): Promise<null>;
+  /** Watches `target` through a registered account; resolves to the URI watched. */
+  watch_presence(account_id: string, target: string): Promise<string>;
+  /** Calls `cb` with every presence event from now on; resolves to the function that stops. */
+  onPresence(cb: (event: PresenceEvent) => void): Promise<() => void>;
   /**
    * Calls `cb` with about ten level readings a second while a call has audio (the command
    * `watch_levels` with a Tauri Channel). Resolves to a function that stops delivering them

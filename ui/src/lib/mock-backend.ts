@@ -20,6 +20,8 @@ import {
   type UiError,
   type Contact,
   type ContactInput,
+  type PresenceEvent,
+  type PresenceStatus,
 } from './backend';
 
 /** How fast the simulated calls move on, in milliseconds. */
@@ -69,6 +71,13 @@ export interface MockOptions {
   registrationDelayMs?: number | null;
   /** The address book `list_contacts` starts with. */
   contacts?: Contact[];
+  /**
+   * Milliseconds until a watched contact's simulated status arrives (default 300); `null`
+   * turns the simulation off (tests send events with `emitPresence`). The status follows the
+   * contact: a user part containing "away", "busy", "phone" or "off" gets that status, others
+   * are available with a note.
+   */
+  presenceDelayMs?: number | null;
   /** The call history `call_history` starts with (newest first). */
   history?: HistoryEntry[];
   audioSettings?: AudioSettings;
@@ -208,6 +217,8 @@ export class MockBackend implements Backend {
   private live = new Map<string, CallView>();
   private history: HistoryEntry[];
   private contacts: Contact[];
+  private presenceListeners = new Set<(event: PresenceEvent) => void>();
+  private presenceDelayMs: number | null;
   private nextContact = 1;
   private audioSettings: AudioSettings;
   private desktop: DesktopSettings = { quit_on_close: false };
@@ -235,6 +246,7 @@ export class MockBackend implements Backend {
     this.accounts = clone(options.accounts ?? []);
     this.history = clone(options.history ?? []);
     this.contacts = clone(options.contacts ?? []);
+    this.presenceDelayMs = options.presenceDelayMs === undefined ? 300 : options.presenceDelayMs;
     this.audioSettings = clone(options.audioSettings ?? { microphone: null, speaker: null, ring: null });
     this.timing = { ...DEFAULT_CALL_TIMING, ...options.callTiming };
     this.pendingLink = options.startLink ?? null;
@@ -628,6 +640,70 @@ export class MockBackend implements Backend {
       this.contacts = this.contacts.filter((c) => c.id !== id);
       return null;
     });
+  }
+
+  /** Sends a presence event to every listener, as the shell's `presence://update` does. */
+  emitPresence(event: PresenceEvent): void {
+    for (const cb of [...this.presenceListeners]) cb(clone(event));
+  }
+
+  get presenceListenerCount(): number {
+    return this.presenceListeners.size;
+  }
+
+  private requireRegistered(account_id: string): void {
+    if (this.registrations.get(account_id)?.state !== 'registered') {
+      throw {
+        code: 'not_registered',
+        message: 'The account is not connected, so presence cannot be sent or watched.',
+        hint: 'Wait until the account is registered, or check its settings.',
+      } satisfies UiError;
+    }
+  }
+
+  set_presence(account_id: string, status: PresenceStatus, note: string | null): Promise<null> {
+    return this.run('set_presence', { account_id, status, note }, () => {
+      this.requireRegistered(account_id);
+      if (this.presenceDelayMs !== null) {
+        this.later(null, this.presenceDelayMs, () =>
+          this.emitPresence({ account_id, kind: 'published', status }),
+        );
+      }
+      return null;
+    });
+  }
+
+  watch_presence(account_id: string, target: string): Promise<string> {
+    return this.run('watch_presence', { account_id, target }, () => {
+      this.requireRegistered(account_id);
+      const domain = this.accounts.find((a) => a.id === account_id)?.sip_address.split('@')[1] ?? 'example.com';
+      const t = target.trim();
+      const uri = /^sips?:/i.test(t) ? t : t.includes('@') ? `sip:${t}` : `sip:${t.replace(/[\s\-.()/]/g, '')}@${domain}`;
+      if (this.presenceDelayMs !== null) {
+        const user = uri.replace(/^sips?:/i, '').split('@')[0].toLowerCase();
+        const [status, note]: [PresenceStatus, string | null] = user.includes('away')
+          ? ['away', 'Back at two']
+          : user.includes('busy')
+            ? ['busy', 'Do not disturb']
+            : user.includes('phone')
+              ? ['on-the-phone', 'On the phone']
+              : user.includes('off')
+                ? ['offline', null]
+                : ['available', 'At my desk (demo)'];
+        this.later(null, this.presenceDelayMs, () =>
+          this.emitPresence({ account_id, kind: 'contact', uri, status, note }),
+        );
+      }
+      return uri;
+    });
+  }
+
+  async onPresence(cb: (event: PresenceEvent) => void): Promise<() => void> {
+    await this.run('onPresence', undefined, () => null);
+    this.presenceListeners.add(cb);
+    return () => {
+      this.presenceListeners.delete(cb);
+    };
   }
 
   clear_history(): Promise<null> {

@@ -20,6 +20,9 @@ import {
   type RegistrationStatus,
   type Contact,
   type ContactInput,
+  type PresenceEvent,
+  type PresenceStatus,
+  PRESENCE_EVENT,
 } from './backend';
 
 /**
@@ -137,6 +140,18 @@ export class TauriBackend implements Backend {
 
   remove_contact(id: string): Promise<null> {
     return this.call('remove_contact', { id });
+  }
+
+  set_presence(account_id: string, status: PresenceStatus, note: string | null): Promise<null> {
+    return this.call('set_presence', { account_id, status, note });
+  }
+
+  watch_presence(account_id: string, target: string): Promise<string> {
+    return this.call('watch_presence', { account_id, target });
+  }
+
+  onPresence(cb: (event: PresenceEvent) => void): Promise<() => void> {
+    return this.listenTo(PRESENCE_EVENT, cb);
   }
 
   audio_test(cb: (reading: LevelReading) => void): Promise<AudioTestSummary> {

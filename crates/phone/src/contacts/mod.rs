@@ -37,6 +37,9 @@ use crate::config::{project_dirs, replace_file};
 mod phone;
 pub(crate) use phone::SharedContacts;
 
+/// A contact's (or our own) presence status, for the shell's presence commands.
+pub use homeline_presence::Status as PresenceStatus;
+
 /// The contacts file's name.
 pub const CONTACTS_FILE_NAME: &str = "contacts.json";
 /// The format version written and understood.
