@@ -34,6 +34,8 @@ const COMMANDS: &[&str] = &[
     "remove_contact",
     "set_presence",
     "watch_presence",
+    "chat_thread",
+    "send_chat",
 ];
 
 fn main() {

@@ -26,6 +26,7 @@ use homeline_phone::api::{
     Account, AccountInput, AppInfo, AudioDevices, AudioSettings, DialPreview, HistoryEntry, UiError,
 };
 use homeline_phone::calls::{CallStatus, CallView};
+use homeline_phone::contacts::chat_log::ChatMessage;
 use homeline_phone::contacts::{Contact, ContactInput, PresenceStatus};
 use homeline_phone::media::LevelReading;
 use homeline_phone::{DesktopSettings, Phone, PhoneOptions, RegistrationStatus, logging};
@@ -44,6 +45,10 @@ const CALLS_EVENT: &str = "calls://update";
 /// The event carrying one account's presence event (a contact's status, our own publication,
 /// or presence being unavailable), `{account_id, kind, …}`.
 const PRESENCE_EVENT: &str = "presence://update";
+
+/// The event carrying one chat message as its thread now holds it (received, or ours with its
+/// new state) — a [`ChatMessage`].
+const CHAT_EVENT: &str = "chat://message";
 
 /// When `main` started: the zero of the start-up figure that `ui_ready` reports.
 static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -147,6 +152,21 @@ async fn set_presence(
 #[tauri::command(async, rename_all = "snake_case")]
 fn watch_presence(phone: State<'_, Phone>, account_id: String, target: String) -> Reply<String> {
     phone.watch_presence(&account_id, &target)
+}
+
+#[tauri::command(async)]
+fn chat_thread(phone: State<'_, Phone>, peer: String) -> Reply<Vec<ChatMessage>> {
+    phone.chat_thread(&peer)
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+async fn send_chat(
+    phone: State<'_, Phone>,
+    account_id: String,
+    target: String,
+    text: String,
+) -> Reply<ChatMessage> {
+    phone.send_chat(&account_id, &target, &text).await
 }
 
 #[tauri::command(async)]
@@ -335,6 +355,7 @@ async fn run_registrations(app: AppHandle) {
     }
     // Before the accounts start, so that no presence event of theirs is missed.
     tauri::async_runtime::spawn(forward_presence(app.clone(), phone.subscribe_presence()));
+    tauri::async_runtime::spawn(forward_chat(app.clone(), phone.subscribe_messages()));
     let mut changes = phone.subscribe_registrations();
     if let Err(e) = phone.start_registrations() {
         tracing::warn!(error = %e, "could not start the registrations");
@@ -370,6 +391,29 @@ async fn forward_presence(
             // A missed status is replaced by the contact's next NOTIFY (each carries the whole
             // state), so lagging only delays a dot.
             Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "presence events lagged"),
+            Err(RecvError::Closed) => break,
+        }
+    }
+}
+
+/// Records every chat event of every account in the chat history (so a message is kept even
+/// while its thread is not open) and forwards the message as the thread now holds it.
+async fn forward_chat(
+    app: AppHandle,
+    mut events: tokio::sync::broadcast::Receiver<homeline_phone::presence::chat::AccountMessage>,
+) {
+    loop {
+        match events.recv().await {
+            Ok(event) => match app.state::<Phone>().record_chat_event(&event) {
+                Ok(Some(message)) => {
+                    if let Err(e) = app.emit(CHAT_EVENT, &message) {
+                        tracing::warn!(error = %e, "could not send a chat message to the UI");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e.message, "a chat message was not recorded"),
+            },
+            Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "chat events lagged"),
             Err(RecvError::Closed) => break,
         }
     }
@@ -506,6 +550,8 @@ fn main() {
             remove_contact,
             set_presence,
             watch_presence,
+            chat_thread,
+            send_chat,
             audio_settings,
             save_audio_settings,
             audio_test,

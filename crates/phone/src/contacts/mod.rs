@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{project_dirs, replace_file};
 
+pub mod chat_log;
 mod phone;
 pub(crate) use phone::SharedContacts;
 

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
+use super::chat_log::{CHAT_FILE_NAME, ChatLog, ChatMessage};
 use super::{Contact, ContactInput, ContactStore, ContactsError, default_contacts_path};
+use crate::api::UiError;
+use crate::presence::chat::{AccountMessage, ChatEvent, now_rfc3339};
 use crate::{Error, Phone};
 
 /// The book as the phone holds it: opened at first use (so opening the phone never waits for
@@ -12,6 +15,7 @@ use crate::{Error, Phone};
 pub(crate) struct SharedContacts {
     path: Option<PathBuf>,
     open: Mutex<Option<ContactStore>>,
+    chat: Mutex<Option<ChatLog>>,
 }
 
 impl SharedContacts {
@@ -25,6 +29,27 @@ impl SharedContacts {
         Self {
             path,
             open: Mutex::new(None),
+            chat: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` on the chat history (`chat.jsonl` beside the contacts), opening it first.
+    fn chat<R>(&self, f: impl FnOnce(&mut ChatLog) -> R) -> Result<R, UiError> {
+        // ChatLog changes its memory only after a successful append: a poisoned lock still
+        // holds a consistent history.
+        let mut slot = self.chat.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            let path = self
+                .path
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(|d| d.join(CHAT_FILE_NAME))
+                .ok_or_else(|| chat_error("Homeline has no data folder for the chat history."))?;
+            *slot = Some(ChatLog::open(path).map_err(|e| chat_error(&e.to_string()))?);
+        }
+        match &mut *slot {
+            Some(log) => Ok(f(log)),
+            None => Err(chat_error("The chat history is not open.")),
         }
     }
 
@@ -46,7 +71,62 @@ impl SharedContacts {
     }
 }
 
+fn chat_error(what: &str) -> UiError {
+    UiError::new(
+        "chat_history_failed",
+        crate::error::capitalise(what),
+        "Check that the disk is not full and that you may write to Homeline's data folder. \
+         Messages still go out; only their history is affected.",
+    )
+}
+
 impl Phone {
+    /// The chat thread with `peer` (any form of its address), oldest first.
+    pub fn chat_thread(&self, peer: &str) -> Result<Vec<ChatMessage>, UiError> {
+        self.shared_contacts().chat(|log| log.thread(peer))
+    }
+
+    /// Sends `text` to `target` from the account and records it (state `sending`; the final
+    /// response arrives through [`Phone::subscribe_messages`] and
+    /// [`Phone::record_chat_event`]).
+    pub async fn send_chat(
+        &self,
+        account_id: &str,
+        target: &str,
+        text: &str,
+    ) -> Result<ChatMessage, UiError> {
+        if text.trim().is_empty() {
+            return Err(UiError::new(
+                "empty_message",
+                "The message is empty.",
+                "Type something to send.",
+            ));
+        }
+        let id = self.send_message(account_id, target, text).await?;
+        self.shared_contacts()
+            .chat(|log| log.record_sent(account_id, target, text, &now_rfc3339(), id))?
+            .map_err(|e| chat_error(&e.to_string()))
+    }
+
+    /// Records a chat event of an account (a message received, or the outcome of one sent)
+    /// and returns the message as the thread now holds it.
+    pub fn record_chat_event(
+        &self,
+        event: &AccountMessage,
+    ) -> Result<Option<ChatMessage>, UiError> {
+        let a = event.account_id.as_str();
+        let done = self.shared_contacts().chat(|log| match &event.event {
+            ChatEvent::Received {
+                from, text, time, ..
+            } => log.record_received(a, from, text, time).map(Some),
+            ChatEvent::Delivered { id, .. } => log.record_outcome(a, *id, true, None),
+            ChatEvent::Failed { id, reason, .. } => {
+                log.record_outcome(a, *id, false, Some(reason.clone()))
+            }
+        })?;
+        done.map_err(|e| chat_error(&e.to_string()))
+    }
+
     /// All contacts, sorted by name.
     pub fn contacts(&self) -> Result<Vec<Contact>, Error> {
         Ok(self.shared_contacts().with(|b| Ok(b.list()))?)
@@ -121,6 +201,39 @@ mod tests {
         );
         phone.remove_contact(&ivan.id).unwrap();
         assert!(open(dir.path()).contacts().unwrap().is_empty());
+    }
+
+    #[test]
+    fn chat_events_are_recorded_per_contact_and_survive_a_restart() {
+        use crate::presence::chat::{AccountMessage, ChatEvent};
+        let dir = tempfile::tempdir().unwrap();
+        let phone = open(dir.path());
+        let got = phone
+            .record_chat_event(&AccountMessage {
+                account_id: "a1".into(),
+                event: ChatEvent::Received {
+                    from: "sip:wang@example.cn".into(),
+                    display_name: None,
+                    text: "你好 — привет".into(),
+                    time: "2026-12-04T17:00:00Z".into(),
+                    date: None,
+                },
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.text, "你好 — привет");
+        // An outcome for a message this history never saw is kept, not an error.
+        let none = phone
+            .record_chat_event(&AccountMessage {
+                account_id: "a1".into(),
+                event: ChatEvent::Delivered { id: 99, code: 200 },
+            })
+            .unwrap();
+        assert_eq!(none, None);
+        drop(phone);
+        let thread = open(dir.path()).chat_thread("wang@example.cn").unwrap();
+        assert_eq!(thread, vec![got]);
+        assert!(dir.path().join("data").join("chat.jsonl").exists());
     }
 
     #[test]
