@@ -235,6 +235,26 @@ export type PresenceEvent = { account_id: string } & (
 /** The name of the event that carries every presence event of every account. */
 export const PRESENCE_EVENT = 'presence://update';
 
+/** One chat message as its thread holds it (`chat_thread`, `chat://message`). */
+export interface ChatMessage {
+  account_id: string;
+  /** The peer's address as given or as it arrived. */
+  peer: string;
+  direction: 'incoming' | 'outgoing';
+  /** UTF-8, exactly as sent. */
+  text: string;
+  /** RFC 3339 UTC. */
+  time: string;
+  /** Outgoing: the id the account gave it. */
+  msg_id: number | null;
+  state: 'received' | 'sending' | 'delivered' | 'failed';
+  /** Why it failed, in plain words. */
+  reason: string | null;
+}
+
+/** The name of the event that carries each new or updated chat message. */
+export const CHAT_EVENT = 'chat://message';
+
 /** What dialling `target` would do (dial rules applied). */
 export interface DialPreview {
   /** null: a direct call (sip:user@host) or the echo line. */
@@ -315,6 +335,12 @@ export interface Backend {
   watch_presence(account_id: string, target: string): Promise<string>;
   /** Calls `cb` with every presence event from now on; resolves to the function that stops. */
   onPresence(cb: (event: PresenceEvent) => void): Promise<() => void>;
+  /** The thread with `peer` (any form of its address), oldest first. */
+  chat_thread(peer: string): Promise<ChatMessage[]>;
+  /** Sends and records a message; its final state comes as a `chat://message` event. */
+  send_chat(account_id: string, target: string, text: string): Promise<ChatMessage>;
+  /** Calls `cb` with every new or updated message; resolves to the function that stops. */
+  onChat(cb: (message: ChatMessage) => void): Promise<() => void>;
   /**
    * Calls `cb` with about ten level readings a second while a call has audio (the command
    * `watch_levels` with a Tauri Channel). Resolves to a function that stops delivering them

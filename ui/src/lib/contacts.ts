@@ -14,3 +14,21 @@ export function matchContact(contact: Contact, query: string): boolean {
   const number = digits(contact.address);
   return words.every((w) => hay.includes(w) || (/^\d+$/.test(w) && number.includes(w)));
 }
+
+/**
+ * What two addresses share when they are the same peer (as ContactStore's address_key):
+ * `"Bob" <sip:bob@Example.com;transport=tcp>` and `bob@example.com` → `bob@example.com`;
+ * numbers (also `sip:+44…@host`) → their digits.
+ */
+export function peerKey(address: string): string {
+  let a = address.trim();
+  const open = a.indexOf('<');
+  const close = a.lastIndexOf('>');
+  if (open !== -1 && close > open) a = a.slice(open + 1, close);
+  a = a.replace(/^sips?:/i, '').replace(/[;?].*$/, '');
+  const at = a.lastIndexOf('@');
+  const user = at === -1 ? a : a.slice(0, at);
+  const host = at === -1 ? '' : a.slice(at + 1).replace(/:\d+$/, '').toLowerCase();
+  if (/^\+?[\d\s\-.()/*#]+$/.test(user) && /\d/.test(user)) return digits(user);
+  return host === '' ? user.toLowerCase() : `${user.toLowerCase()}@${host}`;
+}

@@ -22,7 +22,9 @@ import {
   type ContactInput,
   type PresenceEvent,
   type PresenceStatus,
+  type ChatMessage,
 } from './backend';
+import { peerKey } from './contacts';
 
 /** How fast the simulated calls move on, in milliseconds. */
 export interface CallTiming {
@@ -78,6 +80,14 @@ export interface MockOptions {
    * are available with a note.
    */
   presenceDelayMs?: number | null;
+  /**
+   * Milliseconds until a sent message's final response (default 300): failed when the
+   * target's user part contains "off", else delivered, and then a short reply from the
+   * contact. `null` turns it off (tests send events with `emitChat`).
+   */
+  chatDelayMs?: number | null;
+  /** Chat messages the history starts with. */
+  chat?: ChatMessage[];
   /** The call history `call_history` starts with (newest first). */
   history?: HistoryEntry[];
   audioSettings?: AudioSettings;
@@ -219,6 +229,10 @@ export class MockBackend implements Backend {
   private contacts: Contact[];
   private presenceListeners = new Set<(event: PresenceEvent) => void>();
   private presenceDelayMs: number | null;
+  private chatDelayMs: number | null;
+  private chat: ChatMessage[];
+  private nextMsg = 1;
+  private chatListeners = new Set<(message: ChatMessage) => void>();
   private nextContact = 1;
   private audioSettings: AudioSettings;
   private desktop: DesktopSettings = { quit_on_close: false };
@@ -247,6 +261,8 @@ export class MockBackend implements Backend {
     this.history = clone(options.history ?? []);
     this.contacts = clone(options.contacts ?? []);
     this.presenceDelayMs = options.presenceDelayMs === undefined ? 300 : options.presenceDelayMs;
+    this.chatDelayMs = options.chatDelayMs === undefined ? 300 : options.chatDelayMs;
+    this.chat = clone(options.chat ?? []);
     this.audioSettings = clone(options.audioSettings ?? { microphone: null, speaker: null, ring: null });
     this.timing = { ...DEFAULT_CALL_TIMING, ...options.callTiming };
     this.pendingLink = options.startLink ?? null;
@@ -696,6 +712,79 @@ export class MockBackend implements Backend {
       }
       return uri;
     });
+  }
+
+  /** Records a message (as the shell does) and sends it to every listener. */
+  emitChat(message: ChatMessage): void {
+    const i = this.chat.findIndex(
+      (m) => m.msg_id !== null && m.msg_id === message.msg_id && m.account_id === message.account_id,
+    );
+    if (i === -1) this.chat.push(clone(message));
+    else this.chat[i] = clone(message);
+    for (const cb of [...this.chatListeners]) cb(clone(message));
+  }
+
+  chat_thread(peer: string): Promise<ChatMessage[]> {
+    return this.run('chat_thread', { peer }, () => this.chat.filter((m) => peerKey(m.peer) === peerKey(peer)));
+  }
+
+  send_chat(account_id: string, target: string, text: string): Promise<ChatMessage> {
+    return this.run('send_chat', { account_id, target, text }, () => {
+      if (text.trim() === '') {
+        throw { code: 'empty_message', message: 'The message is empty.', hint: 'Type something to send.' } satisfies UiError;
+      }
+      if (this.registrations.get(account_id)?.state !== 'registered') {
+        throw {
+          code: 'not_registered',
+          message: 'The account is not connected, so the message cannot go out.',
+          hint: 'Wait until the account is registered, or check its settings.',
+        } satisfies UiError;
+      }
+      const sent: ChatMessage = {
+        account_id,
+        peer: target,
+        direction: 'outgoing',
+        text,
+        time: new Date().toISOString(),
+        msg_id: this.nextMsg++,
+        state: 'sending',
+        reason: null,
+      };
+      this.chat.push(clone(sent));
+      if (this.chatDelayMs !== null) {
+        const offline = /off/i.test(peerKey(target).split('@')[0]);
+        this.later(null, this.chatDelayMs, () =>
+          this.emitChat(
+            offline
+              ? { ...sent, state: 'failed', reason: 'The contact is offline and the server keeps no messages (demo).' }
+              : { ...sent, state: 'delivered' },
+          ),
+        );
+        if (!offline) {
+          this.later(null, this.chatDelayMs * 4, () =>
+            this.emitChat({
+              account_id,
+              peer: target,
+              direction: 'incoming',
+              text: `Got it: “${text}” 👍`,
+              time: new Date().toISOString(),
+              msg_id: null,
+              state: 'received',
+              reason: null,
+            }),
+          );
+        }
+      }
+      return sent;
+    });
+  }
+
+  async onChat(cb: (message: ChatMessage) => void): Promise<() => void> {
+    await this.run('onChat', undefined, () => null);
+    this.chatListeners.add(cb);
+    return () => {
+      this.chatListeners.delete(cb);
+    };
   }
 
   async onPresence(cb: (event: PresenceEvent) => void): Promise<() => void> {

@@ -23,6 +23,8 @@ import {
   type PresenceEvent,
   type PresenceStatus,
   PRESENCE_EVENT,
+  type ChatMessage,
+  CHAT_EVENT,
 } from './backend';
 
 /**
@@ -152,6 +154,18 @@ export class TauriBackend implements Backend {
 
   onPresence(cb: (event: PresenceEvent) => void): Promise<() => void> {
     return this.listenTo(PRESENCE_EVENT, cb);
+  }
+
+  chat_thread(peer: string): Promise<ChatMessage[]> {
+    return this.call('chat_thread', { peer });
+  }
+
+  send_chat(account_id: string, target: string, text: string): Promise<ChatMessage> {
+    return this.call('send_chat', { account_id, target, text });
+  }
+
+  onChat(cb: (message: ChatMessage) => void): Promise<() => void> {
+    return this.listenTo(CHAT_EVENT, cb);
   }
 
   audio_test(cb: (reading: LevelReading) => void): Promise<AudioTestSummary> {
