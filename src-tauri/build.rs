@@ -36,6 +36,13 @@ const COMMANDS: &[&str] = &[
     "undo_diag_fixes",
     "export_diag_report",
     "diag_history",
+    "list_contacts",
+    "save_contact",
+    "remove_contact",
+    "set_presence",
+    "watch_presence",
+    "chat_thread",
+    "send_chat",
 ];
 
 fn main() {

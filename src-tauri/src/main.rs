@@ -29,6 +29,8 @@ use homeline_phone::calls::{CallStatus, CallView};
 use homeline_phone::headset::HeadsetConfig;
 use homeline_phone::diag::model::{AppliedFix, CheckId};
 use homeline_phone::diag::{DiagRunRecord, ExportedReport};
+use homeline_phone::contacts::chat_log::ChatMessage;
+use homeline_phone::contacts::{Contact, ContactInput, PresenceStatus};
 use homeline_phone::media::LevelReading;
 use homeline_phone::{DesktopSettings, Phone, PhoneOptions, RegistrationStatus, logging};
 use tauri::ipc::Channel;
@@ -42,6 +44,14 @@ const REGISTRATION_EVENT: &str = "accounts://registration";
 
 /// The event carrying one call's [`CallView`] on every change (its `id` says which).
 const CALLS_EVENT: &str = "calls://update";
+
+/// The event carrying one account's presence event (a contact's status, our own publication,
+/// or presence being unavailable), `{account_id, kind, …}`.
+const PRESENCE_EVENT: &str = "presence://update";
+
+/// The event carrying one chat message as its thread now holds it (received, or ours with its
+/// new state) — a [`ChatMessage`].
+const CHAT_EVENT: &str = "chat://message";
 
 /// When `main` started: the zero of the start-up figure that `ui_ready` reports.
 static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -114,6 +124,52 @@ fn call_history(phone: State<'_, Phone>) -> Reply<Vec<HistoryEntry>> {
 #[tauri::command(async)]
 fn clear_history(phone: State<'_, Phone>) -> Reply<()> {
     phone.clear_history().map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn list_contacts(phone: State<'_, Phone>) -> Reply<Vec<Contact>> {
+    phone.contacts().map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn save_contact(phone: State<'_, Phone>, input: ContactInput) -> Reply<Contact> {
+    phone.save_contact(input).map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async)]
+fn remove_contact(phone: State<'_, Phone>, id: String) -> Reply<()> {
+    phone.remove_contact(&id).map_err(|e| UiError::from(&e))
+}
+
+// snake_case: the UI passes `account_id`, as docs/app-api.md names it.
+#[tauri::command(async, rename_all = "snake_case")]
+async fn set_presence(
+    phone: State<'_, Phone>,
+    account_id: String,
+    status: PresenceStatus,
+    note: Option<String>,
+) -> Reply<()> {
+    phone.set_presence(&account_id, status, note).await
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn watch_presence(phone: State<'_, Phone>, account_id: String, target: String) -> Reply<String> {
+    phone.watch_presence(&account_id, &target)
+}
+
+#[tauri::command(async)]
+fn chat_thread(phone: State<'_, Phone>, peer: String) -> Reply<Vec<ChatMessage>> {
+    phone.chat_thread(&peer)
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+async fn send_chat(
+    phone: State<'_, Phone>,
+    account_id: String,
+    target: String,
+    text: String,
+) -> Reply<ChatMessage> {
+    phone.send_chat(&account_id, &target, &text).await
 }
 
 #[tauri::command(async)]
@@ -361,6 +417,9 @@ async fn run_registrations(app: AppHandle) {
     if let Err(e) = phone.start_headset() {
         tracing::warn!(error = %e.message, "headset integration is unavailable");
     }
+    // Before the accounts start, so that no presence event of theirs is missed.
+    tauri::async_runtime::spawn(forward_presence(app.clone(), phone.subscribe_presence()));
+    tauri::async_runtime::spawn(forward_chat(app.clone(), phone.subscribe_messages()));
     let mut changes = phone.subscribe_registrations();
     if let Err(e) = phone.start_registrations() {
         tracing::warn!(error = %e, "could not start the registrations");
@@ -376,6 +435,49 @@ async fn run_registrations(app: AppHandle) {
             // Missed changes are harmless: the next one carries the whole status, and the UI
             // can ask `registration_states` for all of them.
             Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "registration events lagged"),
+            Err(RecvError::Closed) => break,
+        }
+    }
+}
+
+/// Forwards every presence event of every account to the UI as [`PRESENCE_EVENT`].
+async fn forward_presence(
+    app: AppHandle,
+    mut events: tokio::sync::broadcast::Receiver<homeline_phone::presence::agent::AccountPresence>,
+) {
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                if let Err(e) = app.emit(PRESENCE_EVENT, &event) {
+                    tracing::warn!(error = %e, "could not send a presence event to the UI");
+                }
+            }
+            // A missed status is replaced by the contact's next NOTIFY (each carries the whole
+            // state), so lagging only delays a dot.
+            Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "presence events lagged"),
+            Err(RecvError::Closed) => break,
+        }
+    }
+}
+
+/// Records every chat event of every account in the chat history (so a message is kept even
+/// while its thread is not open) and forwards the message as the thread now holds it.
+async fn forward_chat(
+    app: AppHandle,
+    mut events: tokio::sync::broadcast::Receiver<homeline_phone::presence::chat::AccountMessage>,
+) {
+    loop {
+        match events.recv().await {
+            Ok(event) => match app.state::<Phone>().record_chat_event(&event) {
+                Ok(Some(message)) => {
+                    if let Err(e) = app.emit(CHAT_EVENT, &message) {
+                        tracing::warn!(error = %e, "could not send a chat message to the UI");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e.message, "a chat message was not recorded"),
+            },
+            Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "chat events lagged"),
             Err(RecvError::Closed) => break,
         }
     }
@@ -507,6 +609,13 @@ fn main() {
             dial_preview,
             call_history,
             clear_history,
+            list_contacts,
+            save_contact,
+            remove_contact,
+            set_presence,
+            watch_presence,
+            chat_thread,
+            send_chat,
             audio_settings,
             save_audio_settings,
             audio_test,

@@ -89,6 +89,7 @@ drive() {
 
 status=0
 drive app "$root/scripts/with-keyring.sh" || status=1
+drive contacts "$root/scripts/with-keyring.sh" || status=1
 drive broken-config "$root/scripts/with-keyring.sh" || status=1
 drive registration "$root/scripts/with-keyring.sh" || status=1
 drive calls "$root/scripts/with-keyring.sh" "$root/scripts/with-pulse.sh" || status=1

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::accounts::{AccountError, Field};
 use crate::api::UiError;
 use crate::config::ConfigError;
+use crate::contacts::ContactsError;
 use crate::history::HistoryError;
 use crate::logging::LogError;
 use crate::secrets::SecretError;
@@ -31,6 +32,9 @@ pub enum Error {
     /// Reading or writing the call history.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// Reading or writing the address book.
+    #[error(transparent)]
+    Contacts(#[from] ContactsError),
     /// A folder could not be shown in the file manager.
     #[error("could not open {path} in the file manager: {reason}")]
     Open {
@@ -148,12 +152,54 @@ impl From<&Error> for UiError {
                     path.display()
                 ),
             ),
+            Error::Contacts(e) => contacts_hint(e),
             Error::Open { path, .. } => (
                 "open_failed",
                 format!("Open the folder yourself: {}", path.display()),
             ),
         };
         UiError::new(code, message, hint)
+    }
+}
+
+/// The code and hint of an address-book error.
+fn contacts_hint(e: &ContactsError) -> (&'static str, String) {
+    match e {
+        ContactsError::NoDataDir => (
+            "no_data_dir",
+            "Homeline needs a home folder to keep contacts in; calls still work.".into(),
+        ),
+        ContactsError::Read { path, .. } | ContactsError::Write { path, .. } => (
+            "contacts_failed",
+            format!(
+                "Check that you may read and write {} and that the disk is not full, then try \
+                 again. Nothing was changed.",
+                path.display()
+            ),
+        ),
+        ContactsError::Unreadable { path, .. } => (
+            "contacts_damaged",
+            format!(
+                "Homeline left the file as it is so that no contact is lost. Move {} aside to \
+                 start a new address book, or repair it.",
+                path.display()
+            ),
+        ),
+        ContactsError::Invalid { field, .. } => (
+            "invalid_contact",
+            format!(
+                "Correct the \u{201c}{}\u{201d} field and save again.",
+                field.label()
+            ),
+        ),
+        ContactsError::NotFound(_) => (
+            "contact_not_found",
+            "The contact may have been removed meanwhile; reload the list.".into(),
+        ),
+        ContactsError::Full => (
+            "contacts_full",
+            "Remove contacts you no longer need, then add this one again.".into(),
+        ),
     }
 }
 

@@ -37,6 +37,7 @@ pub mod api;
 pub mod audio_test;
 pub mod calls;
 pub mod config;
+pub mod contacts;
 pub mod diag;
 pub mod dialplan;
 mod error;

@@ -54,6 +54,7 @@ pub struct Phone {
     calls: std::sync::OnceLock<crate::calls::Calls>,
     history: std::sync::Arc<SharedHistory>,
     headset: crate::headset::HeadsetSlot,
+    contacts: crate::contacts::SharedContacts,
 }
 
 #[derive(Debug)]
@@ -95,11 +96,16 @@ impl Phone {
             }),
             sip: std::sync::Arc::new(SipRuntime::default()),
             calls: std::sync::OnceLock::new(),
+            contacts: crate::contacts::SharedContacts::beside(options.history_path.as_deref()),
             history: std::sync::Arc::new(SharedHistory::new(
                 options.history_path.or_else(history::default_history_path),
             )),
             headset: crate::headset::HeadsetSlot::default(),
         })
+    }
+
+    pub(crate) fn shared_contacts(&self) -> &crate::contacts::SharedContacts {
+        &self.contacts
     }
 
     pub(crate) fn calls_cell(&self) -> &std::sync::OnceLock<crate::calls::Calls> {

@@ -203,6 +203,58 @@ export interface HistoryEntry {
   reason: string | null;
 }
 
+/** One contact of the address book (`list_contacts`). */
+export interface Contact {
+  /** Stable id, 16 hex digits. */
+  id: string;
+  name: string;
+  /** A SIP address (sip:bob@example.com or bob@example.com) or a phone number. */
+  address: string;
+  /** The user's own note about the contact. */
+  note: string;
+}
+
+/** What `save_contact` takes: `id` null adds a contact, otherwise edits that one. */
+export interface ContactInput {
+  id: string | null;
+  name: string;
+  address: string;
+  note: string;
+}
+
+/** A contact's or our own presence status (the words of `homeline presence`). */
+export type PresenceStatus = 'available' | 'away' | 'busy' | 'on-the-phone' | 'offline' | 'unknown';
+
+/** One account's presence event (`presence://update`). */
+export type PresenceEvent = { account_id: string } & (
+  | { kind: 'contact'; uri: string; status: PresenceStatus; note: string | null }
+  | { kind: 'published'; status: PresenceStatus }
+  | { kind: 'unavailable'; uri: string | null; reason: UiError }
+);
+
+/** The name of the event that carries every presence event of every account. */
+export const PRESENCE_EVENT = 'presence://update';
+
+/** One chat message as its thread holds it (`chat_thread`, `chat://message`). */
+export interface ChatMessage {
+  account_id: string;
+  /** The peer's address as given or as it arrived. */
+  peer: string;
+  direction: 'incoming' | 'outgoing';
+  /** UTF-8, exactly as sent. */
+  text: string;
+  /** RFC 3339 UTC. */
+  time: string;
+  /** Outgoing: the id the account gave it. */
+  msg_id: number | null;
+  state: 'received' | 'sending' | 'delivered' | 'failed';
+  /** Why it failed, in plain words. */
+  reason: string | null;
+}
+
+/** The name of the event that carries each new or updated chat message. */
+export const CHAT_EVENT = 'chat://message';
+
 /** What dialling `target` would do (dial rules applied). */
 export interface DialPreview {
   /** null: a direct call (sip:user@host) or the echo line. */
@@ -375,6 +427,23 @@ export interface Backend {
   /** Newest first, at most 500. */
   call_history(): Promise<HistoryEntry[]>;
   clear_history(): Promise<null>;
+  /** The address book, sorted by name. */
+  list_contacts(): Promise<Contact[]>;
+  /** Adds or edits a contact (written to disk before it resolves); rejects with `invalid_contact`. */
+  save_contact(input: ContactInput): Promise<Contact>;
+  remove_contact(id: string): Promise<null>;
+  /** Sets and publishes our status on a registered account; `offline` = appear offline. */
+  set_presence(account_id: string, status: PresenceStatus, note: string | null): Promise<null>;
+  /** Watches `target` through a registered account; resolves to the URI watched. */
+  watch_presence(account_id: string, target: string): Promise<string>;
+  /** Calls `cb` with every presence event from now on; resolves to the function that stops. */
+  onPresence(cb: (event: PresenceEvent) => void): Promise<() => void>;
+  /** The thread with `peer` (any form of its address), oldest first. */
+  chat_thread(peer: string): Promise<ChatMessage[]>;
+  /** Sends and records a message; its final state comes as a `chat://message` event. */
+  send_chat(account_id: string, target: string, text: string): Promise<ChatMessage>;
+  /** Calls `cb` with every new or updated message; resolves to the function that stops. */
+  onChat(cb: (message: ChatMessage) => void): Promise<() => void>;
   /**
    * Calls `cb` with about ten level readings a second while a call has audio (the command
    * `watch_levels` with a Tauri Channel). Resolves to a function that stops delivering them

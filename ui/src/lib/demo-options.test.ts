@@ -29,4 +29,11 @@ describe('demoOptions', () => {
     expect(demoOptions('?incoming=2').incomingAfterMs).toBe(2000);
     expect(demoOptions('?incoming=soon').incomingAfterMs).toBe(5000);
   });
+
+  it('starts with contacts in three scripts on request', () => {
+    const names = demoOptions('?contacts').contacts?.map((c) => c.name) ?? [];
+    expect(names).toContain('Иван Петров');
+    expect(names).toContain('王小明');
+    expect(demoOptions('').contacts).toBeUndefined();
+  });
 });

@@ -68,9 +68,22 @@ function demoHistory(now: number): HistoryEntry[] {
 }
 
 /**
+ * `?contacts`: people whose simulated presence covers every status (the mock derives it from
+ * the user part) and who chat in English, Russian and Chinese.
+ */
+const DEMO_CONTACTS: NonNullable<MockOptions['contacts']> = [
+  { id: 'demo-bob', name: 'Bob Example', address: 'sip:bob@example.com', note: 'Site office' },
+  { id: 'demo-ivan', name: 'Иван Петров', address: 'sip:ivan.away@example.ru', note: 'Бухгалтерия' },
+  { id: 'demo-wang', name: '王小明', address: 'sip:wang.busy@example.cn', note: '销售部' },
+  { id: 'demo-carol', name: 'Carol (on a call)', address: 'sip:carol.phone@example.com', note: '' },
+  { id: 'demo-dave', name: 'Dave', address: 'sip:dave.off@example.com', note: 'Messages fail: offline' },
+  { id: 'demo-desk', name: 'Front desk', address: '+44 20 7946 0958', note: '' },
+];
+
+/**
  * Demo mode only: parameters in the address start the mock in a given state, so every screen
  * can be looked at in a browser: `?keyring=off`, `?config-problem`, `?audio=none`,
- * `?audio=error`, `?accounts=demo` (two accounts with dial prefixes 9 and 8), `?history`
+ * `?audio=error`, `?accounts=demo` (two accounts with dial prefixes 9 and 8), `?contacts`, `?history`
  * (a few past calls), `?incoming` or `?incoming=SECONDS` (Bob calls after 5 s or SECONDS).
  */
 export function demoOptions(search: string, now = Date.now()): MockOptions {
@@ -78,6 +91,7 @@ export function demoOptions(search: string, now = Date.now()): MockOptions {
   const options: MockOptions = {};
   if (q.get('accounts') === 'demo') options.accounts = DEMO_ACCOUNTS;
   if (q.has('history')) options.history = demoHistory(now);
+  if (q.has('contacts')) options.contacts = DEMO_CONTACTS;
   if (q.has('incoming')) {
     const secs = Number(q.get('incoming'));
     options.incomingAfterMs = (q.get('incoming') !== '' && Number.isFinite(secs) && secs >= 0 ? secs : 5) * 1000;

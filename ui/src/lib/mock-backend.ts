@@ -26,6 +26,11 @@ import {
   type PasswordStorage,
   type RegistrationStatus,
   type UiError,
+  type Contact,
+  type ContactInput,
+  type PresenceEvent,
+  type PresenceStatus,
+  type ChatMessage,
 } from './backend';
 import {
   DEFAULT_DIAG_TIMING,
@@ -36,6 +41,7 @@ import {
   type DiagScenario,
   type DiagTiming,
 } from './mock-diagnostics';
+import { peerKey } from './contacts';
 
 /** How fast the simulated calls move on, in milliseconds. */
 export interface CallTiming {
@@ -82,6 +88,23 @@ export interface MockOptions {
    * `null` turns the simulation off; tests then drive states with `emitRegistration`.
    */
   registrationDelayMs?: number | null;
+  /** The address book `list_contacts` starts with. */
+  contacts?: Contact[];
+  /**
+   * Milliseconds until a watched contact's simulated status arrives (default 300); `null`
+   * turns the simulation off (tests send events with `emitPresence`). The status follows the
+   * contact: a user part containing "away", "busy", "phone" or "off" gets that status, others
+   * are available with a note.
+   */
+  presenceDelayMs?: number | null;
+  /**
+   * Milliseconds until a sent message's final response (default 300): failed when the
+   * target's user part contains "off", else delivered, and then a short reply from the
+   * contact. `null` turns it off (tests send events with `emitChat`).
+   */
+  chatDelayMs?: number | null;
+  /** Chat messages the history starts with. */
+  chat?: ChatMessage[];
   /** The call history `call_history` starts with (newest first). */
   history?: HistoryEntry[];
   audioSettings?: AudioSettings;
@@ -200,6 +223,19 @@ const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
  * UI's error paths run against it too. `fail(command, error)` makes the next call of that
  * command reject, and `calls` records every call for assertions.
  */
+/** A phone number as the contacts module accepts it. */
+const CONTACT_NUMBER = /^\+?(?=.*\d)[\d\s\-.()/*#]+$/;
+/** A SIP address with or without its scheme. */
+const CONTACT_SIP = /^(sips?:)?[^@\s]+@[^@\s]+$|^sips?:[^@\s]+$/i;
+
+function sortContacts(contacts: Contact[]): Contact[] {
+  return [...contacts].sort(
+    (a, b) =>
+      a.name.toLowerCase().localeCompare(b.name.toLowerCase()) ||
+      a.address.toLowerCase().localeCompare(b.address.toLowerCase()),
+  );
+}
+
 export class MockBackend implements Backend {
   private info: AppInfo;
   private accounts: Account[];
@@ -215,6 +251,14 @@ export class MockBackend implements Backend {
   private timing: CallTiming;
   private live = new Map<string, CallView>();
   private history: HistoryEntry[];
+  private contacts: Contact[];
+  private presenceListeners = new Set<(event: PresenceEvent) => void>();
+  private presenceDelayMs: number | null;
+  private chatDelayMs: number | null;
+  private chat: ChatMessage[];
+  private nextMsg = 1;
+  private chatListeners = new Set<(message: ChatMessage) => void>();
+  private nextContact = 1;
   private audioSettings: AudioSettings;
   private desktop: DesktopSettings = { quit_on_close: false };
   private autostart = false;
@@ -249,6 +293,10 @@ export class MockBackend implements Backend {
     };
     this.accounts = clone(options.accounts ?? []);
     this.history = clone(options.history ?? []);
+    this.contacts = clone(options.contacts ?? []);
+    this.presenceDelayMs = options.presenceDelayMs === undefined ? 300 : options.presenceDelayMs;
+    this.chatDelayMs = options.chatDelayMs === undefined ? 300 : options.chatDelayMs;
+    this.chat = clone(options.chat ?? []);
     this.audioSettings = clone(options.audioSettings ?? { microphone: null, speaker: null, ring: null });
     this.headset = clone(
       options.headset ?? {
@@ -613,6 +661,200 @@ export class MockBackend implements Backend {
 
   call_history(): Promise<HistoryEntry[]> {
     return this.run('call_history', undefined, () => this.history.slice(0, 500));
+  }
+
+  list_contacts(): Promise<Contact[]> {
+    return this.run('list_contacts', undefined, () => sortContacts(this.contacts));
+  }
+
+  /** Checks the input as homeline-phone's contacts module does (the same codes and fields). */
+  save_contact(input: ContactInput): Promise<Contact> {
+    return this.run('save_contact', { input }, () => {
+      const name = input.name.trim();
+      const address = input.address.trim();
+      const note = input.note.trim();
+      const bad = (field: string, message: string): UiError => ({
+        code: 'invalid_contact',
+        message,
+        hint: `Correct the \u201c${field}\u201d field and save again.`,
+      });
+      if (name === '') throw bad('Name', 'The name is empty.');
+      if (address === '') throw bad('SIP address or number', 'The SIP address or number is empty.');
+      if (!CONTACT_NUMBER.test(address) && !CONTACT_SIP.test(address)) {
+        throw bad(
+          'SIP address or number',
+          'This is neither a SIP address (like sip:bob@example.com) nor a phone number.',
+        );
+      }
+      if (input.id !== null && !this.contacts.some((c) => c.id === input.id)) {
+        throw {
+          code: 'contact_not_found',
+          message: `There is no contact with the id ${input.id}.`,
+          hint: 'The contact may have been removed meanwhile; reload the list.',
+        } satisfies UiError;
+      }
+      const saved: Contact = {
+        id: input.id ?? `contact-${this.nextContact++}`,
+        name,
+        address,
+        note,
+      };
+      const i = this.contacts.findIndex((c) => c.id === saved.id);
+      if (i === -1) this.contacts.push(saved);
+      else this.contacts[i] = saved;
+      return saved;
+    });
+  }
+
+  remove_contact(id: string): Promise<null> {
+    return this.run('remove_contact', { id }, () => {
+      if (!this.contacts.some((c) => c.id === id)) {
+        throw {
+          code: 'contact_not_found',
+          message: `There is no contact with the id ${id}.`,
+          hint: 'The contact may have been removed meanwhile; reload the list.',
+        } satisfies UiError;
+      }
+      this.contacts = this.contacts.filter((c) => c.id !== id);
+      return null;
+    });
+  }
+
+  /** Sends a presence event to every listener, as the shell's `presence://update` does. */
+  emitPresence(event: PresenceEvent): void {
+    for (const cb of [...this.presenceListeners]) cb(clone(event));
+  }
+
+  get presenceListenerCount(): number {
+    return this.presenceListeners.size;
+  }
+
+  private requireRegistered(account_id: string): void {
+    if (this.registrations.get(account_id)?.state !== 'registered') {
+      throw {
+        code: 'not_registered',
+        message: 'The account is not connected, so presence cannot be sent or watched.',
+        hint: 'Wait until the account is registered, or check its settings.',
+      } satisfies UiError;
+    }
+  }
+
+  set_presence(account_id: string, status: PresenceStatus, note: string | null): Promise<null> {
+    return this.run('set_presence', { account_id, status, note }, () => {
+      this.requireRegistered(account_id);
+      if (this.presenceDelayMs !== null) {
+        this.later(null, this.presenceDelayMs, () =>
+          this.emitPresence({ account_id, kind: 'published', status }),
+        );
+      }
+      return null;
+    });
+  }
+
+  watch_presence(account_id: string, target: string): Promise<string> {
+    return this.run('watch_presence', { account_id, target }, () => {
+      this.requireRegistered(account_id);
+      const domain = this.accounts.find((a) => a.id === account_id)?.sip_address.split('@')[1] ?? 'example.com';
+      const t = target.trim();
+      const uri = /^sips?:/i.test(t) ? t : t.includes('@') ? `sip:${t}` : `sip:${t.replace(/[\s\-.()/]/g, '')}@${domain}`;
+      if (this.presenceDelayMs !== null) {
+        const user = uri.replace(/^sips?:/i, '').split('@')[0].toLowerCase();
+        const [status, note]: [PresenceStatus, string | null] = user.includes('away')
+          ? ['away', 'Back at two']
+          : user.includes('busy')
+            ? ['busy', 'Do not disturb']
+            : user.includes('phone')
+              ? ['on-the-phone', 'On the phone']
+              : user.includes('off')
+                ? ['offline', null]
+                : ['available', 'At my desk (demo)'];
+        this.later(null, this.presenceDelayMs, () =>
+          this.emitPresence({ account_id, kind: 'contact', uri, status, note }),
+        );
+      }
+      return uri;
+    });
+  }
+
+  /** Records a message (as the shell does) and sends it to every listener. */
+  emitChat(message: ChatMessage): void {
+    const i = this.chat.findIndex(
+      (m) => m.msg_id !== null && m.msg_id === message.msg_id && m.account_id === message.account_id,
+    );
+    if (i === -1) this.chat.push(clone(message));
+    else this.chat[i] = clone(message);
+    for (const cb of [...this.chatListeners]) cb(clone(message));
+  }
+
+  chat_thread(peer: string): Promise<ChatMessage[]> {
+    return this.run('chat_thread', { peer }, () => this.chat.filter((m) => peerKey(m.peer) === peerKey(peer)));
+  }
+
+  send_chat(account_id: string, target: string, text: string): Promise<ChatMessage> {
+    return this.run('send_chat', { account_id, target, text }, () => {
+      if (text.trim() === '') {
+        throw { code: 'empty_message', message: 'The message is empty.', hint: 'Type something to send.' } satisfies UiError;
+      }
+      if (this.registrations.get(account_id)?.state !== 'registered') {
+        throw {
+          code: 'not_registered',
+          message: 'The account is not connected, so the message cannot go out.',
+          hint: 'Wait until the account is registered, or check its settings.',
+        } satisfies UiError;
+      }
+      const sent: ChatMessage = {
+        account_id,
+        peer: target,
+        direction: 'outgoing',
+        text,
+        time: new Date().toISOString(),
+        msg_id: this.nextMsg++,
+        state: 'sending',
+        reason: null,
+      };
+      this.chat.push(clone(sent));
+      if (this.chatDelayMs !== null) {
+        const offline = /off/i.test(peerKey(target).split('@')[0]);
+        this.later(null, this.chatDelayMs, () =>
+          this.emitChat(
+            offline
+              ? { ...sent, state: 'failed', reason: 'The contact is offline and the server keeps no messages (demo).' }
+              : { ...sent, state: 'delivered' },
+          ),
+        );
+        if (!offline) {
+          this.later(null, this.chatDelayMs * 4, () =>
+            this.emitChat({
+              account_id,
+              peer: target,
+              direction: 'incoming',
+              text: `Got it: “${text}” 👍`,
+              time: new Date().toISOString(),
+              msg_id: null,
+              state: 'received',
+              reason: null,
+            }),
+          );
+        }
+      }
+      return sent;
+    });
+  }
+
+  async onChat(cb: (message: ChatMessage) => void): Promise<() => void> {
+    await this.run('onChat', undefined, () => null);
+    this.chatListeners.add(cb);
+    return () => {
+      this.chatListeners.delete(cb);
+    };
+  }
+
+  async onPresence(cb: (event: PresenceEvent) => void): Promise<() => void> {
+    await this.run('onPresence', undefined, () => null);
+    this.presenceListeners.add(cb);
+    return () => {
+      this.presenceListeners.delete(cb);
+    };
   }
 
   clear_history(): Promise<null> {

@@ -26,6 +26,13 @@ import {
   type HistoryEntry,
   type LevelReading,
   type RegistrationStatus,
+  type Contact,
+  type ContactInput,
+  type PresenceEvent,
+  type PresenceStatus,
+  PRESENCE_EVENT,
+  type ChatMessage,
+  CHAT_EVENT,
 } from './backend';
 
 /**
@@ -139,6 +146,42 @@ export class TauriBackend implements Backend {
 
   clear_history(): Promise<null> {
     return this.call('clear_history');
+  }
+
+  list_contacts(): Promise<Contact[]> {
+    return this.call('list_contacts');
+  }
+
+  save_contact(input: ContactInput): Promise<Contact> {
+    return this.call('save_contact', { input });
+  }
+
+  remove_contact(id: string): Promise<null> {
+    return this.call('remove_contact', { id });
+  }
+
+  set_presence(account_id: string, status: PresenceStatus, note: string | null): Promise<null> {
+    return this.call('set_presence', { account_id, status, note });
+  }
+
+  watch_presence(account_id: string, target: string): Promise<string> {
+    return this.call('watch_presence', { account_id, target });
+  }
+
+  onPresence(cb: (event: PresenceEvent) => void): Promise<() => void> {
+    return this.listenTo(PRESENCE_EVENT, cb);
+  }
+
+  chat_thread(peer: string): Promise<ChatMessage[]> {
+    return this.call('chat_thread', { peer });
+  }
+
+  send_chat(account_id: string, target: string, text: string): Promise<ChatMessage> {
+    return this.call('send_chat', { account_id, target, text });
+  }
+
+  onChat(cb: (message: ChatMessage) => void): Promise<() => void> {
+    return this.listenTo(CHAT_EVENT, cb);
   }
 
   audio_test(cb: (reading: LevelReading) => void): Promise<AudioTestSummary> {
