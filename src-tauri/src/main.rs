@@ -26,11 +26,11 @@ use homeline_phone::api::{
     Account, AccountInput, AppInfo, AudioDevices, AudioSettings, DialPreview, HistoryEntry, UiError,
 };
 use homeline_phone::calls::{CallStatus, CallView};
-use homeline_phone::headset::HeadsetConfig;
-use homeline_phone::diag::model::{AppliedFix, CheckId};
-use homeline_phone::diag::{DiagRunRecord, ExportedReport};
 use homeline_phone::contacts::chat_log::ChatMessage;
 use homeline_phone::contacts::{Contact, ContactInput, PresenceStatus};
+use homeline_phone::diag::model::{AppliedFix, CheckId};
+use homeline_phone::diag::{DiagRunRecord, ExportedReport};
+use homeline_phone::headset::HeadsetConfig;
 use homeline_phone::media::LevelReading;
 use homeline_phone::{DesktopSettings, Phone, PhoneOptions, RegistrationStatus, logging};
 use tauri::ipc::Channel;
