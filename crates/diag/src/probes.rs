@@ -145,6 +145,9 @@ pub struct RelayResult {
     pub mapped: Option<SocketAddr>,
     /// Why it failed, in plain words.
     pub error: Option<String>,
+    /// The relay prober chose it for calls (its ranking weighs transports, not only RTT).
+    #[serde(default)]
+    pub used: bool,
 }
 
 /// The relay test's state.
@@ -166,13 +169,20 @@ pub enum RelayProbe {
 }
 
 impl RelayProbe {
-    /// The best working relay (lowest RTT), if any.
+    /// The relay calls use: the one the prober chose, else the working one with the lowest
+    /// RTT, if any.
     pub fn best(&self) -> Option<&RelayResult> {
         match self {
-            RelayProbe::Tested { results } => results
-                .iter()
-                .filter(|r| r.error.is_none() && r.rtt_ms.is_some())
-                .min_by_key(|r| r.rtt_ms),
+            RelayProbe::Tested { results } => {
+                let working = || {
+                    results
+                        .iter()
+                        .filter(|r| r.error.is_none() && r.rtt_ms.is_some())
+                };
+                working()
+                    .find(|r| r.used)
+                    .or_else(|| working().min_by_key(|r| r.rtt_ms))
+            }
             _ => None,
         }
     }
@@ -209,4 +219,35 @@ pub struct AudioProbe {
     pub microphone: Result<(String, Option<f32>), String>,
     /// The speaker: its name, or why it failed to open.
     pub speaker: Result<String, String>,
+}
+
+#[cfg(test)]
+mod relay_choice_tests {
+    use super::*;
+
+    fn result(transport: &str, rtt: u64, used: bool) -> RelayResult {
+        RelayResult {
+            server: format!("turn:relay.example.net?transport={transport}"),
+            transport: transport.into(),
+            rtt_ms: Some(rtt),
+            mapped: None,
+            error: None,
+            used,
+        }
+    }
+
+    #[test]
+    fn the_relay_calls_use_is_the_one_the_prober_chose() {
+        // TCP answered 1 ms faster, but the prober weighs TCP's head-of-line blocking and
+        // chose UDP: the report names what calls will really use.
+        let probe = RelayProbe::Tested {
+            results: vec![result("udp", 2, true), result("tcp", 1, false)],
+        };
+        assert_eq!(probe.best().map(|r| r.transport.as_str()), Some("udp"));
+        // Without the prober's choice, the lowest round trip.
+        let probe = RelayProbe::Tested {
+            results: vec![result("udp", 2, false), result("tcp", 1, false)],
+        };
+        assert_eq!(probe.best().map(|r| r.transport.as_str()), Some("tcp"));
+    }
 }

@@ -46,6 +46,7 @@ fn relays_ok() -> RelayProbe {
                 rtt_ms: Some(30),
                 mapped: Some(sa("203.0.113.1:5000")),
                 error: None,
+                used: false,
             },
             RelayResult {
                 server: "turn:203.0.113.10".into(),
@@ -53,6 +54,7 @@ fn relays_ok() -> RelayProbe {
                 rtt_ms: Some(9),
                 mapped: Some(sa("203.0.113.1:5001")),
                 error: None,
+                used: false,
             },
         ],
     }
@@ -551,6 +553,7 @@ fn rtp_and_relays() {
             rtt_ms: None,
             mapped: None,
             error: Some("wrong password".into()),
+            used: false,
         }],
     });
     assert_eq!(dead.status, Status::Problem);

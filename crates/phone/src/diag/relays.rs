@@ -40,6 +40,7 @@ fn as_probe(report: &RelayReport) -> RelayProbe {
                 .error
                 .as_ref()
                 .map(|e| format!("{} {}", e.message, e.hint).trim().to_string()),
+            used: r.used,
         })
         .collect();
     RelayProbe::Tested { results }
