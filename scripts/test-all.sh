@@ -51,7 +51,7 @@ if ok ui-build; then
   # One run of every Rust test, with the real components on private buses: a gnome-keyring
   # Secret Service (D-Bus) and a PulseAudio with two null sinks ("headset", "speakers").
   stage rust-tests scripts/with-keyring.sh scripts/with-pulse.sh \
-    env HOMELINE_REAL_KEYRING=1 HOMELINE_REAL_AUDIO=1 cargo test --workspace --locked
+    env HOMELINE_REAL_KEYRING=1 HOMELINE_REAL_AUDIO=1 cargo test --workspace --locked --no-fail-fast
   stage app-build cargo build -p homeline-app --features custom-protocol --locked
   # Every fuzz target for a few seconds from its committed corpus (the long campaigns are
   # `make fuzz TARGET=… SECONDS=…`, not CI): a parser change that panics on a seed or on
