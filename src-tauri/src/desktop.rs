@@ -172,11 +172,15 @@ pub fn on_call(app: &AppHandle, view: &homeline_phone::calls::CallView, new_inco
     if new_incoming {
         show_window(app);
     }
+    // Calls update about once a second while they run: ask the window only for a missed one.
+    if !(view.is_ended() && view.outcome == Some(CallOutcome::Missed)) {
+        return;
+    }
     let focused = app
         .get_webview_window("main")
         .and_then(|w| w.is_focused().ok())
         .unwrap_or(false);
-    if view.is_ended() && view.outcome == Some(CallOutcome::Missed) && !focused {
+    if !focused {
         app.state::<TrayState>()
             .missed
             .fetch_add(1, Ordering::Relaxed);
