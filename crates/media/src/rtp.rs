@@ -63,6 +63,36 @@ impl RtpPacket {
         }
     }
 
+    /// The length of the fixed header, the CSRC list and the header extension of `b`, read
+    /// from the header alone (SRTP encrypts the payload and padding, so the header is all that
+    /// can be checked before decryption).
+    pub fn header_len(b: &[u8]) -> Result<usize, RtpError> {
+        if b.len() < 12 {
+            return Err(RtpError::TooShort(b.len()));
+        }
+        let version = b[0] >> 6;
+        if version != 2 {
+            return Err(RtpError::BadVersion(version));
+        }
+        let cc = b[0] & 0x0f;
+        let pos = 12 + 4 * cc as usize;
+        if b.len() < pos {
+            return Err(RtpError::CsrcTruncated(cc));
+        }
+        if b[0] & 0x10 == 0 {
+            return Ok(pos);
+        }
+        if b.len() < pos + 4 {
+            return Err(RtpError::ExtensionTruncated);
+        }
+        let words = u16::from_be_bytes([b[pos + 2], b[pos + 3]]) as usize;
+        let end = pos + 4 + 4 * words;
+        if b.len() < end {
+            return Err(RtpError::ExtensionTruncated);
+        }
+        Ok(end)
+    }
+
     /// Parses and validates a packet (RFC 3550 §5.1, A.1 minus the sequence checks which are
     /// the session's job).
     pub fn parse(b: &[u8]) -> Result<Self, RtpError> {

@@ -72,6 +72,27 @@ fn context(c: &CryptoAttribute, inbound: bool) -> Result<Context, SrtpError> {
         .map_err(|e| SrtpError::Key(e.to_string()))
 }
 
+/// rtc-srtp's view of an RTP header, checked against the bytes: rtc-srtp 0.21.1 starts the
+/// keystream at the header's *re-encoded* size, which differs from the header on the wire when
+/// an RFC 8285 extension block carries padding or unknown ids, and slicing past the end panics
+/// (fuzz target srtp_unprotect found it). Such a packet is refused instead of being encrypted
+/// or decrypted at the wrong offset.
+fn srtp_header(packet: &[u8]) -> Result<rtp::header::Header, String> {
+    use shared::marshal::{MarshalSize, Unmarshal};
+    let wire = crate::rtp::RtpPacket::header_len(packet)
+        .map_err(|e| format!("malformed RTP header: {e}"))?;
+    let mut buf = packet;
+    let header = rtp::header::Header::unmarshal(&mut buf)
+        .map_err(|e| format!("malformed RTP header: {e}"))?;
+    if header.marshal_size() != wire {
+        return Err(format!(
+            "RTP header extension layout not supported ({wire} header bytes on the wire, {} as read)",
+            header.marshal_size()
+        ));
+    }
+    Ok(header)
+}
+
 impl Srtp {
     /// From the negotiated lines: `local` is ours (we send with its key), `remote` the peer's.
     pub fn new(local: &CryptoAttribute, remote: &CryptoAttribute) -> Result<Self, SrtpError> {
@@ -82,19 +103,19 @@ impl Srtp {
     }
 
     pub fn protect_rtp(&mut self, packet: &[u8]) -> Result<Vec<u8>, SrtpError> {
-        // rtc-srtp 0.21.1 panics (slice index) encrypting a packet whose header claims more
-        // CSRCs or extension than there are bytes; found by fuzz target srtp_unprotect.
         crate::rtp::RtpPacket::parse(packet)
             .map_err(|e| SrtpError::Protect(format!("malformed RTP packet: {e}")))?;
+        let header = srtp_header(packet).map_err(SrtpError::Protect)?;
         self.tx
-            .encrypt_rtp(packet)
+            .encrypt_rtp_with_header(packet, &header)
             .map(|b| b.to_vec())
             .map_err(|e| SrtpError::Protect(e.to_string()))
     }
 
     pub fn unprotect_rtp(&mut self, packet: &[u8]) -> Result<Vec<u8>, SrtpError> {
+        let header = srtp_header(packet).map_err(SrtpError::Unprotect)?;
         self.rx
-            .decrypt_rtp(packet)
+            .decrypt_rtp_with_header(packet, &header)
             .map(|b| b.to_vec())
             .map_err(|e| SrtpError::Unprotect(e.to_string()))
     }
@@ -147,6 +168,49 @@ mod tests {
         let mut p = vec![0x8f, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0x12, 0x34];
         p.extend_from_slice(&[0; 8]);
         assert!(a.protect_rtp(&p).is_err());
+    }
+
+    #[test]
+    fn extension_blocks_rtc_srtp_would_misread_are_refused_not_panicked_on() {
+        // Regression (fuzz target srtp_unprotect, CI run of session 3): an RFC 8285 one-byte
+        // extension block whose re-encoded size is not its wire size made rtc-srtp slice past
+        // the packet's end. Every one-word and two-word block shape either round-trips byte
+        // for byte or is refused with an error naming the header.
+        let (mut alice, mut bob) = pair();
+        let mut seq = 0u16;
+        let mut refused = 0;
+        for words in [1u8, 2] {
+            for first in 0..=255u8 {
+                for fill in [0x00u8, 0xff, 0x21] {
+                    let mut p = vec![0x90, 0, 0, 0, 0, 0, 0, 160, 0, 0, 0x12, 0x34];
+                    p[2..4].copy_from_slice(&seq.to_be_bytes());
+                    seq = seq.wrapping_add(1);
+                    p.extend_from_slice(&[0xbe, 0xde, 0, words, first]);
+                    p.extend(std::iter::repeat_n(fill, 4 * words as usize - 1));
+                    p.extend_from_slice(&[0x55; 20]);
+                    match alice.protect_rtp(&p) {
+                        Ok(wire) => assert_eq!(bob.unprotect_rtp(&wire).unwrap(), p),
+                        Err(e) => {
+                            refused += 1;
+                            assert!(e.to_string().contains("RTP"), "{e}");
+                        }
+                    }
+                    // The same bytes arriving as if protected: an error, never a panic.
+                    assert!(bob.unprotect_rtp(&p).is_err());
+                }
+            }
+        }
+        assert!(
+            refused < 3 * 256 * 2,
+            "ordinary extension blocks must still be protected"
+        );
+        // An audio-level extension as Chromium and baresip send it (id 1, one byte, RFC 6464)
+        // padded to the word: protected and unprotected byte for byte.
+        let mut p = vec![0x90, 0, 0x7f, 0xff, 0, 0, 0, 160, 0, 0, 0x12, 0x34];
+        p.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 0x8a, 0, 0]);
+        p.extend_from_slice(&[0x55; 20]);
+        let wire = alice.protect_rtp(&p).unwrap();
+        assert_eq!(bob.unprotect_rtp(&wire).unwrap(), p);
     }
 
     #[test]
