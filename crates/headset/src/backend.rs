@@ -54,6 +54,29 @@ pub struct HeadsetInfo {
 }
 
 impl HeadsetInfo {
+    /// Whether the audio device named `audio_device` (as the audio layer names it: an ALSA
+    /// name such as `sysdefault:CARD=Evolve2`, a PulseAudio/PipeWire description such as
+    /// `Jabra Evolve2 65 Analog Stereo`) is this headset's: its paired sound card's id appears
+    /// in the name as a word, or the names match as in [`pair_by_name`]. Choosing the headset
+    /// for audio then also chooses its buttons.
+    pub fn belongs_to_audio_device(&self, audio_device: &str) -> bool {
+        let name = audio_device.trim().to_lowercase();
+        if name.is_empty() {
+            return false;
+        }
+        if let Some(pairing) = &self.audio {
+            let id = pairing.audio_device.trim().to_lowercase();
+            let is_word = |s: &str| {
+                s.split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|w| w == id)
+            };
+            if id.len() >= 2 && (name == id || is_word(&name)) {
+                return true;
+            }
+        }
+        pair_by_name(&self.product, &[name]).is_some()
+    }
+
     /// A display name: "Manufacturer Product".
     pub fn name(&self) -> String {
         let s = format!("{} {}", self.manufacturer.trim(), self.product.trim());

@@ -80,3 +80,36 @@ fn listing_without_a_headset_is_empty_not_an_error() {
             .all(|h| h.layout.as_ref().is_some_and(|l| l.is_telephony()))
     );
 }
+
+fn headset(product: &str, card: Option<&str>) -> backend::HeadsetInfo {
+    backend::HeadsetInfo {
+        path: format!("/dev/hidraw-{product}"),
+        vendor_id: 0x0b0e,
+        product_id: 0x0307,
+        manufacturer: "Vendor".into(),
+        product: product.into(),
+        layout: None,
+        audio: card.map(|c| backend::AudioPairing {
+            audio_device: c.into(),
+            method: "usb_parent".into(),
+        }),
+        problem: None,
+    }
+}
+
+#[test]
+fn an_audio_device_is_recognised_as_the_headsets_own() {
+    let link = headset("EVOLVE LINK MS", Some("Link"));
+    // ALSA names carry the card id; desktop sound servers carry the product name.
+    assert!(link.belongs_to_audio_device("sysdefault:CARD=Link"));
+    assert!(link.belongs_to_audio_device("front:CARD=Link,DEV=0"));
+    assert!(link.belongs_to_audio_device("Jabra EVOLVE LINK MS Analog Stereo"));
+    // Another card whose id merely contains "link" is not it.
+    assert!(!link.belongs_to_audio_device("sysdefault:CARD=Linkbuds"));
+    assert!(!link.belongs_to_audio_device("Built-in Audio Analog Stereo"));
+    assert!(!link.belongs_to_audio_device(""));
+    // No sysfs pairing (another OS): the name match still works.
+    let poly = headset("Poly BT700", None);
+    assert!(poly.belongs_to_audio_device("Poly BT700 Mono"));
+    assert!(!poly.belongs_to_audio_device("sysdefault:CARD=Link"));
+}

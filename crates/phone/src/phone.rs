@@ -616,6 +616,8 @@ impl Phone {
             speaker: config.audio.speaker.clone(),
             ring: config.audio.ring.clone(),
         };
+        self.headset_slot()
+            .push_audio(crate::headset::chosen_audio(&config.audio));
         state.config = config;
         tracing::info!(
             microphone = saved.microphone.as_deref().unwrap_or("default"),

@@ -62,6 +62,9 @@ pub struct HeadsetSlot {
     config: Mutex<Option<watch::Sender<HeadsetConfig>>>,
     status: Arc<Mutex<HeadsetStatus>>,
     events: Mutex<Option<broadcast::Sender<HeadsetEvent>>>,
+    /// The audio devices chosen in Settings → Audio (microphone, speaker): a headset among
+    /// them is the one whose buttons are used when `[headset] device` names none.
+    audio: Mutex<Option<watch::Sender<Vec<String>>>>,
 }
 
 fn problem_ui(p: &backend::Problem) -> UiError {
@@ -97,6 +100,24 @@ impl HeadsetSlot {
         let (tx, rx) = watch::channel(initial);
         *c = Some(tx);
         Some(rx)
+    }
+
+    fn audio_tx(&self) -> watch::Sender<Vec<String>> {
+        self.audio
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(|| watch::channel(Vec::new()).0)
+            .clone()
+    }
+
+    /// The audio devices chosen in Settings → Audio changed: the watcher picks the headset
+    /// that owns them, if another.
+    pub(crate) fn push_audio(&self, chosen: Vec<String>) {
+        self.audio_tx().send_if_modified(|v| {
+            let changed = *v != chosen;
+            *v = chosen;
+            changed
+        });
     }
 
     fn push_config(&self, cfg: HeadsetConfig) {
@@ -181,7 +202,9 @@ impl Phone {
         };
         let status = slot.status.clone();
         let events = slot.events();
-        tokio::spawn(watch_devices(calls, rx, status, events));
+        slot.push_audio(chosen_audio(&self.config().audio));
+        let audio = slot.audio_tx().subscribe();
+        tokio::spawn(watch_devices(calls, rx, audio, status, events));
         Ok(())
     }
 
@@ -235,12 +258,29 @@ fn forward_events(driver: &HeadsetDriver, to: broadcast::Sender<HeadsetEvent>) {
     });
 }
 
-fn chosen<'a>(found: &'a [HeadsetInfo], wanted: Option<&str>) -> Option<&'a HeadsetInfo> {
+/// The microphone and speaker chosen in Settings → Audio (the system default names none).
+pub(crate) fn chosen_audio(audio: &crate::config::AudioConfig) -> Vec<String> {
+    [&audio.microphone, &audio.speaker]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+}
+
+/// The headset whose buttons are used: the one `[headset] device` names; else the one whose
+/// audio device is chosen in Settings → Audio (choosing the headset there chooses its buttons);
+/// else the first usable one.
+fn chosen<'a>(
+    found: &'a [HeadsetInfo],
+    wanted: Option<&str>,
+    audio: &[String],
+) -> Option<&'a HeadsetInfo> {
     let usable = |h: &&HeadsetInfo| {
         h.layout
             .as_ref()
             .is_some_and(TelephonyLayout::is_call_control)
     };
+    let owns_audio = |h: &&HeadsetInfo| audio.iter().any(|a| h.belongs_to_audio_device(a));
     match wanted {
         Some(w) => found
             .iter()
@@ -249,7 +289,9 @@ fn chosen<'a>(found: &'a [HeadsetInfo], wanted: Option<&str>) -> Option<&'a Head
         None => found
             .iter()
             .filter(usable)
+            .filter(owns_audio)
             .find(|h| h.problem.is_none())
+            .or_else(|| found.iter().filter(usable).find(|h| h.problem.is_none()))
             .or_else(|| found.iter().find(usable)),
     }
 }
@@ -257,6 +299,7 @@ fn chosen<'a>(found: &'a [HeadsetInfo], wanted: Option<&str>) -> Option<&'a Head
 async fn watch_devices(
     calls: crate::calls::Calls,
     mut cfg: watch::Receiver<HeadsetConfig>,
+    mut audio: watch::Receiver<Vec<String>>,
     status: Arc<Mutex<HeadsetStatus>>,
     events: broadcast::Sender<HeadsetEvent>,
 ) {
@@ -278,7 +321,8 @@ async fn watch_devices(
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();
-        let Some(h) = chosen(&found, c.device.as_deref()).cloned() else {
+        let audio_now = audio.borrow_and_update().clone();
+        let Some(h) = chosen(&found, c.device.as_deref(), &audio_now).cloned() else {
             HeadsetSlot::set_status(&status, |s| {
                 s.state = "searching".into();
                 s.device = None;
@@ -288,6 +332,7 @@ async fn watch_devices(
             tokio::select! {
                 _ = tokio::time::sleep(RESCAN) => {}
                 r = cfg.changed() => if r.is_err() { return },
+                r = audio.changed() => if r.is_err() { return },
             }
             continue;
         };
@@ -339,11 +384,104 @@ async fn watch_devices(
                     }
                     driver.set_switches(n.switches());
                 }
+                r = audio.changed() => {
+                    if r.is_err() {
+                        return; // the phone is gone
+                    }
+                    let now = audio.borrow_and_update().clone();
+                    let other = chosen(&found, c.device.as_deref(), &now)
+                        .is_some_and(|o| o.path != h.path);
+                    if other {
+                        tracing::info!("the audio device chosen belongs to another headset: switching");
+                        break;
+                    }
+                }
             }
         }
         drop(driver);
         HeadsetSlot::set_status(&status, |s| {
             s.state = "searching".into();
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use homeline_headset::backend::AudioPairing;
+    use homeline_headset::descriptor;
+
+    /// Two real telephony headsets (descriptors from the crate's test data), each paired with
+    /// its own sound card, as `backend::list` reports them.
+    fn two_headsets() -> Vec<HeadsetInfo> {
+        let layout = |file: &str| {
+            let text = std::fs::read_to_string(format!(
+                "{}/../headset/tests/data/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            descriptor::parse(&descriptor::decode_hex_text(&text).unwrap()).unwrap()
+        };
+        let info = |path: &str, product: &str, card: &str, file: &str| HeadsetInfo {
+            path: path.into(),
+            vendor_id: 1,
+            product_id: 2,
+            manufacturer: "Vendor".into(),
+            product: product.into(),
+            layout: Some(layout(file)),
+            audio: Some(AudioPairing {
+                audio_device: card.into(),
+                method: "usb_parent".into(),
+            }),
+            problem: None,
+        };
+        vec![
+            info(
+                "/dev/hidraw1",
+                "Jabra BIZ 2400 II",
+                "USB",
+                "jabra-biz-2400-ii.hex",
+            ),
+            info(
+                "/dev/hidraw2",
+                "EPOS IMPACT D 1",
+                "D1",
+                "epos-impact-d1.hex",
+            ),
+        ]
+    }
+
+    #[test]
+    fn choosing_a_headset_for_audio_chooses_its_buttons() {
+        let found = two_headsets();
+        assert!(
+            found
+                .iter()
+                .all(|h| h.layout.as_ref().unwrap().is_call_control())
+        );
+        // Nothing chosen: the first usable one.
+        assert_eq!(chosen(&found, None, &[]).unwrap().path, "/dev/hidraw1");
+        // The second headset's sound card chosen as microphone or speaker: its buttons.
+        let d1 = ["sysdefault:CARD=D1".to_string()];
+        assert_eq!(chosen(&found, None, &d1).unwrap().path, "/dev/hidraw2");
+        let by_name = ["EPOS IMPACT D 1 Analog Stereo".to_string()];
+        assert_eq!(chosen(&found, None, &by_name).unwrap().path, "/dev/hidraw2");
+        // A device that is no headset's (built-in speaker): the first usable one.
+        let builtin = ["Built-in Audio Analog Stereo".to_string()];
+        assert_eq!(chosen(&found, None, &builtin).unwrap().path, "/dev/hidraw1");
+        // `[headset] device` names one: it wins over the audio choice.
+        let named = chosen(&found, Some("Vendor Jabra BIZ 2400 II"), &d1).unwrap();
+        assert_eq!(named.path, "/dev/hidraw1");
+    }
+
+    #[test]
+    fn the_audio_choice_is_the_microphone_and_the_speaker() {
+        let audio = crate::config::AudioConfig {
+            microphone: Some("sysdefault:CARD=D1".into()),
+            speaker: None,
+            ring: Some("Built-in".into()),
+        };
+        assert_eq!(chosen_audio(&audio), vec!["sysdefault:CARD=D1".to_string()]);
     }
 }
