@@ -139,6 +139,22 @@ enum Command {
         #[command(subcommand)]
         command: PresenceCommand,
     },
+    /// Waiting voicemail messages (the server's message summary, RFC 3842): prints the counts
+    /// when the server sends them, and every change with --follow.
+    Voicemail {
+        /// The account, by id or display name (it needs `voicemail_number` in the config).
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Keep printing every change until Ctrl-C or --timeout.
+        #[arg(long)]
+        follow: bool,
+        /// Give up after this many seconds (default 20; with --follow: none).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// Print JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect the configuration file.
     Config {
         #[command(subcommand)]
@@ -410,6 +426,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 json,
             } => presence::watch(cli.config, &uris, account.as_deref(), count, timeout, json),
         },
+        Command::Voicemail {
+            account,
+            follow,
+            timeout,
+            json,
+        } => presence::voicemail(cli.config, account.as_deref(), follow, timeout, json),
         Command::Headset { command } => match command {
             HeadsetCommand::List { json } => headset::list(json),
             HeadsetCommand::Inspect { descriptor, json } => headset::inspect(&descriptor, json),

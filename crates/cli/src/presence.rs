@@ -1,5 +1,5 @@
 //! `homeline presence set|watch`: publish our status, watch contacts' (SIP presence,
-//! RFC 3856/3903).
+//! RFC 3856/3903); `homeline voicemail`: the message summary (RFC 3842).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -162,6 +162,105 @@ pub(crate) fn watch(
             () = until(timeout) => match count {
                 Some(n) if got < n => Err(Failure(format!("{got} of {n} changes arrived in time"))),
                 _ => Ok(()),
+            },
+        };
+        phone.stop_registrations().await;
+        outcome
+    });
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+/// One line of `voicemail --json`.
+#[derive(Debug, Serialize)]
+struct VoicemailLine<'a> {
+    account: &'a str,
+    waiting: bool,
+    new: u32,
+    old: u32,
+    urgent_new: u32,
+    message_account: Option<&'a str>,
+    voicemail_number: Option<&'a str>,
+}
+
+pub(crate) fn voicemail(
+    config: Option<PathBuf>,
+    account: Option<&str>,
+    follow: bool,
+    timeout: Option<u64>,
+    json: bool,
+) -> Result<(), Failure> {
+    let phone = open_phone(config, true)?;
+    let rt = runtime()?;
+    let timeout = timeout.or((!follow).then_some(20));
+    let result = rt.block_on(async {
+        let mut events = phone.subscribe_presence();
+        let id = register(&phone, account, true).await?;
+        let mut got = 0u64;
+        let receive = async {
+            loop {
+                match events.recv().await {
+                    Ok(AccountPresence {
+                        account_id,
+                        event:
+                            PresenceEvent::Voicemail {
+                                waiting,
+                                new,
+                                old,
+                                urgent_new,
+                                message_account,
+                                voicemail_number,
+                            },
+                    }) if account_id == id => {
+                        if json {
+                            let line = serde_json::to_string(&VoicemailLine {
+                                account: &account_id,
+                                waiting,
+                                new,
+                                old,
+                                urgent_new,
+                                message_account: message_account.as_deref(),
+                                voicemail_number: voicemail_number.as_deref(),
+                            })
+                            .map_err(|e| Failure(format!("could not encode JSON: {e}")))?;
+                            println!("{line}");
+                        } else {
+                            let urgent = if urgent_new > 0 {
+                                format!(" ({urgent_new} urgent)")
+                            } else {
+                                String::new()
+                            };
+                            let dial = voicemail_number
+                                .map(|n| format!("; call {n} to listen"))
+                                .unwrap_or_default();
+                            if waiting || new > 0 {
+                                println!("voicemail: {new} new{urgent}, {old} old{dial}");
+                            } else {
+                                println!("voicemail: no new messages, {old} old");
+                            }
+                        }
+                        got += 1;
+                        if !follow {
+                            return Ok(());
+                        }
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return Err(Failure("the account stopped".into()));
+                    }
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            r = receive => r,
+            () = until(timeout) => if got == 0 {
+                Err(Failure(
+                    "the server sent no voicemail summary in time (it may not offer \
+                     message waiting, or the account has no voicemail_number)"
+                        .into(),
+                ))
+            } else {
+                Ok(())
             },
         };
         phone.stop_registrations().await;

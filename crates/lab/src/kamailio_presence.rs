@@ -1,6 +1,8 @@
 //! kamailio's presence and offline-message modules for the lab
 //! (`KamailioConfig::presence`): `presence` + `presence_xml` (PUBLISH, SUBSCRIBE /
-//! NOTIFY of the `presence` event, RFC 3856/3903; subscriptions in memory) and `msilo`
+//! NOTIFY of the `presence` event, RFC 3856/3903; subscriptions in memory), `presence_mwi`
+//! (the `message-summary` event, RFC 3842: a voicemail system PUBLISHes the counts, the
+//! user's phone SUBSCRIBEs to its own address) and `msilo`
 //! (a MESSAGE for a user who is not registered is stored, answered `202 Accepted`, and
 //! delivered when the user registers).
 //!
@@ -78,6 +80,7 @@ pub(crate) fn write_db(dir: &Path) -> Result<()> {
 pub(crate) fn modules(ip: Ipv4Addr, port: u16) -> String {
     format!(
         "\nloadmodule \"db_text.so\"\nloadmodule \"presence.so\"\nloadmodule \"presence_xml.so\"\n\
+         loadmodule \"presence_mwi.so\"\n\
          loadmodule \"msilo.so\"\n\
          modparam(\"presence\", \"db_url\", \"text://{DB_DIR}\")\n\
          modparam(\"presence\", \"subs_db_mode\", 0)\n\

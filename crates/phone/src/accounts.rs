@@ -475,6 +475,7 @@ mod tests {
             media_encryption: crate::config::MediaEncryption::default(),
             stun_servers: None,
             turn: None,
+            voicemail_number: String::new(),
         };
         let all = [
             account("a1", "Office", "9"),

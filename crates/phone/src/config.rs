@@ -385,6 +385,11 @@ pub struct AccountConfig {
     /// TURN relays for this account, replacing `[[network.turn]]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<Vec<crate::nat::config::TurnServerConfig>>,
+    /// The number (or SIP URI) that reaches this account's voicemail, e.g. `*97`. When set,
+    /// Homeline subscribes to the account's message summary (RFC 3842) and shows waiting
+    /// messages on the Phone tab; empty (the default) means no voicemail indicator.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub voicemail_number: String,
 }
 
 fn deserialize_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -844,6 +849,7 @@ mod tests {
             media_encryption: MediaEncryption::default(),
             stun_servers: None,
             turn: None,
+            voicemail_number: String::new(),
         }
     }
 

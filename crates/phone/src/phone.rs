@@ -275,6 +275,7 @@ impl Phone {
                     media_encryption: crate::config::MediaEncryption::default(),
                     stun_servers: None,
                     turn: None,
+                    voicemail_number: String::new(),
                 });
                 (config.accounts.len() - 1, true)
             }
@@ -441,6 +442,8 @@ impl Phone {
                 connect_timeout: Duration::from_secs(10),
             },
             timers: TimerConfig::default(),
+            voicemail: (!account.voicemail_number.is_empty())
+                .then(|| account.voicemail_number.clone()),
         };
         self.sip.start(setup)?;
         // The account's settings may have changed (Settings → Save restarts it).

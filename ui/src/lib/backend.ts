@@ -230,7 +230,20 @@ export type PresenceEvent = { account_id: string } & (
   | { kind: 'contact'; uri: string; status: PresenceStatus; note: string | null }
   | { kind: 'published'; status: PresenceStatus }
   | { kind: 'unavailable'; uri: string | null; reason: UiError }
+  | ({ kind: 'voicemail' } & Voicemail)
 );
+
+/** The account's voicemail summary (RFC 3842 message waiting), as the server last sent it. */
+export interface Voicemail {
+  waiting: boolean;
+  new: number;
+  old: number;
+  urgent_new: number;
+  /** The voicemail account the server names (`Message-Account`), if any. */
+  message_account: string | null;
+  /** The account's `voicemail_number`: what "call voicemail" dials. */
+  voicemail_number: string | null;
+}
 
 /** The name of the event that carries every presence event of every account. */
 export const PRESENCE_EVENT = 'presence://update';

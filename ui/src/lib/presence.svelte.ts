@@ -1,6 +1,6 @@
 // Presence as the window follows it: one listener to `presence://update` for the app's life
-// (started when the Contacts tab first opens), each contact watched once per registration of
-// the account, and our own published status.
+// (started when the Phone or Contacts tab first shows), each contact watched once per
+// registration of the account, our own published status, and each account's voicemail.
 import {
   toUiError,
   type Backend,
@@ -8,6 +8,7 @@ import {
   type PresenceEvent,
   type PresenceStatus,
   type UiError,
+  type Voicemail,
 } from './backend';
 
 export interface ContactPresence {
@@ -55,6 +56,8 @@ export class PresenceState {
   own = $state<PresenceStatus | null>(null);
   /** Why our own status could not be set or published. */
   ownError = $state<UiError | null>(null);
+  /** Each account's voicemail summary, once its server sent one. */
+  voicemail = $state<Record<string, Voicemail>>({});
   private started: Promise<void> | null = null;
   private watching = new Set<string>();
 
@@ -78,6 +81,9 @@ export class PresenceState {
     } else if (e.kind === 'published') {
       this.own = e.status;
       this.ownError = null;
+    } else if (e.kind === 'voicemail') {
+      const { account_id, kind: _kind, ...summary } = e;
+      this.voicemail = { ...this.voicemail, [account_id]: summary };
     } else if (e.uri === null) {
       this.ownError = e.reason;
     } else {

@@ -5,10 +5,17 @@
 //! Our published status follows what the user set, except that during a call it reads
 //! "on the phone" (and back after); "busy" is do-not-disturb: the driver answers incoming
 //! calls 486 while it is set.
+//!
+//! When the account has a voicemail number, the agent also subscribes to the account's own
+//! `message-summary` (RFC 3842) and reports the counts as [`PresenceEvent::Voicemail`]. Its
+//! failures (a server without MWI answers 489 or 404) are logged, not shown: the indicator
+//! simply stays empty, and the subscription's own back-off (30 s doubling to 30 min) keeps it
+//! from looping.
 
 use std::time::{Duration, Instant};
 
 use homeline_presence::Status;
+use homeline_presence::mwi;
 use homeline_presence::pidf::{self, CONTENT_TYPE};
 use homeline_sip::call::CallConfig;
 use homeline_sip::publish::{Publication, PublishConfig, PublishEvent};
@@ -65,6 +72,21 @@ pub enum PresenceEvent {
         /// What it holds.
         status: Status,
     },
+    /// The account's voicemail summary (a NOTIFY of `message-summary`, RFC 3842).
+    Voicemail {
+        /// Messages are waiting (the server's `Messages-Waiting: yes`).
+        waiting: bool,
+        /// New voice messages (0 when the server gives no count).
+        new: u32,
+        /// Old (heard) voice messages.
+        old: u32,
+        /// Of the new ones, urgent.
+        urgent_new: u32,
+        /// The voicemail account the server names (`Message-Account`), if any.
+        message_account: Option<String>,
+        /// The number the account's settings give for voicemail (what "call voicemail" dials).
+        voicemail_number: Option<String>,
+    },
     /// Presence does not work with this provider right now (a retry follows).
     Unavailable {
         /// The contact concerned, or `None` for our own publication.
@@ -90,6 +112,18 @@ pub struct AccountPresence {
 pub(crate) struct Intent {
     own: Option<(Status, Option<String>)>,
     watched: Vec<String>,
+    voicemail: Option<String>,
+}
+
+impl Intent {
+    /// The first session's intent: nothing set yet; `voicemail` is the account's voicemail
+    /// number, when it has one (its message summary is then watched).
+    pub(crate) fn new(voicemail: Option<String>) -> Self {
+        Self {
+            voicemail,
+            ..Self::default()
+        }
+    }
 }
 
 /// One account's presence state in a session.
@@ -98,6 +132,9 @@ pub(crate) struct Agent {
     aor: String,
     publication: Publication,
     subs: Subscriptions,
+    /// The `message-summary` subscription to our own AOR; `None` without a voicemail number.
+    mwi: Option<Subscriptions>,
+    voicemail_number: Option<String>,
     own: Option<(Status, Option<String>)>,
     watched: Vec<String>,
     on_phone: bool,
@@ -140,10 +177,30 @@ impl Agent {
             },
             seed ^ 0x5b5,
         );
+        let mwi = intent.voicemail.is_some().then(|| {
+            Subscriptions::new(
+                SubscribeConfig {
+                    aor: calls.aor.clone(),
+                    local: calls.local,
+                    transport: calls.transport,
+                    contact: calls.contact.clone(),
+                    credentials: calls.credentials.clone(),
+                    next_hop,
+                    user_agent: calls.user_agent.clone(),
+                    expires: EXPIRES,
+                    event: mwi::EVENT.into(),
+                    accept: mwi::CONTENT_TYPE.into(),
+                    max_body: mwi::MAX_SIZE,
+                },
+                seed ^ 0x3842,
+            )
+        });
         Self {
             aor: calls.aor.clone(),
             publication,
             subs,
+            mwi,
+            voicemail_number: intent.voicemail,
             own: intent.own,
             watched: intent.watched,
             on_phone: false,
@@ -156,6 +213,7 @@ impl Agent {
         Intent {
             own: self.own,
             watched: self.watched,
+            voicemail: self.voicemail_number,
         }
     }
 
@@ -165,6 +223,9 @@ impl Agent {
         for uri in self.watched.clone() {
             self.subs.subscribe(now, layer, &uri);
         }
+        if let Some(mwi) = &mut self.mwi {
+            mwi.subscribe(now, layer, &self.aor);
+        }
     }
 
     /// Do not disturb: incoming calls are answered 486.
@@ -173,6 +234,9 @@ impl Agent {
     }
 
     pub(crate) fn set_contact(&mut self, contact: Option<String>) {
+        if let Some(mwi) = &mut self.mwi {
+            mwi.set_contact(contact.clone());
+        }
         self.subs.set_contact(contact);
     }
 
@@ -248,6 +312,11 @@ impl Agent {
         for id in self.subs.ids() {
             self.subs.unsubscribe(now, layer, id);
         }
+        if let Some(mwi) = &mut self.mwi {
+            for id in mwi.ids() {
+                mwi.unsubscribe(now, layer, id);
+            }
+        }
     }
 
     pub(crate) fn handle_transaction_event(
@@ -257,19 +326,30 @@ impl Agent {
         ev: TransactionEvent,
     ) -> Option<TransactionEvent> {
         let ev = self.subs.handle_transaction_event(now, layer, ev)?;
+        let ev = match &mut self.mwi {
+            Some(mwi) => mwi.handle_transaction_event(now, layer, ev)?,
+            None => ev,
+        };
         self.publication.handle_transaction_event(now, layer, ev)
     }
 
     pub(crate) fn handle_timeout(&mut self, now: Instant, layer: &mut TransactionLayer) {
         self.publication.handle_timeout(now, layer);
         self.subs.handle_timeout(now, layer);
+        if let Some(mwi) = &mut self.mwi {
+            mwi.handle_timeout(now, layer);
+        }
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        [self.publication.poll_timeout(), self.subs.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.publication.poll_timeout(),
+            self.subs.poll_timeout(),
+            self.mwi.as_ref().and_then(Subscriptions::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Hands what happened to whoever listens; true when anything did.
@@ -347,7 +427,60 @@ impl Agent {
                 SubscriptionEvent::Ended { .. } => {}
             }
         }
+        while let Some(ev) = self.mwi.as_mut().and_then(Subscriptions::poll_event) {
+            moved = true;
+            match ev {
+                SubscriptionEvent::Notify {
+                    state,
+                    content_type,
+                    body,
+                    ..
+                } => {
+                    let summary = if body.is_empty() {
+                        // The server knows no mailbox state yet (kamailio before any
+                        // PUBLISH): nothing is waiting. A final empty NOTIFY says nothing.
+                        if state == SubState::Terminated {
+                            continue;
+                        }
+                        mwi::Summary::default()
+                    } else if content_type.as_deref() != Some(mwi::CONTENT_TYPE) {
+                        tracing::info!(account, ?content_type, "message summary of another type");
+                        continue;
+                    } else {
+                        match mwi::parse(&body) {
+                            Ok(summary) => summary,
+                            Err(e) => {
+                                tracing::info!(account, error = %e, "unreadable message summary");
+                                continue;
+                            }
+                        }
+                    };
+                    send(voicemail(summary, self.voicemail_number.clone()));
+                }
+                SubscriptionEvent::Ended { .. } => {}
+                SubscriptionEvent::Failed {
+                    code,
+                    reason,
+                    retry_in,
+                    ..
+                } => {
+                    tracing::info!(account, code, %reason, ?retry_in, "watching voicemail failed");
+                }
+            }
+        }
         moved
+    }
+}
+
+fn voicemail(s: mwi::Summary, voicemail_number: Option<String>) -> PresenceEvent {
+    let voice = s.voice.unwrap_or_default();
+    PresenceEvent::Voicemail {
+        waiting: s.waiting,
+        new: voice.new,
+        old: voice.old,
+        urgent_new: voice.urgent_new,
+        message_account: s.account,
+        voicemail_number,
     }
 }
 

@@ -77,6 +77,8 @@ pub struct AccountSetup {
     pub transport_options: TransportOptions,
     /// RFC 3261 timer values.
     pub timers: TimerConfig,
+    /// The voicemail number; when set, the account's message summary (RFC 3842) is watched.
+    pub voicemail: Option<String>,
 }
 
 /// A request that arrived for an account (today: answered at once, see [`Session`]).
@@ -201,6 +203,7 @@ impl Driver {
         seed: u64,
         commands: mpsc::UnboundedReceiver<CallCommand>,
     ) -> Self {
+        let presence = crate::presence::agent::Intent::new(setup.voicemail.clone());
         Self {
             setup,
             deps,
@@ -213,7 +216,7 @@ impl Driver {
                 rng: Rng::new(seed ^ 0x5eed),
             },
             reg: None,
-            presence: Default::default(),
+            presence,
             preferred: None,
             fallback_note: None,
         }

@@ -403,6 +403,7 @@ pub fn account(
             connect_timeout: Duration::from_secs(2),
         },
         timers: TimerConfig::default(),
+        voicemail: None,
     }
 }
 
