@@ -1,0 +1,441 @@
+//! Faults in the middle of a call (issue 11), in the lab, through the Phone API as the app uses
+//! it: Alice's Homeline behind the `Cone` router calls Bob's Homeline on the public host through
+//! kamailio, both sending audio (silence frames), and then
+//! - kamailio is restarted: the call's audio goes on (media never touches the server), Alice's
+//!   TCP registration is back within 5 s of the server, and the call still hangs up cleanly;
+//! - the client's route out is dropped for 20 s and comes back: the call is not lost, its audio
+//!   resumes, and an incoming call reaches Alice again.
+//!
+//! The two run side by side (labs are named per label). Needs root and kamailio; prints
+//! `skipped: …` and passes otherwise. Each phone runs in a tokio runtime inside its namespace.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use homeline_lab::{KamailioConfig, Lab, LabError, RouterProfile};
+use homeline_phone::api::CallOutcome;
+use homeline_phone::calls::{CallStatus, CallView};
+use homeline_phone::media::AudioPlan;
+use homeline_phone::{
+    MemoryKeyring, Phone, PhoneOptions, RegistrationState, RegistrationStatus, SecretBackendChoice,
+};
+
+/// One account's config file; `network` goes under `[network]`.
+fn config(dir: &Path, user: &str, registrar: &str, transport: &str, network: &str) -> PathBuf {
+    let path = dir.join("homeline.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "version = 1\n[network]\n{network}\n\n[[accounts]]\nid = \"{user}\"\n\
+             display_name = \"{user}\"\nsip_address = \"sip:{user}@homeline.test\"\n\
+             registrar = \"{registrar}\"\ntransport = \"{transport}\"\npassword = \"pw-{user}\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn open_phone(dir: &Path, config: PathBuf) -> Phone {
+    let phone = Phone::open(PhoneOptions {
+        config_path: Some(config),
+        log_dir: Some(dir.join("logs")),
+        secret_backend: SecretBackendChoice::Memory(MemoryKeyring::default()),
+        history_path: Some(dir.join("history.jsonl")),
+    })
+    .unwrap();
+    // A configuration the phone refused would leave it without accounts: say so here.
+    assert_eq!(
+        phone.list_accounts().len(),
+        1,
+        "the test's config was refused"
+    );
+    phone
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn lab(label: &str) -> Option<Lab> {
+    if homeline_lab::skip_unless_root() || homeline_lab::skip_unless_installed(&["kamailio"]) {
+        return None;
+    }
+    match Lab::builder(RouterProfile::Cone).label(label).build() {
+        Ok(lab) => Some(lab),
+        Err(LabError::Unsupported(why)) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Waits until `pred` holds for the registration of `id`.
+async fn registration(
+    phone: &Phone,
+    id: &str,
+    limit: Duration,
+    pred: impl Fn(&RegistrationStatus) -> bool,
+) -> RegistrationStatus {
+    let mut w = phone.registration_watch(id).unwrap();
+    let wait = async {
+        loop {
+            let s = w.borrow_and_update().clone();
+            if pred(&s) {
+                return s;
+            }
+            w.changed().await.unwrap();
+        }
+    };
+    match tokio::time::timeout(limit, wait).await {
+        Ok(s) => s,
+        Err(_) => panic!("{id}: condition not reached in {limit:?}: {:?}", w.borrow()),
+    }
+}
+
+fn registered(s: &RegistrationStatus) -> bool {
+    s.state == RegistrationState::Registered
+}
+
+/// Waits for a call update that satisfies `pred`; an ended call fails the wait (with its view)
+/// unless the predicate accepts it.
+async fn call_update(
+    rx: &mut tokio::sync::broadcast::Receiver<CallView>,
+    what: &str,
+    limit: Duration,
+    pred: impl Fn(&CallView) -> bool,
+) -> CallView {
+    let wait = async {
+        loop {
+            match rx.recv().await {
+                Ok(v) if pred(&v) => return v,
+                Ok(v) if v.is_ended() => panic!("{what}: the call ended instead: {v:?}"),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("{what}: updates stopped: {e}"),
+            }
+        }
+    };
+    match tokio::time::timeout(limit, wait).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: not within {limit:?}"),
+    }
+}
+
+fn received(v: &CallView) -> u64 {
+    v.stats.as_ref().map_or(0, |s| s.packets_received)
+}
+
+/// Bob on the public host: registered, answering every call with silence, until `done`.
+/// Sends `true` on `ready` once registered. `call_alice`: after `go`, calls Alice and reports
+/// whether that call became active.
+fn bob(
+    lab: &Lab,
+    phone: &Phone,
+    ready: mpsc::Sender<bool>,
+    call_alice: Option<mpsc::Receiver<()>>,
+    done: mpsc::Receiver<()>,
+) -> Option<CallView> {
+    lab.public()
+        .run(|| {
+            runtime().block_on(async {
+                let calls = phone.calls().unwrap();
+                calls.set_auto_answer(Some(AudioPlan::Silence));
+                phone.start_registrations().unwrap();
+                registration(phone, "bob", Duration::from_secs(20), registered).await;
+                ready.send(true).unwrap();
+                let mut outgoing = None;
+                if let Some(go) = call_alice {
+                    tokio::task::spawn_blocking(move || go.recv())
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    let mut updates = calls.subscribe();
+                    let call = phone
+                        .dial(
+                            "sip:alice@homeline.test",
+                            Some("bob"),
+                            Some(AudioPlan::Silence),
+                        )
+                        .await
+                        .unwrap();
+                    let active = call_update(
+                        &mut updates,
+                        "Bob's call to Alice",
+                        Duration::from_secs(15),
+                        |v| v.id == call.id && v.state == CallStatus::Active,
+                    )
+                    .await;
+                    calls.hangup(&active.id).await.unwrap();
+                    outgoing = Some(active);
+                }
+                tokio::task::spawn_blocking(move || done.recv())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                phone.hangup_all(Duration::from_secs(3)).await;
+                phone.stop_registrations().await;
+                outgoing
+            })
+        })
+        .unwrap()
+}
+
+#[test]
+#[ignore = "known defect (issue 11 note): a call lives on its registration's flow, so when a \
+            restarted server closes the TCP connection the call ends with 503 although its \
+            media never touched the server; the fix carries the call layer to the new flow \
+            and refreshes the dialog's target with a re-INVITE"]
+fn a_call_goes_on_while_kamailio_restarts_and_registration_is_back_within_5_s() {
+    let Some(lab) = lab("fault-restart") else {
+        return;
+    };
+    let mut k = lab
+        .start_kamailio(
+            KamailioConfig::new()
+                .user("alice", "pw-alice")
+                .user("bob", "pw-bob"),
+        )
+        .unwrap();
+    let registrar = format!("sip:{}", k.sip_addr().ip());
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Alice over TCP: a restarted server closes the connection, which is how she learns it.
+    let alice = open_phone(
+        da.path(),
+        config(
+            da.path(),
+            "alice",
+            &registrar,
+            "tcp",
+            "registration_expires_secs = 300",
+        ),
+    );
+    let bob_phone = open_phone(db.path(), config(db.path(), "bob", &registrar, "udp", ""));
+    let (bob_ready, bob_is_ready) = mpsc::channel();
+    let (end_bob, bob_ends) = mpsc::channel();
+    let (in_call, alice_in_call) = mpsc::channel();
+    let (restarted, server_restarted) = mpsc::channel::<Instant>();
+
+    std::thread::scope(|scope| {
+        // Owned by this closure: a failed step drops them, which ends the phones' waits, so
+        // a failure is reported instead of hanging the scope.
+        let (end_bob, restarted) = (end_bob, restarted);
+        let b = scope.spawn(|| bob(&lab, &bob_phone, bob_ready, None, bob_ends));
+        assert!(bob_is_ready.recv_timeout(Duration::from_secs(60)).unwrap());
+        let a = scope.spawn(|| {
+            lab.client()
+                .run(|| {
+                    runtime().block_on(async {
+                        let calls = alice.calls().unwrap();
+                        alice.start_registrations().unwrap();
+                        let first =
+                            registration(&alice, "alice", Duration::from_secs(20), registered)
+                                .await;
+                        let mut updates = calls.subscribe();
+                        let call = alice
+                            .dial(
+                                "sip:bob@homeline.test",
+                                Some("alice"),
+                                Some(AudioPlan::Silence),
+                            )
+                            .await
+                            .unwrap();
+                        // Audio flowing: a second of Bob's frames.
+                        let before = call_update(
+                            &mut updates,
+                            "audio from Bob",
+                            Duration::from_secs(15),
+                            |v| v.id == call.id && received(v) >= 50,
+                        )
+                        .await;
+                        in_call.send(()).unwrap();
+                        let up = tokio::task::spawn_blocking(move || server_restarted.recv())
+                            .await
+                            .unwrap()
+                            .unwrap();
+                        let again = registration(&alice, "alice", Duration::from_secs(30), |s| {
+                            registered(s) && s.register_requests > first.register_requests
+                        })
+                        .await;
+                        let back_after = up.elapsed();
+                        // The audio went on through the restart: two more seconds of frames
+                        // arrive after the server is back, on the same call.
+                        let during = received(&before);
+                        let after = call_update(
+                            &mut updates,
+                            "audio after the restart",
+                            Duration::from_secs(10),
+                            |v| v.id == call.id && received(v) >= during + 100,
+                        )
+                        .await;
+                        assert_eq!(after.state, CallStatus::Active, "{after:?}");
+                        // Hanging up goes through the restarted server (it record-routes).
+                        calls.hangup(&call.id).await.unwrap();
+                        let ended = call_update(
+                            &mut updates,
+                            "the hang-up",
+                            Duration::from_secs(10),
+                            |v| v.id == call.id && v.is_ended(),
+                        )
+                        .await;
+                        alice.stop_registrations().await;
+                        (again, back_after, ended)
+                    })
+                })
+                .unwrap()
+        });
+        alice_in_call.recv_timeout(Duration::from_secs(60)).unwrap();
+        k.restart().unwrap();
+        restarted.send(Instant::now()).unwrap();
+        let (again, back_after, ended) = a.join().unwrap();
+        end_bob.send(()).unwrap();
+        b.join().unwrap();
+        eprintln!("registration back {back_after:?} after kamailio was up again");
+        assert!(registered(&again), "{again:?}");
+        assert!(
+            back_after <= Duration::from_secs(5),
+            "registration back only after {back_after:?}"
+        );
+        assert_eq!(ended.outcome, Some(CallOutcome::Answered), "{ended:?}");
+        assert!(ended.end_reason.is_none(), "{ended:?}");
+    });
+}
+
+#[test]
+fn a_call_survives_20_s_without_a_route_and_incoming_calls_work_again() {
+    let Some(lab) = lab("fault-route") else {
+        return;
+    };
+    let k = lab
+        .start_kamailio(
+            KamailioConfig::new()
+                .user("alice", "pw-alice")
+                .user("bob", "pw-bob"),
+        )
+        .unwrap();
+    let registrar = format!("sip:{}", k.sip_addr().ip());
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let alice = open_phone(
+        da.path(),
+        config(da.path(), "alice", &registrar, "udp", "keepalive_secs = 20"),
+    );
+    let bob_phone = open_phone(db.path(), config(db.path(), "bob", &registrar, "udp", ""));
+    let (bob_ready, bob_is_ready) = mpsc::channel();
+    let (call_alice, bob_calls) = mpsc::channel();
+    let (end_bob, bob_ends) = mpsc::channel();
+    let (in_call, alice_in_call) = mpsc::channel();
+    let (restored, route_restored) = mpsc::channel::<()>();
+    let (first_ended, alice_free) = mpsc::channel::<()>();
+    let route = lab
+        .client()
+        .run_output("ip", &["route", "show", "default"])
+        .unwrap();
+    let route: Vec<String> = route.split_whitespace().map(str::to_owned).collect();
+    assert!(
+        route.first().is_some_and(|w| w == "default"),
+        "the client has a default route: {route:?}"
+    );
+
+    std::thread::scope(|scope| {
+        // Owned by this closure: a failed step drops them, which ends the phones' waits, so
+        // a failure is reported instead of hanging the scope.
+        let (end_bob, restored, call_alice) = (end_bob, restored, call_alice);
+        let b = scope.spawn(|| bob(&lab, &bob_phone, bob_ready, Some(bob_calls), bob_ends));
+        assert!(bob_is_ready.recv_timeout(Duration::from_secs(60)).unwrap());
+        let a = scope.spawn(|| {
+            lab.client()
+                .run(|| {
+                    runtime().block_on(async {
+                        let calls = alice.calls().unwrap();
+                        alice.start_registrations().unwrap();
+                        registration(&alice, "alice", Duration::from_secs(20), registered).await;
+                        let mut updates = calls.subscribe();
+                        let call = alice
+                            .dial(
+                                "sip:bob@homeline.test",
+                                Some("alice"),
+                                Some(AudioPlan::Silence),
+                            )
+                            .await
+                            .unwrap();
+                        call_update(
+                            &mut updates,
+                            "audio from Bob",
+                            Duration::from_secs(15),
+                            |v| v.id == call.id && received(v) >= 50,
+                        )
+                        .await;
+                        in_call.send(()).unwrap();
+                        tokio::task::spawn_blocking(move || route_restored.recv())
+                            .await
+                            .unwrap()
+                            .unwrap();
+                        // Not ended during the outage (call_update fails on an ended call),
+                        // and the audio resumes once the route is back.
+                        let now = calls
+                            .list()
+                            .into_iter()
+                            .find(|v| v.id == call.id)
+                            .expect("the call is still there");
+                        assert_eq!(now.state, CallStatus::Active, "{now:?}");
+                        let at_return = received(&now);
+                        let resumed = call_update(
+                            &mut updates,
+                            "audio after the route came back",
+                            Duration::from_secs(10),
+                            |v| v.id == call.id && received(v) >= at_return + 100,
+                        )
+                        .await;
+                        calls.hangup(&call.id).await.unwrap();
+                        let ended = call_update(
+                            &mut updates,
+                            "the hang-up",
+                            Duration::from_secs(10),
+                            |v| v.id == call.id && v.is_ended(),
+                        )
+                        .await;
+                        // Incoming calls reach Alice again: Bob calls, she answers at once.
+                        calls.set_auto_answer(Some(AudioPlan::Silence));
+                        first_ended.send(()).unwrap();
+                        let incoming = call_update(
+                            &mut updates,
+                            "Bob's call after the outage",
+                            Duration::from_secs(20),
+                            |v| v.id != call.id && v.state == CallStatus::Active,
+                        )
+                        .await;
+                        alice.hangup_all(Duration::from_secs(3)).await;
+                        alice.stop_registrations().await;
+                        (resumed, ended, incoming)
+                    })
+                })
+                .unwrap()
+        });
+        alice_in_call.recv_timeout(Duration::from_secs(60)).unwrap();
+        lab.client()
+            .run_output("ip", &["route", "del", "default"])
+            .unwrap();
+        // The fault itself lasts 20 s: this wait is the scenario, not a guess at timing.
+        std::thread::sleep(Duration::from_secs(20));
+        let args: Vec<&str> = ["route", "replace"]
+            .into_iter()
+            .chain(route.iter().map(String::as_str))
+            .collect();
+        lab.client().run_output("ip", &args).unwrap();
+        restored.send(()).unwrap();
+        alice_free.recv_timeout(Duration::from_secs(60)).unwrap();
+        call_alice.send(()).unwrap();
+        let (resumed, ended, incoming) = a.join().unwrap();
+        end_bob.send(()).unwrap();
+        let bobs_call = b.join().unwrap().expect("Bob called Alice");
+        assert_eq!(resumed.state, CallStatus::Active, "{resumed:?}");
+        assert_eq!(ended.outcome, Some(CallOutcome::Answered), "{ended:?}");
+        assert_eq!(incoming.remote, "sip:bob@homeline.test", "{incoming:?}");
+        assert_eq!(bobs_call.state, CallStatus::Active);
+    });
+}
