@@ -1,0 +1,1 @@
+# Homeline — Russian. Messages missing here are shown in English.

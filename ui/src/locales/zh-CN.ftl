@@ -1,0 +1,1 @@
+# Homeline — Simplified Chinese. Messages missing here are shown in English.
