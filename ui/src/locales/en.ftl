@@ -246,7 +246,6 @@ settings-licence = Homeline is open source under the MIT or Apache-2.0 licence.
 general-title = General
 general-language = Language
 general-language-system = System default
-general-language-explain = The language is remembered on this computer.
 general-autostart = Start Homeline when I log in
 general-quit-on-close = Quit when the window closes
 general-tray-explain = Otherwise closing the window keeps Homeline running in the system tray, so that calls still ring. Quit is in the tray icon's menu.
