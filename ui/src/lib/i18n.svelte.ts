@@ -40,10 +40,8 @@ function bundle(locale: Locale): FluentBundle {
 
 /** The best of our languages for the system's list (e.g. navigator.languages), else English. */
 export function systemLocale(requested: readonly string[] = systemLanguages()): Locale {
-  const [best] = negotiateLanguages([...requested], [...LOCALES], {
-    strategy: 'lookup',
-    defaultLocale: 'en',
-  });
+  // Filtering, not lookup: "ru-RU" finds "ru", "zh" or "zh-Hans-CN" finds "zh-CN".
+  const [best] = negotiateLanguages([...requested], [...LOCALES], { strategy: 'filtering', defaultLocale: 'en' });
   return (LOCALES as readonly string[]).includes(best) ? (best as Locale) : 'en';
 }
 
