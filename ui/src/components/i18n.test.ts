@@ -92,6 +92,17 @@ describe('languages', () => {
     expect(t('contacts-unread', { count: 3 })).toBe('3 непрочитанных сообщения');
   });
 
+  it('numbers in the language in use: decimal comma in Russian, units translated', () => {
+    expect(t('quality-mos', { mos: 4 })).toBe('MOS 4.0 of 4.5');
+    expect(t('unit-ms', { value: 3.24 })).toBe('3.2 ms');
+    setLanguage('ru');
+    expect(t('quality-mos', { mos: 4.2 })).toBe('MOS 4,2 из 4,5');
+    expect(t('unit-ms', { value: 3.24 })).toBe('3,2 мс');
+    expect(t('rate-khz', { rate: 44.1 })).toBe('44,1 кГц');
+    setLanguage('zh-CN');
+    expect(t('diag-took', { seconds: 7.96 })).toBe('快速测试用时 8.0 秒。');
+  });
+
   it('Chinese: tabs, dialer, Settings and <html lang>', async () => {
     setLanguage('zh-CN');
     const { user } = await renderApp({ accounts: [office], history: history(3) });

@@ -27,7 +27,7 @@ export const TRANSPORT_LABEL: Record<Transport, string> = labels(
 /** "48 kHz", "16 kHz / 48 kHz" */
 export function formatRates(rates: number[]): string {
   return rates
-    .map((r) => t('rate-khz', { rate: r % 1000 === 0 ? String(r / 1000) : (r / 1000).toFixed(1) }))
+    .map((r) => t('rate-khz', { rate: r / 1000 }))
     .join(' / ');
 }
 

@@ -24,7 +24,7 @@ transport-tcp = TCP
 transport-tls = TLS
 transport-ws = WS (WebSocket)
 transport-wss = WSS (secure WebSocket)
-rate-khz = { $rate } kHz
+rate-khz = { NUMBER($rate, maximumFractionDigits: 1) } kHz
 
 reg-direct = Direct calls only — no registration
 reg-registered = Registered
@@ -210,7 +210,7 @@ incoming-reject = Reject
 ## Call quality and levels
 
 quality-label = Quality: { $quality }
-quality-mos = MOS { $mos } of 4.5
+quality-mos = MOS { NUMBER($mos, minimumFractionDigits: 1, maximumFractionDigits: 1) } of 4.5
 quality-codec = Codec
 quality-codec-none = not agreed yet
 quality-loss = Loss
@@ -224,6 +224,8 @@ quality-waiting = Numbers appear once the call has audio.
 level-muted = Muted
 level-no-sound = No sound
 level-silent = Silent
+unit-percent = { NUMBER($value, maximumFractionDigits: 1) } %
+unit-ms = { NUMBER($value, maximumFractionDigits: 1) } ms
 level-db = { $db } dB
 
 ## About (Settings → General)
@@ -424,7 +426,7 @@ diag-testing = Testing…
 diag-start = Test my connection
 diag-background = Also measure how long my router keeps a call open (up to 4 more minutes)
 diag-earlier-run = Earlier run, { $when }.
-diag-took = Quick test took { $seconds } s.
+diag-took = Quick test took { NUMBER($seconds, minimumFractionDigits: 1, maximumFractionDigits: 1) } s.
 diag-still-measuring = Still measuring how long your router keeps a call open…
 diag-fix-all = Fix everything Homeline can
 diag-export = Export report
@@ -461,5 +463,5 @@ plot-bursts = Loss bursts (shaded red): { $bursts }.
 plot-burst = { $count ->
     [one] { $count } packet
    *[other] { $count } packets
-} at { $from }–{ $to } s
+} at { NUMBER($from, minimumFractionDigits: 2, maximumFractionDigits: 2) }–{ NUMBER($to, minimumFractionDigits: 2, maximumFractionDigits: 2) } s
 plot-no-bursts = No loss bursts.

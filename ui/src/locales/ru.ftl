@@ -24,7 +24,7 @@ transport-tcp = TCP
 transport-tls = TLS
 transport-ws = WS (WebSocket)
 transport-wss = WSS (защищённый WebSocket)
-rate-khz = { $rate } кГц
+rate-khz = { NUMBER($rate, maximumFractionDigits: 1) } кГц
 
 reg-direct = Только прямые звонки — без регистрации
 reg-registered = Зарегистрирован
@@ -210,7 +210,7 @@ incoming-reject = Отклонить
 ## Качество связи и уровни
 
 quality-label = Качество: { $quality }
-quality-mos = MOS { $mos } из 4,5
+quality-mos = MOS { NUMBER($mos, minimumFractionDigits: 1, maximumFractionDigits: 1) } из 4,5
 quality-codec = Кодек
 quality-codec-none = ещё не согласован
 quality-loss = Потери
@@ -224,6 +224,8 @@ quality-waiting = Показатели появятся, когда в звон�
 level-muted = Выключен
 level-no-sound = Нет звука
 level-silent = Тишина
+unit-percent = { NUMBER($value, maximumFractionDigits: 1) } %
+unit-ms = { NUMBER($value, maximumFractionDigits: 1) } мс
 level-db = { $db } дБ
 
 ## О программе (Настройки → Общие)
@@ -426,7 +428,7 @@ diag-testing = Проверка…
 diag-start = Проверить связь
 diag-background = Также измерить, сколько роутер держит звонок открытым (ещё до 4 минут)
 diag-earlier-run = Прошлая проверка, { $when }.
-diag-took = Быстрая проверка заняла { $seconds } с.
+diag-took = Быстрая проверка заняла { NUMBER($seconds, minimumFractionDigits: 1, maximumFractionDigits: 1) } с.
 diag-still-measuring = Всё ещё измеряем, сколько роутер держит звонок открытым…
 diag-fix-all = Исправить всё, что может Homeline
 diag-export = Сохранить отчёт
@@ -465,5 +467,5 @@ plot-burst = { $count ->
     [one] { $count } пакет
     [few] { $count } пакета
    *[many] { $count } пакетов
-} на { $from }–{ $to } с
+} на { NUMBER($from, minimumFractionDigits: 2, maximumFractionDigits: 2) }–{ NUMBER($to, minimumFractionDigits: 2, maximumFractionDigits: 2) } с
 plot-no-bursts = Серий потерь нет.

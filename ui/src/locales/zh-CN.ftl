@@ -23,7 +23,7 @@ transport-tcp = TCP
 transport-tls = TLS
 transport-ws = WS (WebSocket)
 transport-wss = WSS（安全 WebSocket）
-rate-khz = { $rate } kHz
+rate-khz = { NUMBER($rate, maximumFractionDigits: 1) } kHz
 
 reg-direct = 仅直接呼叫 — 不注册
 reg-registered = 已注册
@@ -205,7 +205,7 @@ incoming-reject = 拒接
 ## 通话质量和电平
 
 quality-label = 质量：{ $quality }
-quality-mos = MOS { $mos }（满分 4.5）
+quality-mos = MOS { NUMBER($mos, minimumFractionDigits: 1, maximumFractionDigits: 1) }（满分 4.5）
 quality-codec = 编解码器
 quality-codec-none = 尚未协商
 quality-loss = 丢包
@@ -219,6 +219,8 @@ quality-waiting = 通话有声音后将显示各项数据。
 level-muted = 已静音
 level-no-sound = 无声音
 level-silent = 静默
+unit-percent = { NUMBER($value, maximumFractionDigits: 1) } %
+unit-ms = { NUMBER($value, maximumFractionDigits: 1) } 毫秒
 level-db = { $db } dB
 
 ## 关于（设置 → 常规）
@@ -413,7 +415,7 @@ diag-testing = 正在测试…
 diag-start = 测试我的连接
 diag-background = 同时测量路由器让通话保持畅通的时长（最多再需 4 分钟）
 diag-earlier-run = 之前的测试，{ $when }。
-diag-took = 快速测试用时 { $seconds } 秒。
+diag-took = 快速测试用时 { NUMBER($seconds, minimumFractionDigits: 1, maximumFractionDigits: 1) } 秒。
 diag-still-measuring = 仍在测量路由器让通话保持畅通的时长…
 diag-fix-all = 修复 Homeline 能修复的所有问题
 diag-export = 导出报告
@@ -444,5 +446,5 @@ plot-label = 每个测试包的往返时延和抖动
 plot-failed = 此处无法绘制图表（{ $reason }）。
 plot-caption = 每个测试包的往返时延和抖动（共 { $count } 个包，间隔 20 毫秒）。
 plot-bursts = 连续丢包（红色阴影）：{ $bursts }。
-plot-burst = { $from }–{ $to } 秒处 { $count } 个包
+plot-burst = { NUMBER($from, minimumFractionDigits: 2, maximumFractionDigits: 2) }–{ NUMBER($to, minimumFractionDigits: 2, maximumFractionDigits: 2) } 秒处 { $count } 个包
 plot-no-bursts = 没有连续丢包。
