@@ -3,7 +3,7 @@
 import { screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../lib/backend';
-import { i18n, setLanguage, STORAGE_KEY, systemLocale, t } from '../lib/i18n.svelte';
+import { errorText, i18n, setLanguage, STORAGE_KEY, systemLocale, t } from '../lib/i18n.svelte';
 import { account } from '../lib/test-fixtures';
 import { renderApp, text } from './test-utils';
 
@@ -101,6 +101,18 @@ describe('languages', () => {
     expect(t('rate-khz', { rate: 44.1 })).toBe('44,1 кГц');
     setLanguage('zh-CN');
     expect(t('diag-took', { seconds: 7.96 })).toBe('快速测试用时 8.0 秒。');
+  });
+
+  it('core errors: known codes in the language in use, the core’s own words otherwise', () => {
+    const stalled = { code: 'rtp_timeout', message: 'No audio arrived for a minute, so the call was ended.', hint: 'Call again.' };
+    const other = { code: 'wrong_credentials', message: 'Wrong user name or password: pbx refused "alice".', hint: 'Check.' };
+    expect(errorText(stalled)).toEqual({ message: stalled.message, hint: stalled.hint });
+    setLanguage('ru');
+    expect(errorText(stalled)).toEqual({
+      message: 'Звук не приходил целую минуту, поэтому звонок завершён.',
+      hint: 'Собеседник или сеть оборвали звонок; позвоните ещё раз.',
+    });
+    expect(errorText(other)).toEqual({ message: other.message, hint: other.hint });
   });
 
   it('Chinese: tabs, dialer, Settings and <html lang>', async () => {

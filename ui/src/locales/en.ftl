@@ -116,6 +116,15 @@ error-empty_message-hint = Type something to send.
 error-nothing_to_undo = There is no fix to undo.
 error-nothing_to_undo-hint = Fixes applied by the connectivity test can be undone until the next fix.
 
+error-no_media = No audio arrives from the other side.
+error-no_media-hint = We send audio but receive none: a firewall or NAT is probably blocking incoming UDP. Try the connectivity test, or switch the account to the TCP/TLS relay.
+error-media_stalled = The other side's audio stopped arriving.
+error-media_stalled-hint = The other side's audio stopped arriving. If it does not come back, the network path changed (Wi-Fi roaming, VPN) or the other side lost its connection.
+error-rtp_timeout = No audio arrived for a minute, so the call was ended.
+error-rtp_timeout-hint = The other side or the network dropped the call; call again.
+error-calls_stopped = The call engine has stopped.
+error-calls_stopped-hint = Restart Homeline; if this repeats, report it with the log.
+
 ## Phone tab
 
 phone-title = Phone

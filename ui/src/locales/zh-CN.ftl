@@ -114,6 +114,15 @@ error-empty_message-hint = 请输入要发送的内容。
 error-nothing_to_undo = 没有可撤销的修复。
 error-nothing_to_undo-hint = 连接测试所做的修复在下一次修复之前可以撤销。
 
+error-no_media = 收不到对方的声音。
+error-no_media-hint = 我们在发送音频，但没有收到任何音频：很可能是防火墙或 NAT 拦截了传入的 UDP。请运行连接测试，或将账户切换为通过 TCP/TLS 中继。
+error-media_stalled = 对方的声音中断了。
+error-media_stalled-hint = 对方的声音中断了。如果没有恢复，说明网络路径发生了变化（Wi-Fi 漫游、VPN），或对方断开了连接。
+error-rtp_timeout = 一分钟内没有收到音频，通话已结束。
+error-rtp_timeout-hint = 对方或网络中断了通话，请重新拨打。
+error-calls_stopped = 通话引擎已停止。
+error-calls_stopped-hint = 请重启 Homeline；如果问题再次出现，请附上日志报告给我们。
+
 ## 电话标签页
 
 phone-title = 电话
