@@ -27,13 +27,13 @@ transport-wss = WSS (защищённый WebSocket)
 rate-khz = { NUMBER($rate, maximumFractionDigits: 1) } кГц
 
 reg-direct = Только прямые звонки — без регистрации
-reg-registered = Зарегистрирован
+reg-registered = Зарегистрирована
 reg-registering = Регистрация…
 reg-stopped = Попытки остановлены до изменения настроек
 reg-retry-in = Новая попытка через { $seconds } с
 reg-retry-now = Повторная попытка…
 reg-failed = Ошибка
-reg-unregistered = Не зарегистрирован
+reg-unregistered = Не зарегистрирована
 
 call-state-dialing = Вызов…
 call-state-ringing = Идёт вызов…
@@ -77,12 +77,12 @@ quality-fair = Среднее
 quality-poor = Плохое
 
 presence-available = В сети
-presence-away = Отошёл
+presence-away = Нет на месте
 presence-busy = Занят / Не беспокоить
 presence-on-the-phone = Разговаривает
 presence-offline = Не в сети
 presence-unknown = Неизвестно
-presence-appear-offline = Невидимый
+presence-appear-offline = Невидимка
 
 check-dns = Поиск имён (DNS)
 check-udp = Интернет-трафик для звонков (UDP)
@@ -161,7 +161,7 @@ call-controls = Управление звонком
 call-mute = Выключить микрофон
 call-unmute = Включить микрофон
 call-hold = Удержать
-call-resume = Продолжить
+call-resume = Снять с удержания
 call-keypad = Клавиатура
 call-hangup = Положить трубку
 call-keypad-tones = Клавиатура: тоновый набор
@@ -210,7 +210,7 @@ ended-back = К набору номера
 
 incoming-waiting = Ожидающий звонок
 incoming-call = Входящий звонок
-incoming-to = На { $account }
+incoming-to = Звонок на { $account }
 incoming-direct = Прямой звонок
 incoming-answer-hold = Ответить, текущий удержать
 incoming-answer = Ответить
@@ -357,7 +357,7 @@ audio-test-heard = Микрофон уловил звук (громче всег
 audio-test-silent = Микрофон молчал: проверьте, что он подключён и не выключен, или выберите другой.
 audio-role-microphone = Микрофон
 audio-role-speaker = Динамик
-audio-role-ring = Звонок на
+audio-role-ring = Сигнал вызова
 audio-saved = Сохранено. Будет использоваться со следующего звонка.
 audio-channels = { $count ->
     [one] { $count } канал
@@ -396,7 +396,7 @@ contacts-status-note-placeholder = Пояснение (необязательн�
 contacts-set-status = Установить статус
 contacts-presence-needs-account = Статусы заработают, когда учётная запись зарегистрируется.
 contacts-seen-as = Другие видят вас так: { $status }
-contacts-seen-offline = Не в сети (невидимый)
+contacts-seen-offline = Не в сети (невидимка)
 contacts-search-label = Поиск контактов
 contacts-search-placeholder = Поиск по имени, адресу, номеру или заметке
 contacts-add = Добавить контакт

@@ -205,7 +205,7 @@ ended-back = 返回拨号
 
 incoming-waiting = 呼叫等待
 incoming-call = 来电
-incoming-to = 呼叫 { $account }
+incoming-to = 来电至 { $account }
 incoming-direct = 直接呼叫
 incoming-answer-hold = 接听并保持当前通话
 incoming-answer = 接听
