@@ -244,6 +244,38 @@ describe('no English left on screen in Russian', () => {
     await user.click(screen.getByTestId('dtmf-button'));
     seen.call = englishIn(readable());
 
-    expect(seen).toEqual({ phone: [], contacts: [], diagnostics: [], settings: [], accountForm: [], call: [] });
+    // A second call comes in while talking (call waiting), is answered, and the first is on hold.
+    backend.emitCall(
+      callView({ id: 'call-2', account_id: 'acc-office', remote: 'sip:wang@example.cn', state: 'incoming', waiting: true, answered_at: null }),
+    );
+    await screen.findByTestId('incoming-call');
+    seen.incoming = englishIn(readable());
+    backend.emitCall(callView({ id: 'call-2', account_id: 'acc-office', remote: 'sip:wang@example.cn', answered_at: Date.now() }));
+    backend.emitCall(
+      callView({ id: 'call-live', account_id: 'acc-office', remote: 'sip:ivan@example.ru', remote_name: 'Иван', on_hold: true }),
+    );
+    await screen.findByTestId('call-list-item');
+    seen.twoCalls = englishIn(readable());
+
+    // Both end: the short report.
+    for (const id of ['call-live', 'call-2']) {
+      backend.emitCall(
+        callView({ id, account_id: 'acc-office', remote: 'sip:ivan@example.ru', state: 'ended', outcome: 'busy', ended_at: Date.now() }),
+      );
+    }
+    await screen.findByTestId('call-ended');
+    seen.ended = englishIn(readable());
+
+    expect(seen).toEqual({
+      phone: [],
+      contacts: [],
+      diagnostics: [],
+      settings: [],
+      accountForm: [],
+      call: [],
+      incoming: [],
+      twoCalls: [],
+      ended: [],
+    });
   });
 });
