@@ -20,6 +20,8 @@ test_pkgs=(
   pulseaudio pulseaudio-utils libasound2-plugins
   gnome-keyring libsecret-tools dbus dbus-x11
   xvfb xauth webkit2gtk-driver python3-xlib
+  # Chinese glyphs for the screenshots of the UI in Simplified Chinese (Cyrillic is in the defaults).
+  fonts-noto-cjk
   nftables iproute2 iputils-ping procps psmisc openssl
   python3-venv python3-dev
 )

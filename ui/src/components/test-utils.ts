@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, expect } from 'vitest';
 import App from '../App.svelte';
 import type { Tab } from '../lib/app-state.svelte';
+import { setLanguage } from '../lib/i18n.svelte';
 import { MockBackend, type CallTiming, type MockOptions } from '../lib/mock-backend';
 
 /** Calls move on quickly, but slowly enough to see each state. */
@@ -28,6 +29,8 @@ export const STILL: Partial<CallTiming> = {
 const backends: MockBackend[] = [];
 afterEach(() => {
   for (const b of backends.splice(0)) b.dispose();
+  // A test that switched the language leaves the next one in English (jsdom's system language).
+  setLanguage('system');
 });
 
 /** The whole app on a mock, on `tab`, once it listens to calls and has loaded the accounts. */

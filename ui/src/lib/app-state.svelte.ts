@@ -8,15 +8,19 @@ import {
   type UiError,
 } from './backend';
 import { Calls } from './calls.svelte';
+import { t } from './i18n.svelte';
 
 export type Tab = 'phone' | 'contacts' | 'diagnostics' | 'settings';
 
-export const TABS: readonly { id: Tab; label: string }[] = [
-  { id: 'phone', label: 'Phone' },
-  { id: 'contacts', label: 'Contacts' },
-  { id: 'diagnostics', label: 'Diagnostics' },
-  { id: 'settings', label: 'Settings' },
-];
+export const TABS: readonly { id: Tab; readonly label: string }[] = (
+  ['phone', 'contacts', 'diagnostics', 'settings'] as const
+).map((id) => ({
+  id,
+  /** In the language in use. */
+  get label() {
+    return t(`tab-${id}`);
+  },
+}));
 
 /** The state that several tabs share: what the backend told us, and which tab is open. */
 export class AppState {

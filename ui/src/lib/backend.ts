@@ -3,6 +3,7 @@
 // in step. Method names are the Tauri command names verbatim, so a grep for `save_account`
 // finds the doc, the shell command and every caller at once.
 
+import { t } from './i18n.svelte';
 export type Transport = 'auto' | 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
 export type PasswordStorage = 'keyring' | 'session' | 'config' | 'none';
 
@@ -532,9 +533,7 @@ export function isUiError(value: unknown): value is UiError {
  */
 export function toUiError(value: unknown): UiError {
   if (isUiError(value)) return { code: value.code, message: value.message, hint: value.hint };
-  const hint =
-    'This is likely a bug in Homeline. Try again; if it keeps happening, export the logs ' +
-    '(Settings → Logs) and report it.';
+  const hint = t('error-unexpected-hint');
   if (typeof value === 'string' && value.trim() !== '') {
     return { code: 'unexpected', message: value, hint };
   }
@@ -551,5 +550,5 @@ export function toUiError(value: unknown): UiError {
       };
     }
   }
-  return { code: 'unexpected', message: 'Something went wrong and Homeline gave no reason.', hint };
+  return { code: 'unexpected', message: t('error-no-reason'), hint };
 }

@@ -11,26 +11,24 @@ import type {
   Transport,
   UiError,
 } from './backend';
+import { i18n, labels, t } from './i18n.svelte';
 
-export const PASSWORD_STORAGE_LABEL: Record<PasswordStorage, string> = {
-  keyring: 'Password in system keyring',
-  session: 'Password kept for this session only',
-  config: 'Password in config file (less safe)',
-  none: 'No password',
-};
+// Each table reads its words in the language in use whenever a value is read.
+export const PASSWORD_STORAGE_LABEL: Record<PasswordStorage, string> = labels(
+  ['keyring', 'session', 'config', 'none'],
+  'password-storage',
+);
 
-export const TRANSPORT_LABEL: Record<Transport, string> = {
-  auto: 'Auto',
-  udp: 'UDP',
-  tcp: 'TCP',
-  tls: 'TLS',
-  ws: 'WS (WebSocket)',
-  wss: 'WSS (secure WebSocket)',
-};
+export const TRANSPORT_LABEL: Record<Transport, string> = labels(
+  ['auto', 'udp', 'tcp', 'tls', 'ws', 'wss'],
+  'transport',
+);
 
 /** "48 kHz", "16 kHz / 48 kHz" */
 export function formatRates(rates: number[]): string {
-  return rates.map((r) => `${r % 1000 === 0 ? r / 1000 : (r / 1000).toFixed(1)} kHz`).join(' / ');
+  return rates
+    .map((r) => t('rate-khz', { rate: r / 1000 }))
+    .join(' / ');
 }
 
 export type RegistrationBadge = 'registered' | 'registering' | 'unregistered' | 'failed' | 'direct';
@@ -43,27 +41,27 @@ export function registrationView(
   elapsedSecs = 0,
 ): { kind: RegistrationBadge; label: string; detail: string | null; reason: UiError | null } {
   if (account.registrar === '') {
-    return { kind: 'direct', label: 'Direct calls only — no registration', detail: null, reason: null };
+    return { kind: 'direct', label: t('reg-direct'), detail: null, reason: null };
   }
   switch (status?.state) {
     case 'registered':
-      return { kind: 'registered', label: 'Registered', detail: status.server, reason: null };
+      return { kind: 'registered', label: t('reg-registered'), detail: status.server, reason: null };
     case 'registering':
-      return { kind: 'registering', label: 'Registering…', detail: null, reason: null };
+      return { kind: 'registering', label: t('reg-registering'), detail: null, reason: null };
     case 'failed':
     case 'stopped': {
       const detail =
         status.state === 'stopped'
-          ? 'Stopped trying until the settings change'
+          ? t('reg-stopped')
           : status.retry_in_secs === null
             ? null
             : status.retry_in_secs - elapsedSecs > 0
-              ? `Trying again in ${status.retry_in_secs - elapsedSecs} s`
-              : 'Trying again now…';
-      return { kind: 'failed', label: 'Failed', detail, reason: status.reason };
+              ? t('reg-retry-in', { seconds: status.retry_in_secs - elapsedSecs })
+              : t('reg-retry-now');
+      return { kind: 'failed', label: t('reg-failed'), detail, reason: status.reason };
     }
     default:
-      return { kind: 'unregistered', label: 'Not registered', detail: null, reason: null };
+      return { kind: 'unregistered', label: t('reg-unregistered'), detail: null, reason: null };
   }
 }
 
@@ -71,21 +69,21 @@ export function registrationView(
 export function callStateText(call: CallView): string {
   switch (call.state) {
     case 'dialing':
-      return 'Calling…';
+      return t('call-state-dialing');
     case 'ringing':
-      return 'Ringing…';
+      return t('call-state-ringing');
     case 'incoming':
-      return call.waiting ? 'Waiting call' : 'Incoming call';
+      return call.waiting ? t('call-state-waiting') : t('call-state-incoming');
     case 'connecting':
-      return 'Connecting…';
+      return t('call-state-connecting');
     case 'active':
-      if (call.on_hold) return 'On hold';
-      if (call.remote_hold) return 'Held by the other side';
-      return 'Connected';
+      if (call.on_hold) return t('call-state-on-hold');
+      if (call.remote_hold) return t('call-state-remote-hold');
+      return t('call-state-active');
     case 'ending':
-      return 'Hanging up…';
+      return t('call-state-ending');
     case 'ended':
-      return 'Call ended';
+      return t('call-state-ended');
   }
 }
 
@@ -93,17 +91,17 @@ export function callStateText(call: CallView): string {
 export function outcomeLabel(outcome: CallOutcome, direction: CallDirection): string {
   switch (outcome) {
     case 'answered':
-      return 'Answered';
+      return t('outcome-answered');
     case 'missed':
-      return 'Missed';
+      return t('outcome-missed');
     case 'rejected':
-      return direction === 'incoming' ? 'Rejected' : 'Declined';
+      return direction === 'incoming' ? t('outcome-rejected') : t('outcome-declined');
     case 'cancelled':
-      return 'Cancelled';
+      return t('outcome-cancelled');
     case 'failed':
-      return 'Failed';
+      return t('outcome-failed');
     case 'busy':
-      return 'Busy';
+      return t('outcome-busy');
   }
 }
 
@@ -111,24 +109,24 @@ export function outcomeLabel(outcome: CallOutcome, direction: CallDirection): st
 export function endedTitle(call: CallView): string {
   switch (call.outcome) {
     case 'missed':
-      return 'Missed call';
+      return t('ended-missed');
     case 'busy':
-      return 'Busy';
+      return t('ended-busy');
     case 'failed':
-      return 'Call failed';
+      return t('ended-failed');
     case 'cancelled':
-      return 'Call cancelled';
+      return t('ended-cancelled');
     case 'rejected':
-      return call.direction === 'incoming' ? 'Call rejected' : 'Call declined';
+      return call.direction === 'incoming' ? t('ended-rejected') : t('ended-declined');
     default:
-      return 'Call ended';
+      return t('ended-default');
   }
 }
 
 /** Who a call is with: the display name, else the echo line's name or the address. */
 export function remoteLabel(call: Pick<CallView | HistoryEntry, 'remote' | 'remote_name' | 'account_id'>): string {
   if (call.remote_name) return call.remote_name;
-  if (call.account_id === null && call.remote === 'echo') return 'Echo test';
+  if (call.account_id === null && call.remote === 'echo') return t('echo-test-name');
   return call.remote;
 }
 
@@ -142,8 +140,7 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const LOCALE_TAG: Record<string, string> = { en: 'en-GB', ru: 'ru', 'zh-CN': 'zh-CN' };
 
 /** When a call was, in local time: "14:05", "Yesterday 14:05", "Mon 14:05", "3 Mar 2025 14:05". */
 export function formatWhen(ts: number, now: number = Date.now()): string {
@@ -152,19 +149,34 @@ export function formatWhen(ts: number, now: number = Date.now()): string {
   const day = (x: Date) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
   const days = Math.round((day(new Date(now)) - day(d)) / 86_400_000);
   if (days === 0) return time;
-  if (days === 1) return `Yesterday ${time}`;
-  if (days > 1 && days < 7) return `${WEEKDAYS[d.getDay()]} ${time}`;
-  return `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${time}`;
+  if (days === 1) return t('when-yesterday', { time });
+  const tag = LOCALE_TAG[i18n.locale] ?? 'en-GB';
+  if (days > 1 && days < 7) {
+    return t('when-weekday', { day: new Intl.DateTimeFormat(tag, { weekday: 'short' }).format(d), time });
+  }
+  const date = new Intl.DateTimeFormat(tag, { day: 'numeric', month: 'short', year: 'numeric' }).format(d);
+  return t('when-date', { date, time });
 }
 
 /** The line under the dial field: "Calls 0301234 from Office (prefix 9)", "Direct call to …", "Echo test". */
 export function previewText(p: DialPreview): string {
   if (p.account_id === null) {
-    return p.account_name === 'Direct call' ? `Direct call to ${p.uri}` : p.account_name;
+    return p.account_name === 'Direct call' ? t('preview-direct', { uri: p.uri }) : previewAccountName(p.account_name);
   }
   // The rule reads "prefix 9 → Office"; the account is named already.
-  const rule = p.rule === null ? '' : ` (${p.rule.split(' → ')[0]})`;
-  return `Calls ${p.uri} from ${p.account_name}${rule}`;
+  if (p.rule === null) return t('preview-calls', { uri: p.uri, account: p.account_name });
+  return t('preview-calls-rule', { uri: p.uri, account: p.account_name, rule: ruleText(p.rule.split(' → ')[0]) });
+}
+
+/** The core's rule, "prefix 9", in the language in use. */
+function ruleText(rule: string): string {
+  const m = /^prefix (.+)$/.exec(rule);
+  return m ? t('preview-rule-prefix', { prefix: m[1] }) : rule;
+}
+
+/** The core names its built-in lines in English; say them in the language in use. */
+function previewAccountName(name: string): string {
+  return name === 'Echo test' ? t('echo-test-name') : name;
 }
 
 export type Quality = 'good' | 'fair' | 'poor' | 'unknown';
@@ -172,8 +184,8 @@ export type Quality = 'good' | 'fair' | 'poor' | 'unknown';
 /** The plain word for a call's quality, from the MOS estimate (ITU-T G.107 bands). */
 export function qualityOf(stats: CallStats | null): { kind: Quality; label: string } {
   const mos = stats?.mos ?? null;
-  if (mos === null) return { kind: 'unknown', label: 'No audio yet' };
-  if (mos >= 4.0) return { kind: 'good', label: 'Good' };
-  if (mos >= 3.6) return { kind: 'fair', label: 'Fair' };
-  return { kind: 'poor', label: 'Poor' };
+  if (mos === null) return { kind: 'unknown', label: t('quality-unknown') };
+  if (mos >= 4.0) return { kind: 'good', label: t('quality-good') };
+  if (mos >= 3.6) return { kind: 'fair', label: t('quality-fair') };
+  return { kind: 'poor', label: t('quality-poor') };
 }

@@ -10,6 +10,7 @@ import {
   type UiError,
   type Voicemail,
 } from './backend';
+import { labels, t } from './i18n.svelte';
 
 export interface ContactPresence {
   status: PresenceStatus;
@@ -18,21 +19,17 @@ export interface ContactPresence {
   reason: UiError | null;
 }
 
-export const STATUS_LABEL: Record<PresenceStatus, string> = {
-  available: 'Available',
-  away: 'Away',
-  busy: 'Busy / Do not disturb',
-  'on-the-phone': 'On the phone',
-  offline: 'Offline',
-  unknown: 'Unknown',
-};
+export const STATUS_LABEL: Record<PresenceStatus, string> = labels(
+  ['available', 'away', 'busy', 'on-the-phone', 'offline', 'unknown'],
+  'presence',
+);
 
 /** The statuses the user may choose for themselves (`offline` = appear offline). */
-export const OWN_CHOICES: { status: PresenceStatus; label: string }[] = [
-  { status: 'available', label: 'Available' },
-  { status: 'away', label: 'Away' },
-  { status: 'busy', label: 'Busy / Do not disturb' },
-  { status: 'offline', label: 'Appear offline' },
+export const OWN_CHOICES: readonly { status: PresenceStatus; readonly label: string }[] = [
+  { status: 'available', get label() { return t('presence-available'); } },
+  { status: 'away', get label() { return t('presence-away'); } },
+  { status: 'busy', get label() { return t('presence-busy'); } },
+  { status: 'offline', get label() { return t('presence-appear-offline'); } },
 ];
 
 const key = (uri: string) => uri.trim().toLowerCase();

@@ -1,0 +1,157 @@
+// The app in Russian and in Chinese: tab names, the dialer, Settings, a plural, and switching
+// the language from Settings → General re-rendering everything at once.
+import { screen, waitFor, within } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import type { HistoryEntry } from '../lib/backend';
+import { errorText, i18n, setLanguage, STORAGE_KEY, systemLocale, t } from '../lib/i18n.svelte';
+import { account } from '../lib/test-fixtures';
+import { renderApp, text } from './test-utils';
+
+const office = account({ id: 'acc-office', display_name: 'Office', is_default: true });
+const tabNames = () => screen.getAllByRole('tab').map((tab) => tab.textContent?.trim());
+
+/** `n` finished calls, newest first. */
+function history(n: number): HistoryEntry[] {
+  const now = Date.now();
+  return Array.from({ length: n }, (_, i) => ({
+    id: `call-${i}`,
+    account_id: 'acc-office',
+    direction: 'outgoing' as const,
+    remote: `sip:c${i}@example.com`,
+    remote_name: null,
+    started_at: now - (i + 1) * 60_000,
+    answered_at: null,
+    ended_at: now - (i + 1) * 60_000 + 5_000,
+    outcome: 'cancelled' as const,
+    reason: null,
+  }));
+}
+
+describe('languages', () => {
+  it('chooses from the system languages, English when none of ours is there', () => {
+    expect(systemLocale(['ru-RU', 'en-US'])).toBe('ru');
+    expect(systemLocale(['zh-CN'])).toBe('zh-CN');
+    expect(systemLocale(['zh'])).toBe('zh-CN');
+    expect(systemLocale(['de-DE', 'ru'])).toBe('ru');
+    expect(systemLocale(['de-DE', 'fr'])).toBe('en');
+    expect(systemLocale([])).toBe('en');
+    // jsdom says en-US: the tests run in English.
+    expect(i18n.locale).toBe('en');
+  });
+
+  it('Russian: tabs, dialer, Settings and <html lang>', async () => {
+    setLanguage('ru');
+    const { user } = await renderApp({ accounts: [office] });
+    expect(document.documentElement.lang).toBe('ru');
+    expect(tabNames()).toEqual(['Телефон', 'Контакты', 'Диагностика', 'Настройки']);
+    expect(screen.getByRole('heading', { level: 2 }).textContent).toBe('Телефон');
+    expect(text('dial-button')).toBe('Позвонить');
+    expect(screen.getByTestId('dial-input').getAttribute('placeholder')).toBe('Номер или sip:имя@сервер');
+    expect(text('dial-preview')).toBe('Введите номер или SIP-адрес либо наберите его на клавиатуре.');
+    expect(screen.getByRole('group', { name: 'Клавиатура' })).toBeTruthy();
+    expect(screen.getByTestId('keypad-star').getAttribute('aria-label')).toBe('звёздочка');
+    expect(text('echo-test-button')).toBe('Эхо-тест');
+
+    await user.type(screen.getByTestId('dial-input'), '0301234');
+    await waitFor(() => expect(text('dial-preview')).toBe('Звонок на 0301234 с учётной записи Office'));
+
+    await user.click(screen.getByTestId('tab-settings'));
+    expect(screen.getByRole('heading', { level: 2 }).textContent).toBe('Настройки');
+    expect(screen.getByRole('heading', { name: 'Учётные записи' })).toBeTruthy();
+    expect(screen.getByRole('heading', { name: 'Общие' })).toBeTruthy();
+    expect(text('add-account')).toBe('Добавить учётную запись');
+    const select = screen.getByLabelText('Язык') as HTMLSelectElement;
+    expect(select.value).toBe('ru');
+    expect([...select.options].map((o) => o.textContent)).toEqual(['Как в системе', 'English', 'Русский', '简体中文']);
+  });
+
+  it.each([
+    [1, 'Удалить из журнала 1 звонок?'],
+    [3, 'Удалить из журнала 3 звонка?'],
+    [5, 'Удалить из журнала 5 звонков?'],
+    [21, 'Удалить из журнала 21 звонок?'],
+  ])('Russian plurals: %i calls in the history', async (n, question) => {
+    setLanguage('ru');
+    const { user } = await renderApp({ accounts: [office], history: history(n) });
+    await waitFor(() => expect(screen.getAllByTestId('history-entry')).toHaveLength(n));
+    await user.click(screen.getByTestId('clear-history'));
+    const group = screen.getByRole('group', { name: 'Подтвердите очистку журнала' });
+    expect(within(group).getByText(question)).toBeTruthy();
+  });
+
+  it('Russian plurals elsewhere: channels, packets, unread messages', () => {
+    setLanguage('ru');
+    expect([1, 2, 5, 21, 22, 11].map((count) => t('audio-channels', { count }))).toEqual([
+      '1 канал',
+      '2 канала',
+      '5 каналов',
+      '21 канал',
+      '22 канала',
+      '11 каналов',
+    ]);
+    expect(t('contacts-unread', { count: 3 })).toBe('3 непрочитанных сообщения');
+  });
+
+  it('numbers in the language in use: decimal comma in Russian, units translated', () => {
+    expect(t('quality-mos', { mos: 4 })).toBe('MOS 4.0 of 4.5');
+    expect(t('unit-ms', { value: 3.24 })).toBe('3.2 ms');
+    setLanguage('ru');
+    expect(t('quality-mos', { mos: 4.2 })).toBe('MOS 4,2 из 4,5');
+    expect(t('unit-ms', { value: 3.24 })).toBe('3,2 мс');
+    expect(t('rate-khz', { rate: 44.1 })).toBe('44,1 кГц');
+    setLanguage('zh-CN');
+    expect(t('diag-took', { seconds: 7.96 })).toBe('快速测试用时 8.0 秒。');
+  });
+
+  it('core errors: known codes in the language in use, the core’s own words otherwise', () => {
+    const stalled = { code: 'rtp_timeout', message: 'No audio arrived for a minute, so the call was ended.', hint: 'Call again.' };
+    const other = { code: 'wrong_credentials', message: 'Wrong user name or password: pbx refused "alice".', hint: 'Check.' };
+    expect(errorText(stalled)).toEqual({ message: stalled.message, hint: stalled.hint });
+    setLanguage('ru');
+    expect(errorText(stalled)).toEqual({
+      message: 'Звук не приходил целую минуту, поэтому звонок завершён.',
+      hint: 'Собеседник или сеть оборвали звонок; позвоните ещё раз.',
+    });
+    expect(errorText(other)).toEqual({ message: other.message, hint: other.hint });
+  });
+
+  it('Chinese: tabs, dialer, Settings and <html lang>', async () => {
+    setLanguage('zh-CN');
+    const { user } = await renderApp({ accounts: [office], history: history(3) });
+    expect(document.documentElement.lang).toBe('zh-CN');
+    expect(tabNames()).toEqual(['电话', '联系人', '诊断', '设置']);
+    expect(text('dial-button')).toBe('拨打');
+    expect(text('dial-preview')).toBe('输入号码或 SIP 地址，或使用拨号键盘。');
+    expect(screen.getByRole('heading', { name: '最近通话' })).toBeTruthy();
+    await user.click(screen.getByTestId('clear-history'));
+    expect(screen.getByText('从记录中删除全部 3 个通话？')).toBeTruthy();
+
+    await user.click(screen.getByTestId('tab-settings'));
+    expect(screen.getByRole('heading', { level: 2 }).textContent).toBe('设置');
+    expect(screen.getByRole('heading', { name: '账户' })).toBeTruthy();
+    expect(screen.getByRole('heading', { name: '常规' })).toBeTruthy();
+    expect((screen.getByLabelText('语言') as HTMLSelectElement).value).toBe('zh-CN');
+  });
+
+  it('Settings → General → Language switches every visible string at once and remembers it', async () => {
+    const { user } = await renderApp({ accounts: [office] }, 'settings');
+    expect(tabNames()).toEqual(['Phone', 'Contacts', 'Diagnostics', 'Settings']);
+    const select = screen.getByTestId('language-select') as HTMLSelectElement;
+    expect(select.value).toBe('system');
+
+    await user.selectOptions(select, 'ru');
+    expect(tabNames()).toEqual(['Телефон', 'Контакты', 'Диагностика', 'Настройки']);
+    expect(screen.getByRole('heading', { level: 2 }).textContent).toBe('Настройки');
+    expect(document.documentElement.lang).toBe('ru');
+    expect(localStorage.getItem(STORAGE_KEY)).toBe('ru');
+
+    await user.selectOptions(select, 'zh-CN');
+    expect(tabNames()).toEqual(['电话', '联系人', '诊断', '设置']);
+    expect(localStorage.getItem(STORAGE_KEY)).toBe('zh-CN');
+
+    await user.selectOptions(select, 'system');
+    expect(tabNames()).toEqual(['Phone', 'Contacts', 'Diagnostics', 'Settings']);
+    expect(document.documentElement.lang).toBe('en');
+    expect(localStorage.getItem(STORAGE_KEY)).toBeNull();
+  });
+});
