@@ -1,0 +1,251 @@
+//! Calls whose audio goes through a TURN relay because the network needs it, in the lab
+//! (root; skipped otherwise): Homeline behind a *symmetric* NAT (nft `fully-random`) calls a
+//! non-ICE peer on the public host (`homeline answer --listen` with no NAT settings: it puts
+//! its own address in its SDP and latches onto where RTP comes from). coturn on the public
+//! host is both the relay and, on its two addresses, the two STUN servers that reveal the
+//! symmetric NAT. Each call is judged on the audio in both directions and on the caller's
+//! JSON (`media_route`, `relay`, `setup_ms`, `media_ms`).
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use homeline_lab::signal::{Audio, compare, compare_utterances};
+use homeline_lab::{Coturn, CoturnConfig, Host, Lab, RouterProfile};
+
+const CALL_SECS: u64 = 5;
+const TALK: Duration = Duration::from_secs(4);
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// One call at a time: two calls on a 2-core machine starve each other's audio loops.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn homeline(lab: &Lab, host: &Host, name: &str, dir: &Path) -> Command {
+    let mut cmd = host.command(env!("CARGO_BIN_EXE_homeline"));
+    cmd.env_remove("HOMELINE_CONFIG")
+        .env("HOMELINE_LOG", "homeline_phone=debug,info")
+        .env(
+            "HOMELINE_LOG_DIR",
+            lab.out_dir().join(format!("logs-{name}")),
+        )
+        .arg("--config")
+        .arg(dir.join("homeline.toml"));
+    cmd
+}
+
+fn wait_output(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "timed out after {limit:?}: {}\n{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    let stdout = text(&out.stdout);
+    let line = stdout.lines().rev().find(|l| l.starts_with('{'));
+    serde_json::from_str(
+        line.unwrap_or_else(|| panic!("no JSON ({}): {stdout}\n{}", out.status, text(&out.stderr))),
+    )
+    .unwrap()
+}
+
+fn wait_bound(host: &Host, addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !host.udp_bound().unwrap().contains(&addr) {
+        assert!(Instant::now() < deadline, "{addr} never bound");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// That `got` carries `sent` (Opus bounds of `media_lab.rs`, less PESQ): audio arrived
+/// throughout, each utterance the one sent.
+fn assert_heard(what: &str, sent: &Audio, got: &Audio) {
+    let w = compare(sent, got);
+    let u = compare_utterances(sent, got, 120.0);
+    eprintln!(
+        "{what}: received {:.2} s\n  whole: {w}\n  utterances: {u}",
+        got.duration().as_secs_f64()
+    );
+    assert!(w.delay_ms.is_some(), "{what}: nothing received");
+    assert!(w.fraction_silent <= 0.05, "{what}: dropouts: {w}");
+    assert!(w.coverage >= 0.8, "{what}: too little received: {w}");
+    assert!(w.rms_ratio_db.abs() <= 3.0, "{what}: level changed: {w}");
+    assert!(u.count >= 5, "{what}: too few utterances: {u}");
+    assert!(
+        u.mean_correlation >= 0.8 && u.min_correlation >= 0.6,
+        "{what}: utterances do not match: {u}"
+    );
+}
+
+fn head(a: &Audio, len: Duration) -> Audio {
+    let n = ((len.as_secs_f64() * f64::from(a.rate)) as usize).min(a.samples.len());
+    Audio {
+        rate: a.rate,
+        samples: a.samples[..n].to_vec(),
+    }
+}
+
+/// Homeline behind the symmetric NAT calls `homeline answer --listen` on the public host
+/// with `network` as its `[network]` section; both talk; returns the caller's JSON and the
+/// answerer's log.
+fn relayed_call(lab: &Lab, network: &str) -> (serde_json::Value, String) {
+    let t0 = Instant::now();
+    let answerer_dir = tempfile::tempdir().unwrap();
+    let caller_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        caller_dir.path().join("homeline.toml"),
+        format!("version = 1\n{network}"),
+    )
+    .unwrap();
+    let theirs = Audio::test_signal(48000, Duration::from_secs(CALL_SECS + 2), 42);
+    let theirs_file = lab.out_dir().join("answerer-says.wav");
+    theirs.write_wav(&theirs_file).unwrap();
+    let heard_by_answerer = lab.out_dir().join("answerer-heard.wav");
+    let listen = lab.public_addr(5090);
+    let answer = homeline(lab, lab.public(), "answerer", answerer_dir.path())
+        .args(["answer", "--listen", &listen.to_string(), "--count", "1"])
+        .args(["--json", "--play"])
+        .arg(&theirs_file)
+        .arg("--record")
+        .arg(&heard_by_answerer)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_bound(lab.public(), listen);
+    let says = Audio::test_signal(48000, TALK, 41);
+    let says_file = lab.out_dir().join("caller-says.wav");
+    says.write_wav(&says_file).unwrap();
+    let heard_by_caller = lab.out_dir().join("caller-heard.wav");
+    let caller = homeline(lab, lab.client(), "caller", caller_dir.path())
+        .args(["call", &format!("sip:answer@{listen}")])
+        .args(["--duration", &CALL_SECS.to_string(), "--json", "--play"])
+        .arg(&says_file)
+        .arg("--record")
+        .arg(&heard_by_caller)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_output(caller, Duration::from_secs(CALL_SECS + 20));
+    std::fs::write(lab.out_dir().join("homeline-caller.log"), &out.stderr).unwrap();
+    let j = json(&out);
+    eprintln!("caller: {j}");
+    assert!(
+        out.status.success(),
+        "call failed: {j}\n{}",
+        text(&out.stderr)
+    );
+    let aout = wait_output(answer, Duration::from_secs(15));
+    std::fs::write(lab.out_dir().join("homeline-answerer.log"), &aout.stderr).unwrap();
+    eprintln!("answerer: {}", json(&aout));
+    assert!(aout.status.success(), "answer: {}", text(&aout.stderr));
+    let heard = Audio::read_wav(&heard_by_caller).unwrap();
+    let got = Audio::read_wav(&heard_by_answerer).unwrap();
+    assert_heard("caller (symmetric NAT) → relay → answerer", &says, &got);
+    assert_heard(
+        "answerer → relay → caller (symmetric NAT)",
+        &head(&theirs, heard.duration()),
+        &heard,
+    );
+    eprintln!("whole test: {:?}", t0.elapsed());
+    (j, text(&aout.stderr))
+}
+
+fn lab_and_coturn() -> Option<(Lab, Coturn)> {
+    if homeline_lab::skip_unless_root() || homeline_lab::skip_unless_installed(&["turnserver"]) {
+        return None;
+    }
+    let lab = Lab::start_or_skip(RouterProfile::Symmetric).unwrap()?;
+    let c = lab
+        .start_coturn(CoturnConfig::new().user("alice", "secret"))
+        .unwrap();
+    Some((lab, c))
+}
+
+/// The answerer latched onto the relay (coturn's addresses), not onto the NAT's.
+fn assert_latched_to_relay(lab: &Lab, log: &str) {
+    let relay_ips = [lab.public_ip(), lab.public_ip2()];
+    let latched: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("media latched"))
+        .collect();
+    assert!(
+        latched
+            .iter()
+            .any(|l| relay_ips.iter().any(|ip| l.contains(&format!("to={ip}:")))),
+        "the answerer did not latch onto the relay: {latched:?}"
+    );
+    assert!(
+        !latched
+            .iter()
+            .any(|l| l.contains(&format!("to={}:", lab.router_public_ip()))),
+        "the answerer latched onto the NAT: {latched:?}"
+    );
+}
+
+/// Two STUN servers (coturn's two addresses) see two different ports: the caller puts the
+/// relay's address in its SDP and both hear each other through it.
+#[test]
+fn behind_a_symmetric_nat_the_call_goes_through_the_udp_relay_both_ways() {
+    let _one = serial();
+    let Some((lab, c)) = lab_and_coturn() else {
+        return;
+    };
+    let ip = lab.public_ip();
+    let network = format!(
+        "[network]\nstun_servers = [\"stun:{}\", \"stun:{}\"]\n\
+         [[network.turn]]\nuri = \"turn:{ip}:3478\"\nusername = \"alice\"\npassword = \"secret\"\n",
+        c.addr(),
+        c.addr2()
+    );
+    let (j, log) = relayed_call(&lab, &network);
+    assert_eq!(j["media_route"], "relay-udp", "{j}");
+    assert_eq!(j["relay"], format!("turn:{ip}:3478"), "{j}");
+    assert_eq!(j["ice"], false, "{j}");
+    assert!(j["setup_ms"].as_u64().is_some(), "{j}");
+    let media_ms = j["media_ms"].as_u64().unwrap();
+    assert!(media_ms < 3000, "first audio after {media_ms} ms: {j}");
+    assert_latched_to_relay(&lab, &log);
+}
+
+/// `force_relay = true` with a relay reached over TCP: the media goes through the TCP
+/// allocation even though STUN alone would not ask for it.
+#[test]
+fn force_relay_over_tcp_carries_the_call_both_ways() {
+    let _one = serial();
+    let Some((lab, _c)) = lab_and_coturn() else {
+        return;
+    };
+    let ip = lab.public_ip();
+    let network = format!(
+        "[network]\nforce_relay = true\n\
+         [[network.turn]]\nuri = \"turn:{ip}:3478?transport=tcp\"\nusername = \"alice\"\npassword = \"secret\"\n"
+    );
+    let (j, log) = relayed_call(&lab, &network);
+    assert_eq!(j["media_route"], "relay-tcp", "{j}");
+    assert_eq!(j["relay"], format!("turn:{ip}:3478?transport=tcp"), "{j}");
+    assert!(j["media_ms"].as_u64().is_some(), "{j}");
+    assert_latched_to_relay(&lab, &log);
+}
