@@ -5,6 +5,10 @@
 //! host is both the relay and, on its two addresses, the two STUN servers that reveal the
 //! symmetric NAT. Each call is judged on the audio in both directions and on the caller's
 //! JSON (`media_route`, `relay`, `setup_ms`, `media_ms`).
+//!
+//! baresip 1.0.0 (no `ice` module) is the other non-ICE peer: it sends RTP to the SDP's
+//! address and does not latch, so from behind a symmetric NAT only the relay's address in
+//! the SDP lets its audio reach Homeline (the control test shows the one-way call without).
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -13,7 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use homeline_lab::signal::{Audio, compare, compare_utterances};
-use homeline_lab::{Coturn, CoturnConfig, Host, Lab, RouterProfile};
+use homeline_lab::{BaresipConfig, Coturn, CoturnConfig, Host, Lab, RouterProfile};
 
 const CALL_SECS: u64 = 5;
 const TALK: Duration = Duration::from_secs(4);
@@ -98,6 +102,13 @@ fn assert_heard(what: &str, sent: &Audio, got: &Audio) {
     );
 }
 
+fn ipv4(ip: std::net::IpAddr) -> std::net::Ipv4Addr {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4,
+        std::net::IpAddr::V6(_) => panic!("the lab is IPv4"),
+    }
+}
+
 fn head(a: &Audio, len: Duration) -> Audio {
     let n = ((len.as_secs_f64() * f64::from(a.rate)) as usize).min(a.samples.len());
     Audio {
@@ -122,6 +133,7 @@ fn relayed_call(lab: &Lab, network: &str) -> (serde_json::Value, String) {
     let theirs_file = lab.out_dir().join("answerer-says.wav");
     theirs.write_wav(&theirs_file).unwrap();
     let heard_by_answerer = lab.out_dir().join("answerer-heard.wav");
+    // The primary address (see `lab_and_coturn`).
     let listen = lab.public_addr(5090);
     let answer = homeline(lab, lab.public(), "answerer", answerer_dir.path())
         .args(["answer", "--listen", &listen.to_string(), "--count", "1"])
@@ -173,6 +185,13 @@ fn relayed_call(lab: &Lab, network: &str) -> (serde_json::Value, String) {
     (j, text(&aout.stderr))
 }
 
+/// The lab behind a symmetric NAT, and coturn on the public host.
+///
+/// The peers run on the public host's *first* address: a packet from the public host to a
+/// relayed address (also its own) leaves with the interface's primary address as its source
+/// (`ip route get 203.0.113.11` there: `local … src 203.0.113.10`) whatever the SDP said, and
+/// coturn drops it unless that IP has a permission. A peer on the second address would be
+/// unheard for a reason of the lab's one-namespace public side, not of the product.
 fn lab_and_coturn() -> Option<(Lab, Coturn)> {
     if homeline_lab::skip_unless_root() || homeline_lab::skip_unless_installed(&["turnserver"]) {
         return None;
@@ -248,4 +267,112 @@ fn force_relay_over_tcp_carries_the_call_both_ways() {
     assert_eq!(j["relay"], format!("turn:{ip}:3478?transport=tcp"), "{j}");
     assert!(j["media_ms"].as_u64().is_some(), "{j}");
     assert_latched_to_relay(&lab, &log);
+}
+
+/// Homeline behind the symmetric NAT calls baresip (PCMU, no ICE, no latching) with or
+/// without the relay; returns Homeline's JSON, what Homeline heard of baresip and what
+/// baresip heard of Homeline (with what each sent).
+fn call_baresip(lab: &Lab, network: &str) -> (serde_json::Value, [(Audio, Audio); 2]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("homeline.toml"),
+        format!("version = 1\n{network}"),
+    )
+    .unwrap();
+    let says = Audio::test_signal(8000, TALK, 11);
+    let theirs = Audio::test_signal(8000, Duration::from_secs(CALL_SECS + 6), 12);
+    let says_file = lab.out_dir().join("homeline-says.wav");
+    let theirs_file = lab.out_dir().join("baresip-says.wav");
+    says.write_wav(&says_file).unwrap();
+    theirs.write_wav(&theirs_file).unwrap();
+    let heard_file = lab.out_dir().join("homeline-heard.wav");
+    let far = lab
+        .start_baresip(
+            BaresipConfig::new("bob")
+                .ip(ipv4(lab.public_ip()))
+                .codecs(&["PCMU/8000/1"])
+                .play(&theirs_file),
+        )
+        .unwrap();
+    let caller = homeline(lab, lab.client(), "caller", dir.path())
+        .args(["call", &far.uri(), "--duration", &CALL_SECS.to_string()])
+        .args(["--json", "--play"])
+        .arg(&says_file)
+        .arg("--record")
+        .arg(&heard_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_output(caller, Duration::from_secs(CALL_SECS + 20));
+    std::fs::write(lab.out_dir().join("homeline-caller.log"), &out.stderr).unwrap();
+    let j = json(&out);
+    eprintln!("homeline: {j}");
+    assert!(
+        out.status.success(),
+        "call failed: {j}\n{}\nbaresip: {}",
+        text(&out.stderr),
+        far.log()
+    );
+    assert_eq!(j["codec"], "PCMU/8000", "{j}");
+    far.wait_closed(Duration::from_secs(5)).unwrap();
+    let rec = Audio::read_wav(&far.wait_recording(Duration::from_secs(5)).unwrap()).unwrap();
+    let heard = Audio::read_wav(&heard_file).unwrap();
+    let to_us = (head(&theirs, heard.duration()), heard);
+    (j, [(says, rec), to_us])
+}
+
+/// baresip does not latch: it sends to the relay's address from the SDP, and the relay
+/// brings its audio through the symmetric NAT.
+#[test]
+fn behind_a_symmetric_nat_homeline_and_baresip_hear_each_other_through_the_relay() {
+    let _one = serial();
+    if homeline_lab::skip_unless_installed(&["baresip"]) {
+        return;
+    }
+    let Some((lab, c)) = lab_and_coturn() else {
+        return;
+    };
+    let ip = lab.public_ip();
+    let network = format!(
+        "[network]\nstun_servers = [\"stun:{}\", \"stun:{}\"]\n\
+         [[network.turn]]\nuri = \"turn:{ip}:3478\"\nusername = \"alice\"\npassword = \"secret\"\n",
+        c.addr(),
+        c.addr2()
+    );
+    let (j, [(says, rec), (theirs, heard)]) = call_baresip(&lab, &network);
+    assert_eq!(j["media_route"], "relay-udp", "{j}");
+    assert_eq!(j["relay"], format!("turn:{ip}:3478"), "{j}");
+    assert_heard("Homeline (symmetric NAT) → relay → baresip", &says, &rec);
+    assert_heard(
+        "baresip → relay → Homeline (symmetric NAT)",
+        &theirs,
+        &heard,
+    );
+}
+
+/// The control: the same call without relays goes `direct`, and baresip's audio, sent to
+/// the private address in Homeline's SDP, never arrives (one-way audio: the relay above is
+/// what fixed it, not something else in the lab).
+#[test]
+fn without_a_relay_baresip_is_not_heard_behind_a_symmetric_nat() {
+    let _one = serial();
+    if homeline_lab::skip_unless_installed(&["baresip"]) {
+        return;
+    }
+    let Some((lab, c)) = lab_and_coturn() else {
+        return;
+    };
+    let network = format!(
+        "[network]\nstun_servers = [\"stun:{}\", \"stun:{}\"]\n",
+        c.addr(),
+        c.addr2()
+    );
+    let (j, [(says, rec), _]) = call_baresip(&lab, &network);
+    assert_eq!(j["media_route"], "direct", "{j}");
+    assert!(j["relay"].is_null(), "{j}");
+    assert_eq!(j["packets_received"], 0, "{j}");
+    assert!(j["media_ms"].is_null(), "{j}");
+    // Homeline → baresip still works (baresip's address is public).
+    assert_heard("Homeline (symmetric NAT) → baresip", &says, &rec);
 }
