@@ -190,3 +190,81 @@ async fn first_relay(
     set.abort_all();
     found
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn relay(uri: &str) -> RelayTarget {
+        RelayTarget {
+            uri: uri.parse().unwrap(),
+            username: "u".into(),
+            password: "p".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn without_relays_nothing_is_gathered() {
+        let mut s = MediaSocket::bind("127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        let plan = NatPlan {
+            stun_servers: vec!["stun:127.0.0.1:9".into()],
+            // A relay without a password cannot allocate: it is left out at once.
+            relays: vec![RelayTarget {
+                password: String::new(),
+                ..relay("turn:127.0.0.1:9")
+            }],
+            ..NatPlan::default()
+        };
+        let t0 = std::time::Instant::now();
+        assert_eq!(gather(&mut s, &plan).await, Decision::plain());
+        assert!(t0.elapsed() < Duration::from_millis(50));
+        assert!(s.relay().is_none());
+    }
+
+    /// Servers that swallow every packet: the call goes as before, after at most the budget.
+    #[tokio::test]
+    async fn dead_servers_cost_at_most_the_budget_and_the_call_goes_direct() {
+        let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let a = dead.local_addr().unwrap();
+        let mut s = MediaSocket::bind("127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        let plan = NatPlan {
+            stun_servers: vec![format!("stun:{a}")],
+            relays: vec![relay(&format!("turn:{a}"))],
+            force_relay: true,
+            ..NatPlan::default()
+        };
+        let t0 = std::time::Instant::now();
+        let d = gather(&mut s, &plan).await;
+        let took = t0.elapsed();
+        assert_eq!(d.route, MediaRoute::Direct, "{d:?}");
+        assert!(d.sdp_addr.is_none() && d.relay.is_none());
+        assert!(d.gathered.srflx.is_empty() && d.gathered.relay.is_none());
+        assert!(
+            took >= GATHER_BUDGET - Duration::from_millis(50)
+                && took < GATHER_BUDGET + Duration::from_millis(300),
+            "took {took:?}"
+        );
+        assert_eq!(d.sentence(), "Direct");
+    }
+
+    #[test]
+    fn an_accounts_plan_replaces_the_global_one() {
+        let mut n = NatSettings::default();
+        n.global.force_relay = true;
+        n.accounts.insert(
+            "work".into(),
+            NatPlan {
+                stun_servers: vec!["stun:192.0.2.1".into()],
+                ..NatPlan::default()
+            },
+        );
+        assert!(n.plan(None).force_relay);
+        assert!(n.plan(Some("home")).force_relay);
+        assert_eq!(n.plan(Some("work")).stun_servers, ["stun:192.0.2.1"]);
+    }
+}
