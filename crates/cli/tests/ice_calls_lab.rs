@@ -193,13 +193,15 @@ fn relayed_call(lab: &Lab, network: &str) -> (serde_json::Value, String) {
 /// coturn drops it unless that IP has a permission. A peer on the second address would be
 /// unheard for a reason of the lab's one-namespace public side, not of the product.
 fn lab_and_coturn() -> Option<(Lab, Coturn)> {
+    lab_and_coturn_with(CoturnConfig::new())
+}
+
+fn lab_and_coturn_with(cfg: CoturnConfig) -> Option<(Lab, Coturn)> {
     if homeline_lab::skip_unless_root() || homeline_lab::skip_unless_installed(&["turnserver"]) {
         return None;
     }
     let lab = Lab::start_or_skip(RouterProfile::Symmetric).unwrap()?;
-    let c = lab
-        .start_coturn(CoturnConfig::new().user("alice", "secret"))
-        .unwrap();
+    let c = lab.start_coturn(cfg.user("alice", "secret")).unwrap();
     Some((lab, c))
 }
 
@@ -265,6 +267,27 @@ fn force_relay_over_tcp_carries_the_call_both_ways() {
     let (j, log) = relayed_call(&lab, &network);
     assert_eq!(j["media_route"], "relay-tcp", "{j}");
     assert_eq!(j["relay"], format!("turn:{ip}:3478?transport=tcp"), "{j}");
+    assert!(j["media_ms"].as_u64().is_some(), "{j}");
+    assert_latched_to_relay(&lab, &log);
+}
+
+/// `force_relay = true` with a relay reached over TLS on 443 (certificate from the lab's
+/// test CA, verified): `relay-tls`.
+#[test]
+fn force_relay_over_tls_443_carries_the_call_both_ways() {
+    let _one = serial();
+    let Some((lab, c)) = lab_and_coturn_with(CoturnConfig::new().tls(443)) else {
+        return;
+    };
+    let ip = lab.public_ip();
+    let ca = c.tls_files().unwrap().ca.display().to_string();
+    let network = format!(
+        "[network]\nforce_relay = true\ntls_ca_file = \"{ca}\"\n\
+         [[network.turn]]\nuri = \"turns:{ip}:443?transport=tcp\"\nusername = \"alice\"\npassword = \"secret\"\n"
+    );
+    let (j, log) = relayed_call(&lab, &network);
+    assert_eq!(j["media_route"], "relay-tls", "{j}");
+    assert_eq!(j["relay"], format!("turns:{ip}:443?transport=tcp"), "{j}");
     assert!(j["media_ms"].as_u64().is_some(), "{j}");
     assert_latched_to_relay(&lab, &log);
 }
