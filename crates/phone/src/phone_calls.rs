@@ -221,6 +221,14 @@ impl Phone {
     }
 
     /// Tells the call manager every account's media encryption (incoming calls use it).
+    /// Gives a running call manager the STUN/TURN settings as they are now (after a change in
+    /// Settings or a fix of the connectivity test, such as `force_relay`).
+    pub(crate) fn share_nat_settings(&self) {
+        if let Some(calls) = self.calls_cell().get() {
+            calls.set_nat(self.nat_settings());
+        }
+    }
+
     pub(crate) fn share_media_encryption(&self) {
         if let Some(calls) = self.calls_cell().get() {
             for a in &self.config().accounts {

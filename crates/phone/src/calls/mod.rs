@@ -130,6 +130,7 @@ enum Request {
     ),
     Audio(AudioPlan, Option<homeline_audio::AudioRoutes>),
     AccountSrtp(String, Option<SrtpPolicy>),
+    Nat(Box<gather::NatSettings>),
 }
 
 enum Internal {
@@ -254,6 +255,12 @@ impl Calls {
         let _ = self
             .requests
             .send(Request::AccountSrtp(account_id.to_owned(), policy));
+    }
+
+    /// New STUN/TURN settings (the configuration changed): calls placed or answered from now
+    /// on gather with them.
+    pub fn set_nat(&self, nat: gather::NatSettings) {
+        let _ = self.requests.send(Request::Nat(Box::new(nat)));
     }
 
     /// Answers every incoming call of the accounts at once with this audio (`None`: ring
@@ -462,6 +469,7 @@ impl Actor {
                 let _ = reply.send(r);
             }
             Request::AutoAnswer(a) => self.auto_answer = a,
+            Request::Nat(n) => self.config.nat = *n,
             Request::AccountSrtp(id, policy) => match policy {
                 Some(p) => {
                     self.account_srtp.insert(id, p);
