@@ -9,6 +9,8 @@
 //! baresip 1.0.0 (no `ice` module) is the other non-ICE peer: it sends RTP to the SDP's
 //! address and does not latch, so from behind a symmetric NAT only the relay's address in
 //! the SDP lets its audio reach Homeline (the control test shows the one-way call without).
+//! It calls too: Homeline registered at kamailio from behind the symmetric NAT answers with
+//! the relay's address.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -17,7 +19,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use homeline_lab::signal::{Audio, compare, compare_utterances};
-use homeline_lab::{BaresipConfig, Coturn, CoturnConfig, Host, Lab, RouterProfile};
+use homeline_lab::{BaresipConfig, Coturn, CoturnConfig, Host, KamailioConfig, Lab, RouterProfile};
 
 const CALL_SECS: u64 = 5;
 const TALK: Duration = Duration::from_secs(4);
@@ -398,4 +400,99 @@ fn without_a_relay_baresip_is_not_heard_behind_a_symmetric_nat() {
     assert!(j["media_ms"].is_null(), "{j}");
     // Homeline → baresip still works (baresip's address is public).
     assert_heard("Homeline (symmetric NAT) → baresip", &says, &rec);
+}
+
+/// baresip calls Homeline, registered at kamailio from behind the symmetric NAT: Homeline
+/// gathers when it answers, answers with the relay's address and permits baresip's, and both
+/// hear each other.
+#[test]
+fn baresip_calls_homeline_behind_a_symmetric_nat_and_the_answer_goes_through_the_relay() {
+    let _one = serial();
+    if homeline_lab::skip_unless_installed(&["baresip", "kamailio"]) {
+        return;
+    }
+    let Some((lab, c)) = lab_and_coturn() else {
+        return;
+    };
+    let k = lab
+        .start_kamailio(KamailioConfig::new().user("alice", "pw-alice"))
+        .unwrap();
+    let ip = lab.public_ip();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("homeline.toml"),
+        format!(
+            "version = 1\n[network]\nstun_servers = [\"stun:{}\", \"stun:{}\"]\n\
+             [[network.turn]]\nuri = \"turn:{ip}:3478\"\nusername = \"alice\"\npassword = \"secret\"\n\
+             [[accounts]]\nid = \"acc-000001\"\ndisplay_name = \"Alice\"\n\
+             sip_address = \"sip:alice@homeline.test\"\nregistrar = \"sip:{}\"\n\
+             transport = \"udp\"\npassword = \"pw-alice\"\n",
+            c.addr(),
+            c.addr2(),
+            k.sip_addr().ip()
+        ),
+    )
+    .unwrap();
+    let says = Audio::test_signal(8000, TALK, 21);
+    let theirs = Audio::test_signal(8000, Duration::from_secs(CALL_SECS), 22);
+    let says_file = lab.out_dir().join("homeline-says.wav");
+    let theirs_file = lab.out_dir().join("baresip-says.wav");
+    says.write_wav(&says_file).unwrap();
+    theirs.write_wav(&theirs_file).unwrap();
+    let heard_file = lab.out_dir().join("homeline-heard.wav");
+    let answer = homeline(&lab, lab.client(), "answerer", dir.path())
+        .args(["answer", "--account", "Alice", "--count", "1", "--json"])
+        .arg("--play")
+        .arg(&says_file)
+        .arg("--record")
+        .arg(&heard_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Registered when kamailio says it saved the binding.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !k.log().contains("REGISTER of sip:alice@homeline.test from")
+        || !k.log().contains("saved")
+    {
+        assert!(Instant::now() < deadline, "no registration: {}", k.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let far = lab
+        .start_baresip(
+            BaresipConfig::new("bob")
+                .ip(ipv4(ip))
+                .port(5070)
+                .codecs(&["PCMU/8000/1"])
+                .play(&theirs_file),
+        )
+        .unwrap();
+    far.dial(&format!("sip:alice@{}", k.sip_addr())).unwrap();
+    let out = wait_output(answer, Duration::from_secs(CALL_SECS + 25));
+    std::fs::write(lab.out_dir().join("homeline-answerer.log"), &out.stderr).unwrap();
+    let j = json(&out);
+    eprintln!("homeline: {j}");
+    assert!(
+        out.status.success(),
+        "answer failed: {j}\n{}\nbaresip: {}",
+        text(&out.stderr),
+        far.log()
+    );
+    assert_eq!(j["end_reason"], "remote_hung_up", "{j}");
+    assert_eq!(j["media_route"], "relay-udp", "{j}");
+    assert_eq!(j["relay"], format!("turn:{ip}:3478"), "{j}");
+    assert!(j["media_ms"].as_u64().is_some(), "{j}");
+    far.wait_closed(Duration::from_secs(5)).unwrap();
+    let rec = Audio::read_wav(&far.wait_recording(Duration::from_secs(5)).unwrap()).unwrap();
+    let heard = Audio::read_wav(&heard_file).unwrap();
+    assert_heard(
+        "Homeline (symmetric NAT, answering) → relay → baresip",
+        &says,
+        &rec,
+    );
+    assert_heard(
+        "baresip → relay → Homeline (symmetric NAT, answering)",
+        &head(&theirs, heard.duration()),
+        &heard,
+    );
 }
