@@ -113,6 +113,23 @@ pub fn choose(force_relay: bool, g: &Gathered) -> (MediaRoute, Option<RelayReaso
     }
 }
 
+/// Whether the STUN answers settle the route without the relay's result, so the offer need
+/// not wait for a relay that may be slow or dead: a public address was found and it is not
+/// that of a symmetric NAT (one answer, or two that agree), and no relay was asked for.
+pub fn settled_without_relay(force_relay: bool, srflx: &[SocketAddr]) -> bool {
+    let g = Gathered {
+        srflx: srflx.to_vec(),
+        relay: None,
+    };
+    !force_relay && !srflx.is_empty() && !g.symmetric_nat()
+}
+
+/// Whether a relay allocation settles the route without the STUN answers: the user asked
+/// for the relay.
+pub fn settled_without_stun(force_relay: bool, relay_allocated: bool) -> bool {
+    force_relay && relay_allocated
+}
+
 /// The route in one plain sentence: "Direct", "Through your router's public address",
 /// "Through relay 203.0.113.5 (TLS 443) because UDP is blocked on this network".
 pub fn describe(route: MediaRoute, relay: Option<&TurnUri>, reason: Option<RelayReason>) -> String {
@@ -239,6 +256,26 @@ mod tests {
             relay: relayed(RelayTransport::Udp),
         };
         assert_eq!(choose(false, &g), (MediaRoute::Direct, None));
+    }
+
+    #[test]
+    fn what_settles_the_route_early() {
+        let cone = [a("198.51.100.7:40000"), a("198.51.100.7:40000")];
+        let symmetric = [a("198.51.100.7:40000"), a("198.51.100.7:40007")];
+        assert!(settled_without_relay(false, &cone));
+        assert!(
+            settled_without_relay(false, &cone[..1]),
+            "one answer: no sign of a symmetric NAT"
+        );
+        assert!(!settled_without_relay(false, &symmetric), "needs the relay");
+        assert!(!settled_without_relay(false, &[]), "UDP may be blocked");
+        assert!(
+            !settled_without_relay(true, &cone),
+            "the relay was asked for"
+        );
+        assert!(settled_without_stun(true, true));
+        assert!(!settled_without_stun(true, false));
+        assert!(!settled_without_stun(false, true));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! In parallel, each bounded by [`GATHER_BUDGET`]: the STUN servers are asked about the call's
 //! own media socket (two answers tell a symmetric NAT from a cone), and a TURN allocation is
 //! opened on every configured relay, the first to allocate winning (the fastest answers
-//! first; the others are released at once). `homeline_nat::route::choose` then decides:
+//! first; the others are released at once). Gathering ends as soon as the route is settled
+//! (`route::settled_without_relay`: a cone NAT need not wait for the relay;
+//! `settled_without_stun`: `force_relay` need not wait for STUN). `homeline_nat::route::choose` then decides:
 //! the relay's address goes into the SDP and the media goes through the relay (see
 //! [`crate::media::path`]), or the call goes exactly as before. A dead server is skipped:
 //! it costs at most the budget, never the call.
@@ -108,13 +110,33 @@ pub async fn gather(socket: &mut MediaSocket, plan: &NatPlan) -> Decision {
     }
     let t0 = tokio::time::Instant::now();
     let deadline = t0 + GATHER_BUDGET;
-    let stun = async {
-        let servers = resolve_stun(&plan.stun_servers, GATHER_BUDGET).await;
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        crate::nat::stun::srflx_all(socket.udp(), &servers, 2, left).await
+    let (srflx, link) = {
+        let stun = async {
+            let servers = resolve_stun(&plan.stun_servers, GATHER_BUDGET).await;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            crate::nat::stun::srflx_all(socket.udp(), &servers, 2, left).await
+        };
+        let relay = first_relay(&relays, plan.tls_ca_file.as_ref(), deadline);
+        tokio::pin!(stun, relay);
+        // Whichever part settles the route first ends gathering; the other is dropped (opening
+        // allocations are aborted, a finished one released).
+        tokio::select! {
+            s = &mut stun => {
+                if route::settled_without_relay(plan.force_relay, &s) {
+                    (s, None)
+                } else {
+                    (s, relay.await)
+                }
+            }
+            l = &mut relay => {
+                if route::settled_without_stun(plan.force_relay, l.is_some()) {
+                    (Vec::new(), l)
+                } else {
+                    (stun.await, l)
+                }
+            }
+        }
     };
-    let relay = first_relay(&relays, plan.tls_ca_file.as_ref(), deadline);
-    let (srflx, link) = tokio::join!(stun, relay);
     let gathered = Gathered {
         srflx,
         relay: link.as_ref().map(|(l, _)| (l.relayed(), l.transport())),
