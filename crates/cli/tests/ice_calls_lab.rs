@@ -119,8 +119,8 @@ fn head(a: &Audio, len: Duration) -> Audio {
     }
 }
 
-/// Homeline behind the symmetric NAT calls `homeline answer --listen` on the public host
-/// with `network` as its `[network]` section; both talk; returns the caller's JSON and the
+/// Homeline behind the NAT calls `homeline answer --listen` on the public host with
+/// `network` as its `[network]` section; both talk; returns the caller's JSON and the
 /// answerer's log.
 fn relayed_call(lab: &Lab, network: &str) -> (serde_json::Value, String) {
     let t0 = Instant::now();
@@ -177,9 +177,9 @@ fn relayed_call(lab: &Lab, network: &str) -> (serde_json::Value, String) {
     assert!(aout.status.success(), "answer: {}", text(&aout.stderr));
     let heard = Audio::read_wav(&heard_by_caller).unwrap();
     let got = Audio::read_wav(&heard_by_answerer).unwrap();
-    assert_heard("caller (symmetric NAT) → relay → answerer", &says, &got);
+    assert_heard("caller (behind the NAT) → answerer", &says, &got);
     assert_heard(
-        "answerer → relay → caller (symmetric NAT)",
+        "answerer → caller (behind the NAT)",
         &head(&theirs, heard.duration()),
         &heard,
     );
@@ -195,14 +195,14 @@ fn relayed_call(lab: &Lab, network: &str) -> (serde_json::Value, String) {
 /// coturn drops it unless that IP has a permission. A peer on the second address would be
 /// unheard for a reason of the lab's one-namespace public side, not of the product.
 fn lab_and_coturn() -> Option<(Lab, Coturn)> {
-    lab_and_coturn_with(CoturnConfig::new())
+    lab_and_coturn_with(RouterProfile::Symmetric, CoturnConfig::new())
 }
 
-fn lab_and_coturn_with(cfg: CoturnConfig) -> Option<(Lab, Coturn)> {
+fn lab_and_coturn_with(profile: RouterProfile, cfg: CoturnConfig) -> Option<(Lab, Coturn)> {
     if homeline_lab::skip_unless_root() || homeline_lab::skip_unless_installed(&["turnserver"]) {
         return None;
     }
-    let lab = Lab::start_or_skip(RouterProfile::Symmetric).unwrap()?;
+    let lab = Lab::start_or_skip(profile).unwrap()?;
     let c = lab.start_coturn(cfg.user("alice", "secret")).unwrap();
     Some((lab, c))
 }
@@ -278,7 +278,9 @@ fn force_relay_over_tcp_carries_the_call_both_ways() {
 #[test]
 fn force_relay_over_tls_443_carries_the_call_both_ways() {
     let _one = serial();
-    let Some((lab, c)) = lab_and_coturn_with(CoturnConfig::new().tls(443)) else {
+    let Some((lab, c)) =
+        lab_and_coturn_with(RouterProfile::Symmetric, CoturnConfig::new().tls(443))
+    else {
         return;
     };
     let ip = lab.public_ip();
@@ -494,5 +496,30 @@ fn baresip_calls_homeline_behind_a_symmetric_nat_and_the_answer_goes_through_the
         "baresip → relay → Homeline (symmetric NAT, answering)",
         &head(&theirs, heard.duration()),
         &heard,
+    );
+}
+
+/// Behind a cone NAT the same settings leave the relay unused: both STUN servers see one
+/// public address, so the call goes as it always did (`direct`, the answerer latching onto
+/// the NAT's address), and the offer did not wait for the relay.
+#[test]
+fn behind_a_cone_nat_the_relay_is_left_unused() {
+    let _one = serial();
+    let Some((lab, c)) = lab_and_coturn_with(RouterProfile::Cone, CoturnConfig::new()) else {
+        return;
+    };
+    let ip = lab.public_ip();
+    let network = format!(
+        "[network]\nstun_servers = [\"stun:{}\", \"stun:{}\"]\n\
+         [[network.turn]]\nuri = \"turn:{ip}:3478\"\nusername = \"alice\"\npassword = \"secret\"\n",
+        c.addr(),
+        c.addr2()
+    );
+    let (j, log) = relayed_call(&lab, &network);
+    assert_eq!(j["media_route"], "direct", "{j}");
+    assert!(j["relay"].is_null(), "{j}");
+    assert!(
+        log.contains(&format!("media latched to={}:", lab.router_public_ip())),
+        "the answerer did not latch onto the NAT: {log}"
     );
 }
