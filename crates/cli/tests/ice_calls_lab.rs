@@ -523,3 +523,97 @@ fn behind_a_cone_nat_the_relay_is_left_unused() {
         "the answerer did not latch onto the NAT: {log}"
     );
 }
+
+/// The TCP fallback tunnel: behind a router that lets only TCP to ports 80 and 443 out,
+/// Homeline registers at kamailio over TCP 443 and baresip calls it. No STUN answer comes
+/// back (UDP is blocked) but the relay answers over TCP (coturn on port 80), so the answer
+/// carries the relay's address without any `force_relay`: `relay-tcp`, both ways heard.
+#[test]
+fn with_udp_blocked_a_call_to_homeline_goes_through_the_relay_over_tcp() {
+    let _one = serial();
+    if homeline_lab::skip_unless_installed(&["baresip", "kamailio"]) {
+        return;
+    }
+    let coturn = CoturnConfig {
+        port: 80,
+        ..CoturnConfig::new()
+    };
+    let Some((lab, c)) = lab_and_coturn_with(RouterProfile::UdpBlocked, coturn) else {
+        return;
+    };
+    let k = lab
+        .start_kamailio(
+            KamailioConfig::new()
+                .user("alice", "pw-alice")
+                .ports(&[5060, 443]),
+        )
+        .unwrap();
+    let ip = lab.public_ip();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("homeline.toml"),
+        format!(
+            "version = 1\n[network]\nstun_servers = [\"stun:{}\", \"stun:{}\"]\n\
+             [[network.turn]]\nuri = \"turn:{ip}:80?transport=tcp\"\nusername = \"alice\"\npassword = \"secret\"\n\
+             [[accounts]]\nid = \"acc-000001\"\ndisplay_name = \"Alice\"\n\
+             sip_address = \"sip:alice@homeline.test\"\nregistrar = \"sip:{ip}:443\"\n\
+             transport = \"tcp\"\npassword = \"pw-alice\"\n",
+            c.addr(),
+            c.addr2(),
+        ),
+    )
+    .unwrap();
+    let says = Audio::test_signal(8000, TALK, 31);
+    let theirs = Audio::test_signal(8000, Duration::from_secs(CALL_SECS), 32);
+    let says_file = lab.out_dir().join("homeline-says.wav");
+    let theirs_file = lab.out_dir().join("baresip-says.wav");
+    says.write_wav(&says_file).unwrap();
+    theirs.write_wav(&theirs_file).unwrap();
+    let heard_file = lab.out_dir().join("homeline-heard.wav");
+    let answer = homeline(&lab, lab.client(), "answerer", dir.path())
+        .args(["answer", "--account", "Alice", "--count", "1", "--json"])
+        .arg("--play")
+        .arg(&says_file)
+        .arg("--record")
+        .arg(&heard_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !k.log().contains("(tcp): saved") {
+        assert!(Instant::now() < deadline, "no registration: {}", k.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let far = lab
+        .start_baresip(
+            BaresipConfig::new("bob")
+                .ip(ipv4(ip))
+                .port(5070)
+                .codecs(&["PCMU/8000/1"])
+                .play(&theirs_file),
+        )
+        .unwrap();
+    far.dial(&format!("sip:alice@{}", k.sip_addr())).unwrap();
+    let out = wait_output(answer, Duration::from_secs(CALL_SECS + 25));
+    std::fs::write(lab.out_dir().join("homeline-answerer.log"), &out.stderr).unwrap();
+    let j = json(&out);
+    eprintln!("homeline: {j}");
+    assert!(
+        out.status.success(),
+        "answer failed: {j}\n{}\nbaresip: {}",
+        text(&out.stderr),
+        far.log()
+    );
+    assert_eq!(j["media_route"], "relay-tcp", "{j}");
+    assert_eq!(j["relay"], format!("turn:{ip}:80?transport=tcp"), "{j}");
+    far.wait_closed(Duration::from_secs(5)).unwrap();
+    let rec = Audio::read_wav(&far.wait_recording(Duration::from_secs(5)).unwrap()).unwrap();
+    let heard = Audio::read_wav(&heard_file).unwrap();
+    assert_heard("Homeline (UDP blocked) → TCP relay → baresip", &says, &rec);
+    assert_heard(
+        "baresip → TCP relay → Homeline (UDP blocked)",
+        &head(&theirs, heard.duration()),
+        &heard,
+    );
+}
