@@ -195,6 +195,11 @@ fn report(v: &CallView, o: &Outcome, json: bool) {
             "late_pct": s.late_pct,
             "shrinks": s.shrinks,
             "stretches": s.stretches,
+            "media_route": v.media_route,
+            "relay": v.relay,
+            "ice": v.ice,
+            "setup_ms": v.setup_ms,
+            "media_ms": v.media_ms,
         });
         if v.direction == homeline_phone::calls::CallDirection::Incoming {
             j["from"] = serde_json::Value::String(v.remote.clone());
@@ -225,6 +230,17 @@ fn report(v: &CallView, o: &Outcome, json: bool) {
                     .map(|r| format!(", RTT {r:.0} ms"))
                     .unwrap_or_default(),
                 s.mos.map(|m| format!(", MOS {m:.1}")).unwrap_or_default(),
+            );
+        }
+        if let Some(route) = &v.media_route_text {
+            println!(
+                "route: {route}{}{}",
+                v.setup_ms
+                    .map(|t| format!("; answered after {t} ms"))
+                    .unwrap_or_default(),
+                v.media_ms
+                    .map(|t| format!(", first audio after {t} ms"))
+                    .unwrap_or_default(),
             );
         }
     }

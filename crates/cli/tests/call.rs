@@ -97,11 +97,18 @@ fn homeline_calls_homeline_directly_on_the_loopback() {
     let v: serde_json::Value = serde_json::from_slice(&call.stdout).unwrap();
     assert_eq!(v["end_reason"], "hung_up", "{v}");
     assert!(v["duration_secs"].as_f64().unwrap() >= 0.9, "{v}");
+    // No relays configured: straight to the peer, no ICE, both times measured.
+    assert_eq!(v["media_route"], "direct", "{v}");
+    assert!(v["relay"].is_null(), "{v}");
+    assert_eq!(v["ice"], false, "{v}");
+    assert!(v["setup_ms"].as_u64().is_some(), "{v}");
+    assert!(v["media_ms"].as_u64().is_some(), "{v}");
     let answer = wait_output(answer, Duration::from_secs(10));
     assert!(answer.status.success(), "answer: {}", text(&answer.stderr));
     let out = text(&answer.stdout);
     assert!(out.contains("incoming call from"), "{out}");
     assert!(out.contains("the other side hung up"), "{out}");
+    assert!(out.contains("route: Direct; answered after "), "{out}");
 }
 
 #[test]

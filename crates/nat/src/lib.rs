@@ -9,6 +9,7 @@
 //! - [`choice`]: the relay ranking by round trip and the gathering policy (the offer never
 //!   waits on a dead server);
 //! - [`ice`]: the ICE agent (RFC 8445) over `rtc-ice`, and RFC 7983 demultiplexing;
+//! - [`route`]: which way a call's media goes (relay or not) and its name and sentence;
 //! - [`behaviour`]: RFC 5780 NAT behaviour discovery and the binding-lifetime probe.
 //!
 //! Each core is a plain struct: `handle_*(now, input)` mutates it, `poll_transmit()`,
@@ -24,10 +25,12 @@ pub mod behaviour;
 pub mod binding;
 pub mod choice;
 pub mod ice;
+pub mod route;
 pub mod turn;
 pub mod uri;
 
 pub use binding::{BindingError, BindingResult, StunBinding};
 pub use choice::{GatherPolicy, ProbeOutcome, ProbeSuccess, rank_relays};
+pub use route::{Gathered, MediaRoute, RelayReason};
 pub use turn::{Transmit, TurnConfig, TurnError, TurnEvent, TurnSession, TurnState};
 pub use uri::{RelayTransport, StunUri, TurnUri, UriError};

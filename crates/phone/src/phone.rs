@@ -124,6 +124,8 @@ impl Phone {
         f(&mut config);
         config::save(&self.config_path, &config)?;
         state.config = config.clone();
+        drop(state);
+        self.share_nat_settings();
         Ok(config)
     }
 
@@ -173,6 +175,7 @@ impl Phone {
     pub(crate) fn reload_config_from_disk(&self) {
         let loaded = config::load(&self.config_path);
         self.state().config = loaded.config;
+        self.share_nat_settings();
     }
 
     /// A copy of the configuration in use.

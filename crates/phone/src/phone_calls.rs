@@ -6,6 +6,7 @@ use std::sync::Arc;
 use homeline_sip::auth::Credentials;
 
 use crate::api::UiError;
+use crate::calls::gather::{NatPlan, NatSettings};
 use crate::calls::{CallView, Calls, CallsConfig, DialRequest, Route};
 use crate::media::AudioPlan;
 use crate::phone::Phone;
@@ -36,10 +37,40 @@ impl Phone {
     /// What every call manager takes from the configuration file (the RTP timeout); silent,
     /// no ringing: the caller adds its audio.
     pub fn base_calls_config(&self) -> CallsConfig {
-        let timeout = self.config().network.rtp_timeout_secs;
+        let config = self.config();
+        let timeout = config.network.rtp_timeout_secs;
         CallsConfig {
             rtp_timeout: (timeout > 0).then(|| std::time::Duration::from_secs(timeout.into())),
+            nat: self.nat_settings(),
             ..CallsConfig::default()
+        }
+    }
+
+    /// The STUN/TURN settings calls gather with: the global ones and each account's. A relay
+    /// whose URI does not parse was refused when the file was read, so an error here leaves
+    /// that line without relays (and says so) rather than without calls.
+    pub fn nat_settings(&self) -> NatSettings {
+        let config = self.config();
+        let plan = |account: Option<&str>| {
+            let relays = self.relay_targets(account).unwrap_or_else(|e| {
+                tracing::warn!(error = %e.message, "relays left out of calls");
+                Vec::new()
+            });
+            NatPlan {
+                stun_servers: self.stun_servers(account),
+                relays,
+                force_relay: config.network.force_relay,
+                ice: config.network.ice,
+                tls_ca_file: config.network.tls_ca_file.clone(),
+            }
+        };
+        NatSettings {
+            global: plan(None),
+            accounts: config
+                .accounts
+                .iter()
+                .map(|a| (a.id.clone(), plan(Some(&a.id))))
+                .collect(),
         }
     }
 
@@ -190,6 +221,14 @@ impl Phone {
     }
 
     /// Tells the call manager every account's media encryption (incoming calls use it).
+    /// Gives a running call manager the STUN/TURN settings as they are now (after a change in
+    /// Settings or a fix of the connectivity test, such as `force_relay`).
+    pub(crate) fn share_nat_settings(&self) {
+        if let Some(calls) = self.calls_cell().get() {
+            calls.set_nat(self.nat_settings());
+        }
+    }
+
     pub(crate) fn share_media_encryption(&self) {
         if let Some(calls) = self.calls_cell().get() {
             for a in &self.config().accounts {

@@ -145,6 +145,21 @@ describe('Call screen', () => {
     await waitFor(() => expect(q.dataset.quality).toBe('unknown'));
   });
 
+  it('says how the audio travels, in words, when the call knows', async () => {
+    const { backend, call } = await withCall({ stats: stats() });
+    expect(screen.queryByTestId('call-route')).toBeNull();
+    backend.emitCall({
+      ...call,
+      stats: stats(),
+      media_route: 'relay-tls',
+      media_route_text: 'Through relay 203.0.113.5 (TLS 443) because UDP is blocked on this network',
+      relay: 'turns:203.0.113.5:443?transport=tcp',
+    });
+    const route = await screen.findByTestId('call-route');
+    expect(route.dataset.route).toBe('relay-tls');
+    expect(text('call-route')).toBe('Through relay 203.0.113.5 (TLS 443) because UDP is blocked on this network');
+  });
+
   it('shows a media problem with its advice while it lasts', async () => {
     const { backend, call } = await withCall();
     expect(screen.queryByTestId('media-problem')).toBeNull();

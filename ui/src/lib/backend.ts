@@ -186,6 +186,19 @@ export interface CallView {
   /** Dead air etc.: shown as a banner, with the advice. */
   media_problem: UiError | null;
   stats: CallStats | null;
+  /** How the audio travels: "direct", "relay-udp", "relay-tcp", "relay-tls" ("host", "srflx",
+   *  "prflx" once calls do ICE); null until the media is set up. */
+  media_route?: string | null;
+  /** The same in words: "Direct", "Through relay 203.0.113.5 (TLS 443) because …". */
+  media_route_text?: string | null;
+  /** The relay's URI when the audio goes through one. */
+  relay?: string | null;
+  /** ICE ran for this call. */
+  ice?: boolean;
+  /** Dial (or the INVITE's arrival) → answer, ms. */
+  setup_ms?: number | null;
+  /** Dial (or the INVITE's arrival) → first audio from the peer, ms. */
+  media_ms?: number | null;
 }
 
 /** One finished call of `call_history`. */

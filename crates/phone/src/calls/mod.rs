@@ -19,6 +19,7 @@
 //! loopback that answers every call and plays the caller's voice back a second later,
 //! through the same SIP and RTP path as any call.
 
+pub mod gather;
 pub mod ringer;
 pub mod view;
 
@@ -58,6 +59,8 @@ pub struct CallsConfig {
     pub ring: Option<homeline_audio::AudioRoutes>,
     /// End a call that receives no audio for this long (`None`: never).
     pub rtp_timeout: Option<Duration>,
+    /// STUN/TURN settings for gathering at dial and answer ([`gather`]).
+    pub nat: gather::NatSettings,
 }
 
 impl Default for CallsConfig {
@@ -67,6 +70,7 @@ impl Default for CallsConfig {
             srtp: SrtpPolicy::Optional,
             ring: None,
             rtp_timeout: Some(Duration::from_secs(60)),
+            nat: gather::NatSettings::default(),
         }
     }
 }
@@ -126,6 +130,7 @@ enum Request {
     ),
     Audio(AudioPlan, Option<homeline_audio::AudioRoutes>),
     AccountSrtp(String, Option<SrtpPolicy>),
+    Nat(Box<gather::NatSettings>),
 }
 
 enum Internal {
@@ -252,6 +257,12 @@ impl Calls {
             .send(Request::AccountSrtp(account_id.to_owned(), policy));
     }
 
+    /// New STUN/TURN settings (the configuration changed): calls placed or answered from now
+    /// on gather with them.
+    pub fn set_nat(&self, nat: gather::NatSettings) {
+        let _ = self.requests.send(Request::Nat(Box::new(nat)));
+    }
+
     /// Answers every incoming call of the accounts at once with this audio (`None`: ring
     /// and wait for [`Calls::answer`]).
     pub fn set_auto_answer(&self, audio: Option<AudioPlan>) {
@@ -371,6 +382,9 @@ struct Entry {
     transfer_of: Option<String>,
     /// Our own REFER of this call is in progress (we transfer it away).
     transferring: bool,
+    /// When the call began here (dial, or the INVITE's arrival): `setup_ms` and `media_ms`
+    /// count from it.
+    t0: std::time::Instant,
 }
 
 struct Actor {
@@ -455,6 +469,7 @@ impl Actor {
                 let _ = reply.send(r);
             }
             Request::AutoAnswer(a) => self.auto_answer = a,
+            Request::Nat(n) => self.config.nat = *n,
             Request::AccountSrtp(id, policy) => match policy {
                 Some(p) => {
                     self.account_srtp.insert(id, p);
@@ -709,7 +724,10 @@ impl Actor {
         echo: bool,
         policy: SrtpPolicy,
     ) -> Result<CallView, UiError> {
-        let (socket, local) = self.prepare_media(line, policy).await?;
+        let t0 = std::time::Instant::now();
+        let (socket, local, route) = self
+            .prepare_media(line, policy, account_id.as_deref(), !echo)
+            .await?;
         let offer = build_offer(&local);
         let (tx, rx) = oneshot::channel();
         let cmd = CallCommand::Dial {
@@ -743,6 +761,12 @@ impl Actor {
             end_reason: None,
             media_problem: None,
             stats: None,
+            media_route: Some(route.route.name().to_owned()),
+            media_route_text: Some(route.sentence()),
+            relay: route.relay.as_ref().map(|u| u.original.clone()),
+            ice: false,
+            setup_ms: None,
+            media_ms: None,
         };
         tracing::info!(call = %id, %uri, "calling");
         self.index.insert((line.clone(), handle), id.clone());
@@ -765,6 +789,7 @@ impl Actor {
                 srtp_retried: false,
                 transfer_of: None,
                 transferring: false,
+                t0,
             },
         );
         self.publish(&id);
@@ -772,18 +797,30 @@ impl Actor {
     }
 
     /// A call's RTP port and our side of its SDP: on the address the line's signalling uses
-    /// (the registrar-learned public one behind a NAT), with a fresh session id and SRTP key.
+    /// (the registrar-learned public one behind a NAT), with a fresh session id and SRTP key
+    /// — or on a TURN relay's address when gathering (`nat`: the line has relays) finds that
+    /// the network needs one ([`gather`]).
     async fn prepare_media(
         &mut self,
         line: &LineKey,
         policy: SrtpPolicy,
-    ) -> Result<(MediaSocket, LocalMedia), UiError> {
+        account: Option<&str>,
+        nat: bool,
+    ) -> Result<(MediaSocket, LocalMedia, gather::Decision), UiError> {
         let addr = self.signalling_address(line).await?;
-        let sdp_ip = addr.public.unwrap_or(addr.local);
-        let socket = MediaSocket::bind(addr.local).await?;
+        let mut socket = MediaSocket::bind(addr.local).await?;
+        let decision = if nat && !addr.local.is_loopback() {
+            gather::gather(&mut socket, self.config.nat.plan(account)).await
+        } else {
+            gather::Decision::plain()
+        };
+        let (sdp_ip, port) = match decision.sdp_addr {
+            Some(a) => (a.ip(), a.port()),
+            None => (addr.public.unwrap_or(addr.local), socket.port()),
+        };
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let local = local_media(sdp_ip, socket.port(), self.seed >> 2, policy);
-        Ok((socket, local))
+        let local = local_media(sdp_ip, port, self.seed >> 2, policy);
+        Ok((socket, local, decision))
     }
 
     fn send_to_line(&self, line: &LineKey, cmd: CallCommand) -> Result<(), UiError> {
@@ -821,11 +858,21 @@ impl Actor {
         }
         // Answer-and-hold: the calls going on wait while we talk to the new one.
         self.hold_others(Some(id));
-        let policy = self.calls.get(id).map_or(self.config.srtp, |e| e.srtp);
-        let (socket, local) = self.prepare_media(&line, policy).await?;
+        let (policy, account, hidden) = self
+            .calls
+            .get(id)
+            .map_or((self.config.srtp, None, true), |e| {
+                (e.srtp, e.view.account_id.clone(), e.hidden)
+            });
+        let (socket, local, route) = self
+            .prepare_media(&line, policy, account.as_deref(), !hidden)
+            .await?;
         let Some(e) = self.calls.get_mut(id) else {
             return Err(no_call(id));
         };
+        e.view.media_route = Some(route.route.name().to_owned());
+        e.view.media_route_text = Some(route.sentence());
+        e.view.relay = route.relay.as_ref().map(|u| u.original.clone());
         let their = e.their_offer.take();
         let (sdp, negotiated) = match their {
             Some(bytes) => {
@@ -858,6 +905,7 @@ impl Actor {
         e.socket = Some(socket);
         e.view.state = CallStatus::Connecting;
         e.view.answered_at = Some(unix_ms());
+        e.view.setup_ms = Some(ms_since(e.t0));
         let h = e.handle;
         self.send_to_line(&line, CallCommand::Answer(h, sdp))?;
         if let Some(n) = negotiated {
@@ -1008,6 +1056,7 @@ impl Actor {
                 if let Some(e) = self.calls.get_mut(&id) {
                     e.view.state = CallStatus::Connecting;
                     e.view.answered_at = Some(unix_ms());
+                    e.view.setup_ms = Some(ms_since(e.t0));
                 }
                 if !answer.is_empty() {
                     self.apply_answer(&id, &answer);
@@ -1022,6 +1071,7 @@ impl Actor {
                     e.view.state = CallStatus::Active;
                     if e.view.answered_at.is_none() {
                         e.view.answered_at = Some(unix_ms());
+                        e.view.setup_ms = Some(ms_since(e.t0));
                     }
                 }
                 self.publish(&id);
@@ -1222,6 +1272,12 @@ impl Actor {
                     end_reason: None,
                     media_problem: None,
                     stats: None,
+                    media_route: None,
+                    media_route_text: None,
+                    relay: None,
+                    ice: false,
+                    setup_ms: None,
+                    media_ms: None,
                 },
                 line: line.clone(),
                 handle,
@@ -1239,6 +1295,7 @@ impl Actor {
                 srtp_retried: false,
                 transfer_of: None,
                 transferring: false,
+                t0: std::time::Instant::now(),
             },
         );
         if auto.is_some() {
@@ -1544,6 +1601,9 @@ impl Actor {
                         e.view.media_problem = Some(p);
                     }
                     MediaEvent::Resumed => e.view.media_problem = None,
+                    MediaEvent::FirstMedia => {
+                        e.view.media_ms = Some(ms_since(e.t0));
+                    }
                     MediaEvent::Device(msg) => {
                         tracing::info!(call = %id, "{msg}");
                         e.view.media_problem = Some(UiError::new(
@@ -1621,6 +1681,11 @@ impl Actor {
 }
 
 /// The reason a call was refused with, for the caller of the refused request.
+/// Milliseconds since `t0`.
+fn ms_since(t0: std::time::Instant) -> u64 {
+    u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 fn end_reason_of(e: Option<&Entry>) -> UiError {
     e.and_then(|e| e.view.end_reason.clone())
         .unwrap_or_else(stopped)

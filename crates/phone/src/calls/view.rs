@@ -61,6 +61,20 @@ pub struct CallView {
     pub media_problem: Option<UiError>,
     /// Live media statistics (final ones once ended).
     pub stats: Option<MediaStats>,
+    /// How the audio travels: `host`, `srflx`, `prflx`, `relay-udp`, `relay-tcp`,
+    /// `relay-tls`, or `direct` (no ICE, straight to the peer's SDP address); `None` until
+    /// the call's media is set up (an incoming call before it is answered).
+    pub media_route: Option<String>,
+    /// The same in words: "Direct", "Through relay 203.0.113.5 (UDP 3478) because …".
+    pub media_route_text: Option<String>,
+    /// The relay's URI when the audio goes through one.
+    pub relay: Option<String>,
+    /// Whether ICE ran for this call.
+    pub ice: bool,
+    /// From the dial (or the INVITE's arrival) to the answer, ms.
+    pub setup_ms: Option<u64>,
+    /// From the dial (or the INVITE's arrival) to the first audio packet from the peer, ms.
+    pub media_ms: Option<u64>,
 }
 
 impl CallView {
@@ -134,11 +148,22 @@ mod tests {
             end_reason: None,
             media_problem: None,
             stats: None,
+            media_route: Some("relay-tls".into()),
+            media_route_text: Some("Through relay 203.0.113.5 (TLS 443)".into()),
+            relay: Some("turns:203.0.113.5:443?transport=tcp".into()),
+            ice: false,
+            setup_ms: Some(120),
+            media_ms: None,
         };
         let j = serde_json::to_value(&v).unwrap();
         assert_eq!(j["state"], "connecting");
         assert_eq!(j["direction"], "outgoing");
         assert_eq!(j["outcome"], "busy");
         assert!(j["account_id"].is_null());
+        assert_eq!(j["media_route"], "relay-tls");
+        assert_eq!(j["relay"], "turns:203.0.113.5:443?transport=tcp");
+        assert_eq!(j["ice"], false);
+        assert_eq!(j["setup_ms"], 120);
+        assert!(j["media_ms"].is_null());
     }
 }

@@ -4,9 +4,11 @@
 //!
 //! The call manager (`crate::calls`) binds a [`MediaSocket`] before the SDP exchange (its
 //! port goes into the SDP, built with [`local_media`]), negotiates with `homeline-media`'s
-//! offer/answer, then starts the stream with what was agreed.
+//! offer/answer, then starts the stream with what was agreed. The stream's packets go
+//! through a [`path::MediaPath`]: the socket, or a TURN relay when gathering chose one.
 
 pub mod audio;
+pub mod path;
 pub mod stream;
 
 use std::net::IpAddr;

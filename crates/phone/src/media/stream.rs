@@ -27,7 +27,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::audio::{AudioEnds, AudioPlan, Capture, DEVICE_QUEUE_MS, Playback};
+use super::path::MediaPath;
 use crate::api::UiError;
+use crate::nat::link::RelayLink;
 
 /// How often the audio is served.
 pub const TICK: Duration = Duration::from_millis(5);
@@ -98,6 +100,8 @@ pub enum MediaEvent {
     Device(String),
     /// The audio ends could not be opened; the call goes on without audio.
     AudioFailed(UiError),
+    /// The first audio packet from the peer arrived (once per stream).
+    FirstMedia,
 }
 
 #[derive(Debug)]
@@ -114,11 +118,13 @@ enum Command {
 /// Datagrams that waited in the socket before the stream started, with their sources.
 type Backlog = Vec<(SocketAddr, Vec<u8>)>;
 
-/// A bound RTP socket, before the SDP exchange (its port goes into the SDP).
+/// A bound RTP socket, before the SDP exchange (its port goes into the SDP), and the relay
+/// allocation that carries the call instead when gathering chose one.
 #[derive(Debug)]
 pub struct MediaSocket {
     sock: UdpSocket,
     port: u16,
+    relay: Option<RelayLink>,
 }
 
 impl MediaSocket {
@@ -138,12 +144,31 @@ impl MediaSocket {
             )
         })?;
         let port = sock.local_addr().map(|a| a.port()).unwrap_or_default();
-        Ok(Self { sock, port })
+        Ok(Self {
+            sock,
+            port,
+            relay: None,
+        })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The socket itself (gathering asks STUN servers about it before media starts).
+    pub fn udp(&self) -> &UdpSocket {
+        &self.sock
+    }
+
+    /// Sends the call's media through `link` instead of the socket (see [`MediaPath`]).
+    pub fn use_relay(&mut self, link: RelayLink) {
+        self.relay = Some(link);
+    }
+
+    /// The relay that carries the call, if any.
+    pub fn relay(&self) -> Option<&RelayLink> {
+        self.relay.as_ref()
     }
 
     /// Takes the datagrams already waiting in the socket, oldest first. (Through the std
@@ -166,6 +191,7 @@ impl MediaSocket {
             Self {
                 sock,
                 port: self.port,
+                relay: self.relay,
             },
             backlog,
         ))
@@ -381,7 +407,9 @@ fn cname(seed: u64) -> String {
 }
 
 struct Engine {
-    sock: UdpSocket,
+    path: MediaPath,
+    /// The first packet from the peer has been reported ([`MediaEvent::FirstMedia`]).
+    heard: bool,
     negotiated: NegotiatedSession,
     codec: Box<dyn Codec>,
     ends: AudioEnds,
@@ -429,8 +457,13 @@ impl Engine {
     ) -> Self {
         let rate = codec.sample_rate();
         let jitter = new_jitter(&negotiated);
+        let path = match socket.relay {
+            Some(link) => MediaPath::relay(link, negotiated.remote_rtp),
+            None => MediaPath::Udp(socket.sock),
+        };
         Self {
-            sock: socket.sock,
+            path,
+            heard: false,
             negotiated,
             codec,
             ends,
@@ -470,7 +503,7 @@ impl Engine {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
-                r = self.sock.recv_from(&mut buf) => match r {
+                r = self.path.recv(&mut buf) => match r {
                     Ok((n, from)) => {
                         let now = Instant::now();
                         if let Err(e) = self.session.handle_datagram(now, from, &buf[..n]) {
@@ -542,6 +575,9 @@ impl Engine {
                     }
                 }
                 if n.remote_rtp != self.negotiated.remote_rtp {
+                    if let Some(to) = n.remote_rtp {
+                        self.path.permit(to);
+                    }
                     self.session.set_remote(n.remote_rtp, n.remote_rtcp);
                 }
                 self.session.set_direction(now, n.direction);
@@ -736,7 +772,7 @@ impl Engine {
 
     fn flush(&mut self) {
         while let Some(t) = self.session.poll_transmit() {
-            if let Err(e) = self.sock.try_send_to(&t.contents, t.destination) {
+            if let Err(e) = self.path.send_to(&t.contents, t.destination) {
                 // A full socket buffer or an unreachable peer: RTP is loss-tolerant.
                 self.send_errors += 1;
                 tracing::trace!(to = %t.destination, error = %e, "media send failed");
@@ -794,13 +830,19 @@ impl Engine {
 
     fn on_session_event(&mut self, e: SessionEvent) {
         match e {
-            SessionEvent::Media { packet, arrival } => self.jitter.push(
-                arrival,
-                packet.ssrc,
-                packet.sequence,
-                packet.timestamp,
-                &packet.payload,
-            ),
+            SessionEvent::Media { packet, arrival } => {
+                if !self.heard {
+                    self.heard = true;
+                    let _ = self.events.send(MediaEvent::FirstMedia);
+                }
+                self.jitter.push(
+                    arrival,
+                    packet.ssrc,
+                    packet.sequence,
+                    packet.timestamp,
+                    &packet.payload,
+                );
+            }
             SessionEvent::Dtmf(d) => {
                 if let Some(digit) = dtmf_digit(&d) {
                     let _ = self.events.send(MediaEvent::Dtmf(digit));

@@ -57,3 +57,62 @@ pub async fn srflx(
         }
     }
 }
+
+/// Asks every server in `servers` over `sock` in parallel and collects the mapped addresses
+/// (one per server that answered) until `wanted` have answered, every server has answered or
+/// failed, or `limit` has passed, whichever is first. Two answers are what tells a symmetric
+/// NAT from a cone (`homeline_nat::route`); a dead server costs at most `limit`.
+pub async fn srflx_all(
+    sock: &UdpSocket,
+    servers: &[SocketAddr],
+    wanted: usize,
+    limit: Duration,
+) -> Vec<SocketAddr> {
+    let Ok(local) = sock.local_addr() else {
+        return Vec::new();
+    };
+    let now = Instant::now();
+    let mut bindings: Vec<StunBinding> = servers
+        .iter()
+        .filter(|s| s.is_ipv4() == local.is_ipv4())
+        .filter_map(|s| StunBinding::new(*s, local, now, limit).ok())
+        .collect();
+    let mut found: Vec<Option<SocketAddr>> = vec![None; bindings.len()];
+    let mut buf = vec![0u8; 1500];
+    loop {
+        for b in bindings.iter_mut() {
+            while let Some(t) = b.poll_transmit() {
+                let _ = sock.send_to(&t.payload, t.destination).await;
+            }
+        }
+        for (i, b) in bindings.iter().enumerate() {
+            if let Some(Ok(r)) = b.result() {
+                found[i] = Some(r.mapped);
+            }
+        }
+        let answered = found.iter().flatten().count();
+        let finished = bindings.iter().all(|b| b.result().is_some());
+        if answered >= wanted || finished {
+            return found.into_iter().flatten().collect();
+        }
+        let Some(wake) = bindings.iter_mut().filter_map(|b| b.poll_timeout()).min() else {
+            return found.into_iter().flatten().collect();
+        };
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => if let Ok((n, from)) = r {
+                let now = Instant::now();
+                for b in bindings.iter_mut() {
+                    if b.handle_datagram(now, from, &buf[..n]) {
+                        break;
+                    }
+                }
+            },
+            _ = tokio::time::sleep_until(wake.into()) => {
+                let now = Instant::now();
+                for b in bindings.iter_mut() {
+                    b.handle_timeout(now);
+                }
+            }
+        }
+    }
+}
