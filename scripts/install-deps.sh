@@ -19,7 +19,7 @@ test_pkgs=(
   coturn sip-tester baresip
   pulseaudio pulseaudio-utils libasound2-plugins
   gnome-keyring libsecret-tools dbus dbus-x11
-  xvfb xauth webkit2gtk-driver python3-xlib
+  xvfb xauth webkit2gtk-driver python3-xlib python3-pil
   # Chinese glyphs for the screenshots of the UI in Simplified Chinese (Cyrillic is in the defaults).
   fonts-noto-cjk
   nftables iproute2 iputils-ping procps psmisc openssl

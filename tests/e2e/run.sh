@@ -97,5 +97,6 @@ drive incoming "$root/scripts/with-keyring.sh" "$root/scripts/with-pulse.sh" || 
 drive desktop "$root/scripts/with-keyring.sh" || status=1
 drive headset "$root/scripts/with-keyring.sh" || status=1
 drive diagnostics "$root/scripts/with-keyring.sh" || status=1
+drive languages "$root/scripts/with-keyring.sh" || status=1
 drive no-keyring env DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/homeline-no-bus || status=1
 exit "$status"

@@ -4,6 +4,9 @@
   x11.py state TITLE   prints "visible", "hidden" or "none" for the top-level window(s) so named
   x11.py close TITLE   asks each such window to close, as a title bar's close button does
                        (a WM_DELETE_WINDOW client message), and prints how many were asked
+  x11.py shot TITLE FILE  saves what the window shows as a PNG (read from the X server, as a
+                       screenshot tool does: WebKitWebDriver's own screenshot never answers on
+                       some of the app's pages)
 """
 import sys
 
@@ -44,6 +47,16 @@ def main():
             print("visible")
         else:
             print("hidden")
+    elif what == "shot":
+        from PIL import Image
+
+        shown = [w for w in ws if w.get_attributes().map_state == X.IsViewable]
+        if not shown:
+            sys.exit(f"no visible window {title!r}")
+        g = shown[0].get_geometry()
+        raw = shown[0].get_image(0, 0, g.width, g.height, X.ZPixmap, 0xFFFFFFFF)
+        Image.frombytes("RGB", (g.width, g.height), raw.data, "raw", "BGRX").save(sys.argv[3])
+        print(sys.argv[3])
     elif what == "close":
         wm_protocols = d.intern_atom("WM_PROTOCOLS")
         wm_delete = d.intern_atom("WM_DELETE_WINDOW")
