@@ -32,6 +32,7 @@ use homeline_phone::diag::model::{AppliedFix, CheckId};
 use homeline_phone::diag::{DiagRunRecord, ExportedReport};
 use homeline_phone::headset::HeadsetConfig;
 use homeline_phone::media::LevelReading;
+use homeline_phone::nat::{NetworkSettings, NetworkSettingsInput, RelayReport};
 use homeline_phone::{DesktopSettings, Phone, PhoneOptions, RegistrationStatus, logging};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, State};
@@ -194,6 +195,25 @@ fn save_audio_settings(phone: State<'_, Phone>, settings: AudioSettings) -> Repl
     phone
         .save_audio_settings(settings)
         .map_err(|e| UiError::from(&e))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn network_settings(phone: State<'_, Phone>) -> NetworkSettings {
+    phone.network_settings()
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn save_network_settings(
+    phone: State<'_, Phone>,
+    input: NetworkSettingsInput,
+) -> Reply<NetworkSettings> {
+    phone.save_network_settings(input)
+}
+
+/// Settings → Network → Test relays: every relay over each transport, ranked by round trip.
+#[tauri::command(async, rename_all = "snake_case")]
+async fn test_relays(phone: State<'_, Phone>) -> Reply<RelayReport> {
+    phone.test_relays().await
 }
 
 // snake_case like every other command's arguments (docs/app-api.md): Tauri 2 would otherwise
@@ -618,6 +638,9 @@ fn main() {
             send_chat,
             audio_settings,
             save_audio_settings,
+            network_settings,
+            save_network_settings,
+            test_relays,
             audio_test,
             desktop_settings,
             save_desktop_settings,

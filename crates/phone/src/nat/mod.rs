@@ -5,6 +5,7 @@
 //!   built-in roots plus `[network] tls_ca_file`, as for SIP);
 //! - [`probe`]: [`probe::probe_relays`], every relay × transport in parallel, ranked by RTT
 //!   (what `homeline relays` prints and the relay calls use);
+//! - [`settings`]: Settings → Network (relay passwords in the keyring, never in the file);
 //! - [`stun`]: the server-reflexive address of a socket, bounded in time.
 
 pub mod config;
@@ -12,12 +13,14 @@ pub mod link;
 mod phone_api;
 pub mod probe;
 pub mod relay;
+pub mod settings;
 pub mod stun;
 
 pub use config::TurnServerConfig;
 pub use phone_api::resolve_stun;
 pub use probe::{RelayProbe, RelayReport, probe_relays};
 pub use relay::{RelayError, RelayTarget};
+pub use settings::{NetworkSettings, NetworkSettingsInput, TurnRelayInput, TurnRelaySettings};
 
 use std::path::Path;
 
