@@ -14,7 +14,7 @@ import { renderApp, STILL } from './test-utils';
 /** Names, protocols and units that read the same in every language. */
 const PROPER = new Set([
   'Homeline', 'SIP', 'STUN', 'TURN', 'Opus', 'UDP', 'TCP', 'TLS', 'WS', 'WSS', 'WebSocket', 'SRTP', 'RTP',
-  'NAT', 'ALG', 'DNS', 'MOS', 'RTT', 'MIT', 'Apache', 'IT', 'ms', 'dB', 'kHz', 'Flash', 'LED', 'LEDs', 'VPN', 'Wi', 'Fi',
+  'NAT', 'ALG', 'ICE', 'DNS', 'MOS', 'RTT', 'MIT', 'Apache', 'IT', 'ms', 'dB', 'kHz', 'Flash', 'LED', 'LEDs', 'VPN', 'Wi', 'Fi',
   'ABC', 'DEF', 'GHI', 'JKL', 'MNO', 'PQRS', 'TUV', 'WXYZ', 'sip', 'sips', 'tel', 'echo',
 ]);
 

@@ -328,6 +328,69 @@ export interface HeadsetStatus {
   settings: HeadsetSettings;
 }
 
+/** One TURN relay of Settings → Network; the password never leaves the shell. */
+export interface TurnRelaySettings {
+  /** RFC 7065: `turn:host[:port][?transport=udp|tcp]` or `turns:host[:port][?transport=tcp]`. */
+  uri: string;
+  username: string;
+  /** Whether a password is stored (in the system keyring, or the file for scripted setups). */
+  password_stored: boolean;
+}
+
+/** `[network]` as Settings → Network shows it. */
+export interface NetworkSettings {
+  /** RFC 7064 URIs, `stun:host[:port]`. */
+  stun_servers: string[];
+  ice: boolean;
+  /** Always send audio through a relay. */
+  force_relay: boolean;
+  turn: TurnRelaySettings[];
+}
+
+/** One TURN relay to save. `password`: null keeps the stored one, "" removes it, else replaces. */
+export interface TurnRelayInput {
+  uri: string;
+  username: string;
+  password: string | null;
+}
+
+/** What Settings → Network saves; blank STUN lines are dropped. */
+export interface NetworkSettingsInput {
+  stun_servers: string[];
+  ice: boolean;
+  force_relay: boolean;
+  turn: TurnRelayInput[];
+}
+
+/** One relay over one transport, as `test_relays` probed it. */
+export interface RelayProbe {
+  /** The relay URI for this transport (as configured, or its UDP/TCP twin). */
+  uri: string;
+  host: string;
+  transport: 'udp' | 'tcp' | 'tls';
+  works: boolean;
+  /** Round trip of the first TURN exchange, when it works. */
+  rtt_ms: number | null;
+  connect_ms: number | null;
+  relayed: string | null;
+  mapped: string | null;
+  /** Why it does not work. */
+  error: UiError | null;
+  /** Whether calls use this one (the fastest that works). */
+  used: boolean;
+  /** Position in the fallback order (0 = used), when it works. */
+  rank: number | null;
+}
+
+/** What `test_relays` found (crates/phone/src/nat/probe.rs `RelayReport`). */
+export interface RelayReport {
+  relays: RelayProbe[];
+  /** The URI calls use, or null when no relay works. */
+  used: string | null;
+  /** A sentence (English, from the shell) on which relay calls use and why. */
+  summary: string;
+}
+
 /** The name of the event that carries every change of any call. */
 export const CALLS_EVENT = 'calls://update';
 
@@ -430,6 +493,16 @@ export interface Backend {
   headset_status(): Promise<HeadsetStatus>;
   /** Saves the `[headset]` switches; they apply at once. Resolves to them as stored. */
   save_headset_settings(settings: HeadsetSettings): Promise<HeadsetSettings>;
+  /** Settings → Network: STUN servers, ICE, force_relay and the TURN relays (no passwords). */
+  network_settings(): Promise<NetworkSettings>;
+  /**
+   * Checks and saves `[network]`; relay passwords go to the system keyring. Rejects with
+   * `invalid_network_setting` naming the bad entry. Resolves to the settings as stored; the
+   * next call uses them.
+   */
+  save_network_settings(input: NetworkSettingsInput): Promise<NetworkSettings>;
+  /** Probes every saved relay over each transport (a few seconds at most), ranked by round trip. */
+  test_relays(): Promise<RelayReport>;
   /**
    * Plays a test tone on the chosen speaker for about three seconds while `cb` gets the
    * microphone's and the tone's levels (about ten a second); resolves when it is over.

@@ -8,6 +8,10 @@ import {
   type AudioSettings,
   type HeadsetSettings,
   type HeadsetStatus,
+  type NetworkSettings,
+  type NetworkSettingsInput,
+  type RelayProbe,
+  type RelayReport,
   type AudioTestSummary,
   type Backend,
   type CallOutcome,
@@ -108,6 +112,8 @@ export interface MockOptions {
   /** The call history `call_history` starts with (newest first). */
   history?: HistoryEntry[];
   audioSettings?: AudioSettings;
+  /** `[network]` the demo starts with (default: one STUN server, one relay with a password). */
+  network?: NetworkSettings;
   /** The headset the demo shows (default: a connected Jabra with every switch on). */
   headset?: HeadsetStatus;
   /** Speeds of the call simulation (see {@link CallTiming}); tests make them short. */
@@ -183,6 +189,75 @@ function invalidNumber(message: string, hint: string): UiError {
 
 function uiError(code: string, message: string, hint: string): UiError {
   return { code, message, hint };
+}
+
+const STUN_URI = /^stuns?:(\[[0-9a-f:.]+\]|[^\s:@?/\[\]]+)(:\d{1,5})?$/i;
+const TURN_URI = /^(turn:(\[[0-9a-f:.]+\]|[^\s:@?/\[\]]+)(:\d{1,5})?(\?transport=(udp|tcp))?|turns:(\[[0-9a-f:.]+\]|[^\s:@?/\[\]]+)(:\d{1,5})?(\?transport=tcp)?)$/i;
+
+function invalidNetwork(message: string, hint: string): UiError {
+  return { code: 'invalid_network_setting', message, hint };
+}
+
+/**
+ * The simulated relay probe: each relay over its transport (and, for `turn:`, the UDP/TCP
+ * twin); a host containing "fail" or "dead" does not answer, a missing password is refused.
+ */
+function simulatedRelayReport(network: NetworkSettings): RelayReport {
+  const relays: RelayProbe[] = [];
+  network.turn.forEach((r, i) => {
+    const host = r.uri.replace(/^turns?:/i, '').replace(/[:?].*$/, '').toLowerCase();
+    const tls = /^turns:/i.test(r.uri);
+    const named = tls ? 'tls' : /transport=tcp/i.test(r.uri) ? 'tcp' : 'udp';
+    const transports: ('udp' | 'tcp' | 'tls')[] = tls ? ['tls'] : named === 'udp' ? ['udp', 'tcp'] : ['tcp', 'udp'];
+    for (const transport of transports) {
+      const base = r.uri.replace(/\?.*$/, '');
+      const uri = transport === 'tls' ? r.uri : transport === 'udp' ? base : `${base}?transport=tcp`;
+      const dead = /fail|dead/.test(host);
+      const noPassword = !r.password_stored;
+      const works = !dead && !noPassword;
+      const rtt = 18 + i * 25 + (transport === 'udp' ? 0 : transport === 'tcp' ? 6 : 11);
+      relays.push({
+        uri,
+        host,
+        transport,
+        works,
+        rtt_ms: works ? rtt : null,
+        connect_ms: works ? (transport === 'udp' ? 0 : rtt + 3) : null,
+        relayed: works ? `203.0.113.${10 + i}:49${152 + relays.length}` : null,
+        mapped: works ? '198.51.100.7:53211' : null,
+        error: dead
+          ? uiError(
+              'relay_unreachable',
+              `${host} did not answer over ${transport.toUpperCase()} within 2 seconds.`,
+              'Check the relay address, or ask whoever runs it whether it is up.',
+            )
+          : noPassword
+            ? uiError(
+                'relay_auth_failed',
+                `${host} refused the user name and password.`,
+                'Enter the relay password in Settings → Network and save.',
+              )
+            : null,
+        used: false,
+        rank: null,
+      });
+    }
+  });
+  const ranked = relays.filter((r) => r.works).sort((a, b) => (a.rtt_ms ?? 0) - (b.rtt_ms ?? 0));
+  ranked.forEach((r, i) => {
+    r.rank = i;
+    r.used = i === 0;
+  });
+  const used = ranked[0] ?? null;
+  return {
+    relays,
+    used: used?.uri ?? null,
+    summary: used
+      ? `Calls use ${used.host} over ${used.transport.toUpperCase()} (${used.rtt_ms} ms).`
+      : relays.length === 0
+        ? 'No relay is configured.'
+        : 'No relay works: calls cannot fall back to a relay.',
+  };
 }
 
 function notFound(id: string): UiError {
@@ -265,6 +340,9 @@ export class MockBackend implements Backend {
   private pendingLink: string | null;
   private linkListeners = new Set<(text: string) => void>();
   private headset: HeadsetStatus;
+  private network: NetworkSettings;
+  /** Relay passwords by `turn:USER@URI`, as the keyring would keep them. */
+  private relayPasswords = new Map<string, string>();
   private nextCall = 1;
   private callListeners = new Set<(call: CallView) => void>();
   private levelListeners = new Set<(reading: LevelReading) => void>();
@@ -314,6 +392,17 @@ export class MockBackend implements Backend {
         },
       },
     );
+    this.network = clone(
+      options.network ?? {
+        stun_servers: ['stun:stun.example.com:3478'],
+        ice: true,
+        force_relay: false,
+        turn: [{ uri: 'turns:turn.example.com:443?transport=tcp', username: 'homeline', password_stored: true }],
+      },
+    );
+    for (const r of this.network.turn) {
+      if (r.password_stored) this.relayPasswords.set(`turn:${r.username}@${r.uri}`, 'demo');
+    }
     this.timing = { ...DEFAULT_CALL_TIMING, ...options.callTiming };
     this.pendingLink = options.startLink ?? null;
     if (options.incomingAfterMs !== undefined) {
@@ -493,6 +582,47 @@ export class MockBackend implements Backend {
       this.headset.state = settings.enabled ? (this.headset.device ? 'connected' : 'searching') : 'off';
       return this.headset.settings;
     });
+  }
+
+  network_settings(): Promise<NetworkSettings> {
+    return this.run('network_settings', undefined, () => this.network);
+  }
+
+  save_network_settings(input: NetworkSettingsInput): Promise<NetworkSettings> {
+    return this.run('save_network_settings', { input }, () => {
+      const stun: string[] = [];
+      for (const line of input.stun_servers.map((l) => l.trim()).filter((l) => l !== '')) {
+        if (!STUN_URI.test(line)) {
+          throw invalidNetwork(
+            `The STUN server “${line}” is not valid: a STUN address like stun:host or stun:host:port is needed.`,
+            'Write each STUN server as stun:host or stun:host:port (for example stun:stun.example.net:3478), one per line, and save again.',
+          );
+        }
+        if (!stun.includes(line)) stun.push(line);
+      }
+      const turn = [];
+      for (const r of input.turn) {
+        const uri = r.uri.trim();
+        const username = r.username.trim();
+        if (uri === '' && username === '' && !r.password) continue;
+        if (!TURN_URI.test(uri)) {
+          throw invalidNetwork(
+            `The relay “${uri}” is not valid: a TURN address like turn:host or turns:host:443?transport=tcp is needed.`,
+            'Write the relay as turn:host[:port][?transport=udp|tcp] or turns:host[:port][?transport=tcp] and save again.',
+          );
+        }
+        const key = `turn:${username}@${uri}`;
+        if (r.password === '') this.relayPasswords.delete(key);
+        else if (r.password !== null) this.relayPasswords.set(key, r.password);
+        turn.push({ uri, username, password_stored: this.relayPasswords.has(key) });
+      }
+      this.network = { stun_servers: stun, ice: input.ice, force_relay: input.force_relay, turn };
+      return this.network;
+    });
+  }
+
+  test_relays(): Promise<RelayReport> {
+    return this.run('test_relays', undefined, () => simulatedRelayReport(this.network));
   }
 
   /** A short simulated test: the tone at -13.5 dB, the microphone hearing it a little lower. */

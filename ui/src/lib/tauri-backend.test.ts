@@ -135,6 +135,25 @@ describe('TauriBackend', () => {
     ]);
   });
 
+  it('calls the Settings → Network commands with { input } in snake_case', async () => {
+    const b = new TauriBackend();
+    invoke.mockResolvedValue(null);
+    const input = {
+      stun_servers: ['stun:stun.example.com'],
+      ice: true,
+      force_relay: true,
+      turn: [{ uri: 'turn:192.0.2.9', username: 'u', password: 'p' }],
+    };
+    await b.network_settings();
+    await b.save_network_settings(input);
+    await b.test_relays();
+    expect(invoke.mock.calls).toEqual([
+      ['network_settings', undefined],
+      ['save_network_settings', { input }],
+      ['test_relays', undefined],
+    ]);
+  });
+
   it('rejects a failed dial with the UiError the shell sent', async () => {
     const err = { code: 'invalid_number', message: 'Nothing to call.', hint: 'Type a number.' };
     invoke.mockRejectedValue(err);

@@ -14,6 +14,9 @@ import {
   type AudioSettings,
   type HeadsetSettings,
   type HeadsetStatus,
+  type NetworkSettings,
+  type NetworkSettingsInput,
+  type RelayReport,
   type AudioTestSummary,
   type Backend,
   type CallView,
@@ -98,6 +101,18 @@ export class TauriBackend implements Backend {
 
   save_headset_settings(settings: HeadsetSettings): Promise<HeadsetSettings> {
     return this.call('save_headset_settings', { settings });
+  }
+
+  network_settings(): Promise<NetworkSettings> {
+    return this.call('network_settings');
+  }
+
+  save_network_settings(input: NetworkSettingsInput): Promise<NetworkSettings> {
+    return this.call('save_network_settings', { input });
+  }
+
+  test_relays(): Promise<RelayReport> {
+    return this.call('test_relays');
   }
 
   dial_preview(target: string): Promise<DialPreview> {
