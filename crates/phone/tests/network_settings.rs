@@ -3,6 +3,7 @@
 //! use it; a bad URI is a plain error naming it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+use homeline_phone::api::PasswordStorage;
 use homeline_phone::nat::{NetworkSettingsInput, TurnRelayInput, TurnServerConfig};
 use homeline_phone::{MemoryKeyring, Phone, PhoneOptions, Secret, SecretBackendChoice};
 
@@ -49,6 +50,7 @@ fn save_writes_the_file_without_the_password_and_the_keyring_keeps_it() {
     assert!(saved.force_relay);
     assert_eq!(saved.turn.len(), 1);
     assert!(saved.turn[0].password_stored);
+    assert_eq!(saved.turn[0].password_storage, PasswordStorage::Keyring);
 
     let text = std::fs::read_to_string(dir.path().join("homeline.toml")).unwrap();
     assert!(text.contains(RELAY), "{text}");
@@ -133,6 +135,7 @@ fn keeping_changing_and_removing_a_password() {
         .save_network_settings(input(vec![relay(RELAY, "alice", Some(""))]))
         .unwrap();
     assert!(!removed.turn[0].password_stored);
+    assert_eq!(removed.turn[0].password_storage, PasswordStorage::None);
     assert!(!keyring.contains(KEY));
     // A relay taken off the list takes its password with it.
     phone
@@ -155,6 +158,10 @@ fn a_password_from_the_file_moves_to_the_keyring_when_set_in_the_app() {
     let keyring = MemoryKeyring::default();
     let phone = open(dir.path(), &keyring);
     assert!(phone.network_settings().turn[0].password_stored);
+    assert_eq!(
+        phone.network_settings().turn[0].password_storage,
+        PasswordStorage::Config
+    );
     // Saving without a new password leaves the file's password where it is.
     phone
         .save_network_settings(input(vec![relay(RELAY, "alice", None)]))
@@ -204,4 +211,23 @@ fn a_bad_uri_is_a_plain_error_naming_it_and_nothing_is_saved() {
         "a refused relay must not leave a password behind"
     );
     assert!(!dir.path().join("homeline.toml").exists());
+}
+
+#[test]
+fn without_a_keyring_the_password_is_kept_for_the_session_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let phone = Phone::open(PhoneOptions {
+        config_path: Some(dir.path().join("homeline.toml")),
+        log_dir: Some(dir.path().join("logs")),
+        secret_backend: SecretBackendChoice::SessionOnly,
+        history_path: Some(dir.path().join("history.jsonl")),
+    })
+    .unwrap();
+    let saved = phone
+        .save_network_settings(input(vec![relay(RELAY, "alice", Some("s3cret-pw"))]))
+        .unwrap();
+    assert_eq!(saved.turn[0].password_storage, PasswordStorage::Session);
+    let text = std::fs::read_to_string(dir.path().join("homeline.toml")).unwrap();
+    assert!(!text.contains("s3cret-pw"), "{text}");
+    assert_eq!(phone.relay_targets(None).unwrap()[0].password, "s3cret-pw");
 }

@@ -11,8 +11,8 @@ const NETWORK: NetworkSettings = {
   ice: true,
   force_relay: false,
   turn: [
-    { uri: 'turns:turn.example.com:443?transport=tcp', username: 'alice', password_stored: true },
-    { uri: 'turn:dead.example.com', username: 'bob', password_stored: true },
+    { uri: 'turns:turn.example.com:443?transport=tcp', username: 'alice', password_stored: true, password_storage: 'keyring' },
+    { uri: 'turn:dead.example.com', username: 'bob', password_stored: true, password_storage: 'config' },
   ],
 };
 
@@ -40,9 +40,10 @@ describe('Settings → Network', () => {
     const passwords = inputs('network-turn-password');
     expect(passwords.map((i) => i.value)).toEqual(['', '']);
     expect(passwords[0].type).toBe('password');
-    expect(screen.getAllByTestId('network-turn-password-state')[0].textContent).toContain(
-      'stored in the system keyring',
-    );
+    const states = screen.getAllByTestId('network-turn-password-state');
+    expect(states[0].textContent).toContain('stored in the system keyring');
+    // A password from the settings file says so, and how to move it.
+    expect(states[1].textContent).toContain('in the settings file');
     expect((screen.getByTestId('network-ice') as HTMLInputElement).checked).toBe(true);
     expect((screen.getByTestId('network-force-relay') as HTMLInputElement).checked).toBe(false);
   });
@@ -140,7 +141,7 @@ describe('Settings → Network', () => {
   it('says so when no relay works, and shows a failed test as an error note', async () => {
     const { backend, user } = setup({
       ...NETWORK,
-      turn: [{ uri: 'turn:dead.example.com', username: 'bob', password_stored: true }],
+      turn: [{ uri: 'turn:dead.example.com', username: 'bob', password_stored: true, password_storage: 'keyring' }],
     });
     await user.click(await screen.findByTestId('network-test'));
     await waitFor(() => expect(screen.getByTestId('network-test-summary').textContent).toContain('No relay works'));
@@ -151,6 +152,21 @@ describe('Settings → Network', () => {
     const note = await screen.findByTestId('network-test-error');
     expect(note.textContent).toContain('Restart Homeline');
     expect(screen.queryByTestId('network-test-results')).toBeNull();
+  });
+
+  it('says when a password is kept for this session only (no keyring)', async () => {
+    const backend = new MockBackend({
+      network: { stun_servers: [], ice: true, force_relay: false, turn: [] },
+      keyring: { available: false, backend: 'session only', message: null },
+    });
+    const user = userEvent.setup();
+    render(NetworkSection, { props: { backend } });
+    await user.click(await screen.findByTestId('network-turn-add'));
+    await user.type(screen.getByTestId('network-turn-uri'), 'turn:192.0.2.9');
+    await user.type(screen.getByTestId('network-turn-username'), 'u');
+    await user.type(screen.getByTestId('network-turn-password'), 'p');
+    await user.click(screen.getByTestId('network-save'));
+    await waitFor(() => expect(screen.getByTestId('network-turn-password-state').textContent).toContain('this session only'));
   });
 
   it('speaks Russian, and cannot test without a relay', async () => {

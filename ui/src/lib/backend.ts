@@ -335,6 +335,8 @@ export interface TurnRelaySettings {
   username: string;
   /** Whether a password is stored (in the system keyring, or the file for scripted setups). */
   password_stored: boolean;
+  /** Where it is: `config` = in the settings file (typing it again here moves it to the keyring). */
+  password_storage: PasswordStorage;
 }
 
 /** `[network]` as Settings → Network shows it. */

@@ -397,7 +397,14 @@ export class MockBackend implements Backend {
         stun_servers: ['stun:stun.example.com:3478'],
         ice: true,
         force_relay: false,
-        turn: [{ uri: 'turns:turn.example.com:443?transport=tcp', username: 'homeline', password_stored: true }],
+        turn: [
+          {
+            uri: 'turns:turn.example.com:443?transport=tcp',
+            username: 'homeline',
+            password_stored: true,
+            password_storage: 'keyring',
+          },
+        ],
       },
     );
     for (const r of this.network.turn) {
@@ -614,7 +621,15 @@ export class MockBackend implements Backend {
         const key = `turn:${username}@${uri}`;
         if (r.password === '') this.relayPasswords.delete(key);
         else if (r.password !== null) this.relayPasswords.set(key, r.password);
-        turn.push({ uri, username, password_stored: this.relayPasswords.has(key) });
+        const stored = this.relayPasswords.has(key);
+        const password_storage: PasswordStorage = !stored
+          ? 'none'
+          : r.password === null
+            ? (this.network.turn.find((o) => o.uri === uri && o.username === username)?.password_storage ?? 'keyring')
+            : this.info.keyring.available
+              ? 'keyring'
+              : 'session';
+        turn.push({ uri, username, password_stored: stored, password_storage });
       }
       this.network = { stun_servers: stun, ice: input.ice, force_relay: input.force_relay, turn };
       return this.network;

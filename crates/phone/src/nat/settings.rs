@@ -28,6 +28,9 @@ pub struct TurnRelaySettings {
     pub username: String,
     /// Whether a password is stored for it (in the keyring, session memory or the file).
     pub password_stored: bool,
+    /// Where that password is: `keyring`, `session` (no keyring), `config` (the file, for
+    /// scripted setups) or `none`.
+    pub password_storage: PasswordStorage,
 }
 
 /// The global `[network]` settings the app edits.
@@ -143,10 +146,20 @@ impl Phone {
         let turn = network
             .turn
             .iter()
-            .map(|t| TurnRelaySettings {
-                uri: t.uri.clone(),
-                username: t.username.clone(),
-                password_stored: t.password.is_some() || self.relay_password_stored(t),
+            .map(|t| {
+                let storage = if t.password.is_some() {
+                    PasswordStorage::Config
+                } else if self.relay_password_stored(t) {
+                    self.secret_store().storage()
+                } else {
+                    PasswordStorage::None
+                };
+                TurnRelaySettings {
+                    uri: t.uri.clone(),
+                    username: t.username.clone(),
+                    password_stored: storage != PasswordStorage::None,
+                    password_storage: storage,
+                }
             })
             .collect();
         NetworkSettings {
