@@ -231,3 +231,17 @@ fn without_a_keyring_the_password_is_kept_for_the_session_and_says_so() {
     assert!(!text.contains("s3cret-pw"), "{text}");
     assert_eq!(phone.relay_targets(None).unwrap()[0].password, "s3cret-pw");
 }
+
+#[test]
+fn when_the_file_cannot_be_saved_a_new_relay_leaves_no_password_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file from a newer Homeline is never overwritten: saving is refused.
+    std::fs::write(dir.path().join("homeline.toml"), "version = 99\n").unwrap();
+    let keyring = MemoryKeyring::default();
+    let phone = open(dir.path(), &keyring);
+    let e = phone
+        .save_network_settings(input(vec![relay(RELAY, "alice", Some("s3cret-pw"))]))
+        .unwrap_err();
+    assert!(e.message.starts_with("Settings were not saved"), "{e:?}");
+    assert!(!keyring.contains(KEY));
+}

@@ -192,6 +192,8 @@ impl Phone {
         let before = self.config();
         let store = self.secret_store();
         let mut turn = Vec::new();
+        // Keyring entries made for relays new here (taken back if the file cannot be saved).
+        let mut added = Vec::new();
         for r in &relays {
             let old = before
                 .network
@@ -216,6 +218,14 @@ impl Phone {
                     store
                         .set(&id, p)
                         .map_err(|e| UiError::from(&crate::Error::from(e)))?;
+                    let elsewhere = before
+                        .accounts
+                        .iter()
+                        .flat_map(|a| a.turn.iter().flatten())
+                        .any(|o| o.keyring_id() == id);
+                    if old.is_none() && !elsewhere {
+                        added.push(id.clone());
+                    }
                     if store.storage() == PasswordStorage::Keyring && entry.password.is_some() {
                         tracing::info!(relay = %entry.uri, "relay password moved from the configuration file to the keyring");
                         entry.password = None;
@@ -232,7 +242,12 @@ impl Phone {
                 c.network.force_relay = input.force_relay;
                 c.network.turn = kept;
             })
-            .map_err(|e| UiError::from(&e))?;
+            .map_err(|e| {
+                for id in &added {
+                    let _ = store.delete(id);
+                }
+                UiError::from(&e)
+            })?;
         // Passwords of relays no longer listed anywhere are deleted (an account's own list
         // may name the same relay and user: then the password stays).
         let in_use: HashSet<String> = saved
