@@ -11,6 +11,7 @@
 #   incoming.test.mjs   the same, taking a call from sipp (registrar that calls back);
 #   desktop.test.mjs    inside a keyring session: autostart, links and one instance, the tray;
 #   headset.test.mjs    the same: Settings → Headset's switches, kept across a restart;
+#   network.test.mjs    the same: Settings → Network, a relay password in the keyring only;
 #   diagnostics.test.mjs  inside a keyring session: the connectivity test against coturn on loopback.
 # Screenshots and the app's files land in $HOMELINE_TEST_OUT/e2e.
 set -euo pipefail
@@ -96,6 +97,7 @@ drive calls "$root/scripts/with-keyring.sh" "$root/scripts/with-pulse.sh" || sta
 drive incoming "$root/scripts/with-keyring.sh" "$root/scripts/with-pulse.sh" || status=1
 drive desktop "$root/scripts/with-keyring.sh" || status=1
 drive headset "$root/scripts/with-keyring.sh" || status=1
+drive network "$root/scripts/with-keyring.sh" || status=1
 drive diagnostics "$root/scripts/with-keyring.sh" || status=1
 drive languages "$root/scripts/with-keyring.sh" || status=1
 drive no-keyring env DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/homeline-no-bus || status=1

@@ -91,6 +91,15 @@ describe('Settings → Network', () => {
     expect((await backend.network_settings()).turn.map((r) => r.username)).toEqual(['alice', 'carol']);
   });
 
+  it("asks for the password again when a relay's address changes", async () => {
+    const { user } = setup();
+    const uri = (await screen.findAllByTestId('network-turn-uri'))[0];
+    await user.type(uri, 'x');
+    expect(screen.getAllByTestId('network-turn-password-state')[0].textContent).toContain('type the password again');
+    await user.type(screen.getAllByTestId('network-turn-password')[0], 'pw');
+    expect(screen.getAllByTestId('network-turn-password-state')[0].textContent).toContain('new password');
+  });
+
   it('forgetting a stored password sends "" for it', async () => {
     const { backend, user } = setup();
     await user.click((await screen.findAllByTestId('network-turn-forget'))[0]);

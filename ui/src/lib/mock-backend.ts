@@ -601,7 +601,7 @@ export class MockBackend implements Backend {
       for (const line of input.stun_servers.map((l) => l.trim()).filter((l) => l !== '')) {
         if (!STUN_URI.test(line)) {
           throw invalidNetwork(
-            `The STUN server “${line}” is not valid: a STUN address like stun:host or stun:host:port is needed.`,
+            `This STUN server address is not valid: '${line}' is not a STUN address like stun:host or stun:host:port.`,
             'Write each STUN server as stun:host or stun:host:port (for example stun:stun.example.net:3478), one per line, and save again.',
           );
         }
@@ -614,7 +614,7 @@ export class MockBackend implements Backend {
         if (uri === '' && username === '' && !r.password) continue;
         if (!TURN_URI.test(uri)) {
           throw invalidNetwork(
-            `The relay “${uri}” is not valid: a TURN address like turn:host or turns:host:443?transport=tcp is needed.`,
+            `This relay address is not valid: '${uri}' is not a TURN address like turn:host or turns:host:443?transport=tcp.`,
             'Write the relay as turn:host[:port][?transport=udp|tcp] or turns:host[:port][?transport=tcp] and save again.',
           );
         }

@@ -501,6 +501,7 @@ network-turn-password-keep = Stored — type a new one to replace it
 network-turn-password-stored = The password is stored in the system keyring.
 network-turn-password-session = The password is kept for this session only: there is no system keyring.
 network-turn-password-config = The password is in the settings file (less safe): type it again to move it to the system keyring.
+network-turn-password-retype = The address or user name changed: type the password again, or the relay will have none.
 network-turn-password-forget = Forget it
 network-turn-password-forgotten = The stored password will be forgotten when you save.
 network-turn-password-new = When you save, the new password goes to the system keyring, never into the settings file.

@@ -481,6 +481,7 @@ network-turn-password-keep = 已保存 — 输入新密码即可替换
 network-turn-password-stored = 密码保存在系统密钥环中。
 network-turn-password-session = 没有系统密钥环，密码仅在本次运行期间保存。
 network-turn-password-config = 密码写在配置文件中（不够安全）：重新输入一次即可移入系统密钥环。
+network-turn-password-retype = 地址或用户名已更改：请重新输入密码，否则该中继将没有密码。
 network-turn-password-forget = 删除密码
 network-turn-password-forgotten = 保存后将删除已保存的密码。
 network-turn-password-new = 保存时，新密码会存入系统密钥环，绝不写入配置文件。

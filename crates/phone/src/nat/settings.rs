@@ -74,6 +74,14 @@ pub struct NetworkSettingsInput {
     pub turn: Vec<TurnRelayInput>,
 }
 
+/// Ends `s` with a full stop unless it ends with punctuation already.
+fn sentence(mut s: String) -> String {
+    if !s.ends_with(['.', '…', '!', '?']) {
+        s.push('.');
+    }
+    s
+}
+
 fn invalid(message: String, hint: &str) -> UiError {
     UiError::new("invalid_network_setting", message, hint)
 }
@@ -87,7 +95,7 @@ fn validate(input: &NetworkSettingsInput) -> Result<(Vec<String>, Vec<TurnRelayI
         }
         s.parse::<StunUri>().map_err(|e| {
             invalid(
-                format!("The STUN server \u{201c}{s}\u{201d} is not valid: {e}."),
+                sentence(format!("This STUN server address is not valid: {e}")),
                 "Write each STUN server as stun:host or stun:host:port (for example \
                  stun:stun.example.net:3478), one per line, and save again.",
             )
@@ -114,7 +122,7 @@ fn validate(input: &NetworkSettingsInput) -> Result<(Vec<String>, Vec<TurnRelayI
         }
         uri.parse::<TurnUri>().map_err(|e| {
             invalid(
-                format!("The relay \u{201c}{uri}\u{201d} is not valid: {e}."),
+                sentence(format!("This relay address is not valid: {e}")),
                 "Write the relay as turn:host[:port][?transport=udp|tcp] or \
                  turns:host[:port][?transport=tcp] (for example \
                  turns:relay.example.net:443?transport=tcp) and save again.",
