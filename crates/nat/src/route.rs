@@ -66,6 +66,16 @@ pub enum RelayReason {
 }
 
 impl RelayReason {
+    /// A stable code for the UI, which says the reason in the user's language:
+    /// `forced`, `symmetric_nat` or `udp_blocked`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Forced => "forced",
+            Self::SymmetricNat => "symmetric_nat",
+            Self::UdpBlocked => "udp_blocked",
+        }
+    }
+
     /// The reason in words, to follow "because".
     pub fn words(self) -> &'static str {
         match self {
@@ -276,6 +286,19 @@ mod tests {
         assert!(settled_without_stun(true, true));
         assert!(!settled_without_stun(true, false));
         assert!(!settled_without_stun(false, true));
+    }
+
+    #[test]
+    fn reason_codes_are_the_documented_ones() {
+        // The UI keys its own words on these (docs/app-api.md, `media_route_reason`).
+        let codes: Vec<&str> = [
+            RelayReason::Forced,
+            RelayReason::SymmetricNat,
+            RelayReason::UdpBlocked,
+        ]
+        .map(RelayReason::code)
+        .to_vec();
+        assert_eq!(codes, ["forced", "symmetric_nat", "udp_blocked"]);
     }
 
     #[test]

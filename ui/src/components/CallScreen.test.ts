@@ -1,6 +1,7 @@
 import { screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { CallStats } from '../lib/backend';
+import { setLanguage } from '../lib/i18n.svelte';
 import { account, callView } from '../lib/test-fixtures';
 import { argsOf, renderApp, STILL, text } from './test-utils';
 
@@ -158,6 +159,27 @@ describe('Call screen', () => {
     const route = await screen.findByTestId('call-route');
     expect(route.dataset.route).toBe('relay-tls');
     expect(text('call-route')).toBe('Through relay 203.0.113.5 (TLS 443) because UDP is blocked on this network');
+  });
+
+  it('says the route in Russian and Chinese from its parts, not in the English of the core', async () => {
+    const { backend, call } = await withCall({ stats: stats() });
+    const relayed = {
+      ...call,
+      stats: stats(),
+      media_route: 'relay-tls',
+      media_route_text: 'Through relay 203.0.113.5 (TLS 443) because UDP is blocked on this network',
+      media_route_reason: 'udp_blocked',
+      relay: 'turns:203.0.113.5:443?transport=tcp',
+    };
+    setLanguage('ru');
+    backend.emitCall(relayed);
+    await waitFor(() =>
+      expect(text('call-route')).toBe('Через ретранслятор 203.0.113.5 (TLS 443), потому что в этой сети заблокирован UDP'),
+    );
+    setLanguage('zh-CN');
+    await waitFor(() => expect(text('call-route')).toBe('经由中继 203.0.113.5（TLS 443），因为此网络屏蔽了 UDP'));
+    backend.emitCall({ ...relayed, media_route: 'direct', media_route_text: 'Direct', media_route_reason: null, relay: null });
+    await waitFor(() => expect(text('call-route')).toBe('直连'));
   });
 
   it('shows a media problem with its advice while it lasts', async () => {

@@ -191,6 +191,8 @@ export interface CallView {
   media_route?: string | null;
   /** The same in words: "Direct", "Through relay 203.0.113.5 (TLS 443) because …". */
   media_route_text?: string | null;
+  /** Why a relay: "forced", "symmetric_nat" or "udp_blocked"; null off the relay. */
+  media_route_reason?: string | null;
   /** The relay's URI when the audio goes through one. */
   relay?: string | null;
   /** ICE ran for this call. */

@@ -11,7 +11,7 @@ import type {
   Transport,
   UiError,
 } from './backend';
-import { i18n, labels, t } from './i18n.svelte';
+import { has, i18n, labels, t } from './i18n.svelte';
 
 // Each table reads its words in the language in use whenever a value is read.
 export const PASSWORD_STORAGE_LABEL: Record<PasswordStorage, string> = labels(
@@ -188,4 +188,42 @@ export function qualityOf(stats: CallStats | null): { kind: Quality; label: stri
   if (mos >= 4.0) return { kind: 'good', label: t('quality-good') };
   if (mos >= 3.6) return { kind: 'fair', label: t('quality-fair') };
   return { kind: 'poor', label: t('quality-poor') };
+}
+
+/** `host` and `port` of a TURN URI (`turns:203.0.113.5:443?transport=tcp`, `turn:[2001:db8::1]`). */
+function relayHostPort(uri: string): { host: string; port: string } | null {
+  const m = /^turns?:(\[[^\]]+\]|[^:?]+)(?::(\d+))?/i.exec(uri.trim());
+  if (!m) return null;
+  return { host: m[1], port: m[2] ?? (uri.toLowerCase().startsWith('turns:') ? '5349' : '3478') };
+}
+
+/**
+ * How the call's audio travels, in the user's language. English is the core's own sentence
+ * (it has the same parts); other languages are built from the route, the relay and the
+ * reason code, falling back to the core's sentence for anything unknown.
+ */
+export function routeText(call: {
+  media_route?: string | null;
+  media_route_text?: string | null;
+  media_route_reason?: string | null;
+  relay?: string | null;
+}): string | null {
+  const english = call.media_route_text ?? null;
+  const route = call.media_route ?? null;
+  if (i18n.locale === 'en' || route === null) return english;
+  let text: string;
+  if (route.startsWith('relay-')) {
+    const transport = route.slice('relay-'.length).toUpperCase();
+    const hp = call.relay ? relayHostPort(call.relay) : null;
+    text = hp ? t('route-relay', { host: hp.host, transport, port: hp.port }) : t('route-relay-unknown', { transport });
+    const reason = call.media_route_reason;
+    if (reason && has(`route-because-${reason}`)) {
+      text = t('route-with-reason', { route: text, reason: t(`route-because-${reason}`) });
+    }
+  } else if (has(`route-${route}`)) {
+    text = t(`route-${route}`);
+  } else {
+    return english;
+  }
+  return text;
 }

@@ -531,3 +531,15 @@ network-test-works = Works
 network-test-fails = Does not work
 network-test-used-tag = used by calls
 network-test-ms = { $ms } ms
+
+## How the call's audio travels (call screen); English is normally the core's own sentence
+route-direct = Direct
+route-host = Direct, on the local network
+route-srflx = Through your router's public address
+route-prflx = Through your router's public address (found by ICE)
+route-relay = Through relay { $host } ({ $transport } { $port })
+route-relay-unknown = Through a relay ({ $transport })
+route-with-reason = { $route } because { $reason }
+route-because-forced = the settings ask for a relay
+route-because-symmetric_nat = your router changes the port for every destination
+route-because-udp_blocked = UDP is blocked on this network

@@ -536,3 +536,15 @@ network-test-works = Работает
 network-test-fails = Не работает
 network-test-used-tag = используется для звонков
 network-test-ms = { $ms } мс
+
+## How the call's audio travels (call screen); English is normally the core's own sentence
+route-direct = Напрямую
+route-host = Напрямую, в локальной сети
+route-srflx = Через внешний адрес вашего роутера
+route-prflx = Через внешний адрес вашего роутера (найден ICE)
+route-relay = Через ретранслятор { $host } ({ $transport } { $port })
+route-relay-unknown = Через ретранслятор ({ $transport })
+route-with-reason = { $route }, потому что { $reason }
+route-because-forced = так указано в настройках
+route-because-symmetric_nat = ваш роутер меняет порт для каждого адресата
+route-because-udp_blocked = в этой сети заблокирован UDP

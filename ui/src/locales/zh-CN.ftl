@@ -511,3 +511,15 @@ network-test-works = 可用
 network-test-fails = 不可用
 network-test-used-tag = 通话使用此中继
 network-test-ms = { $ms } 毫秒
+
+## How the call's audio travels (call screen); English is normally the core's own sentence
+route-direct = 直连
+route-host = 直连（本地网络）
+route-srflx = 经由路由器的公网地址
+route-prflx = 经由路由器的公网地址（由 ICE 发现）
+route-relay = 经由中继 { $host }（{ $transport } { $port }）
+route-relay-unknown = 经由中继（{ $transport }）
+route-with-reason = { $route }，因为{ $reason }
+route-because-forced = 设置要求使用中继
+route-because-symmetric_nat = 您的路由器为每个目标更换端口
+route-because-udp_blocked = 此网络屏蔽了 UDP

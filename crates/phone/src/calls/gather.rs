@@ -94,6 +94,13 @@ impl Decision {
     pub fn sentence(&self) -> String {
         route::describe(self.route, self.relay.as_ref(), self.reason)
     }
+
+    /// Why the relay, as a code (see [`route::RelayReason::code`]); `None` off the relay.
+    pub fn reason_code(&self) -> Option<String> {
+        self.reason
+            .filter(|_| self.route.is_relay())
+            .map(|r| r.code().to_owned())
+    }
 }
 
 /// Gathers for `socket` under `plan` (see the module docs); when the relay wins, the socket

@@ -763,6 +763,7 @@ impl Actor {
             stats: None,
             media_route: Some(route.route.name().to_owned()),
             media_route_text: Some(route.sentence()),
+            media_route_reason: route.reason_code(),
             relay: route.relay.as_ref().map(|u| u.original.clone()),
             ice: false,
             setup_ms: None,
@@ -872,6 +873,7 @@ impl Actor {
         };
         e.view.media_route = Some(route.route.name().to_owned());
         e.view.media_route_text = Some(route.sentence());
+        e.view.media_route_reason = route.reason_code();
         e.view.relay = route.relay.as_ref().map(|u| u.original.clone());
         let their = e.their_offer.take();
         let (sdp, negotiated) = match their {
@@ -1274,6 +1276,7 @@ impl Actor {
                     stats: None,
                     media_route: None,
                     media_route_text: None,
+                    media_route_reason: None,
                     relay: None,
                     ice: false,
                     setup_ms: None,

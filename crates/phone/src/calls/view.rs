@@ -67,6 +67,9 @@ pub struct CallView {
     pub media_route: Option<String>,
     /// The same in words: "Direct", "Through relay 203.0.113.5 (UDP 3478) because …".
     pub media_route_text: Option<String>,
+    /// Why the audio goes through a relay, for the UI's own words: `forced`,
+    /// `symmetric_nat` or `udp_blocked`; `None` when it does not.
+    pub media_route_reason: Option<String>,
     /// The relay's URI when the audio goes through one.
     pub relay: Option<String>,
     /// Whether ICE ran for this call.
@@ -150,6 +153,7 @@ mod tests {
             stats: None,
             media_route: Some("relay-tls".into()),
             media_route_text: Some("Through relay 203.0.113.5 (TLS 443)".into()),
+            media_route_reason: None,
             relay: Some("turns:203.0.113.5:443?transport=tcp".into()),
             ice: false,
             setup_ms: Some(120),
