@@ -60,13 +60,15 @@ pub async fn srflx(
 
 /// Asks every server in `servers` over `sock` in parallel and collects the mapped addresses
 /// (one per server that answered) until `wanted` have answered, every server has answered or
-/// failed, or `limit` has passed, whichever is first. Two answers are what tells a symmetric
-/// NAT from a cone (`homeline_nat::route`); a dead server costs at most `limit`.
+/// failed, `limit` has passed, or `grace` has passed since the first answer, whichever is
+/// first. Two answers are what tells a symmetric NAT from a cone (`homeline_nat::route`); a
+/// dead server costs at most `limit`, or only `grace` once another server has answered.
 pub async fn srflx_all(
     sock: &UdpSocket,
     servers: &[SocketAddr],
     wanted: usize,
     limit: Duration,
+    grace: Duration,
 ) -> Vec<SocketAddr> {
     let Ok(local) = sock.local_addr() else {
         return Vec::new();
@@ -79,6 +81,7 @@ pub async fn srflx_all(
         .collect();
     let mut found: Vec<Option<SocketAddr>> = vec![None; bindings.len()];
     let mut buf = vec![0u8; 1500];
+    let mut grace_until: Option<Instant> = None;
     loop {
         for b in bindings.iter_mut() {
             while let Some(t) = b.poll_transmit() {
@@ -92,10 +95,19 @@ pub async fn srflx_all(
         }
         let answered = found.iter().flatten().count();
         let finished = bindings.iter().all(|b| b.result().is_some());
-        if answered >= wanted || finished {
+        if answered > 0 && grace_until.is_none() {
+            grace_until = Some(Instant::now() + grace);
+        }
+        let graced = grace_until.is_some_and(|t| t <= Instant::now());
+        if answered >= wanted || finished || graced {
             return found.into_iter().flatten().collect();
         }
-        let Some(wake) = bindings.iter_mut().filter_map(|b| b.poll_timeout()).min() else {
+        let Some(wake) = bindings
+            .iter_mut()
+            .filter_map(|b| b.poll_timeout())
+            .chain(grace_until)
+            .min()
+        else {
             return found.into_iter().flatten().collect();
         };
         tokio::select! {
