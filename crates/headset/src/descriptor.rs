@@ -247,6 +247,10 @@ const MAX_DESCRIPTOR: usize = 4096;
 const MAX_REPORT_SIZE: usize = 256;
 const MAX_REPORT_COUNT: usize = 12288;
 const MAX_TOTAL_FIELDS: usize = 65536;
+/// The widest Usage Minimum..Maximum range accepted (Linux's `HID_MAX_USAGES`), and the most
+/// usages all ranges together may expand to: hidreport keeps a copy per main item.
+const MAX_USAGE_RANGE: u32 = 12288;
+const MAX_TOTAL_USAGES: u64 = 262_144;
 
 /// Refuses descriptors beyond those limits before hidreport builds its fields.
 fn precheck(bytes: &[u8]) -> Result<(), DescriptorError> {
@@ -258,10 +262,18 @@ fn precheck(bytes: &[u8]) -> Result<(), DescriptorError> {
     }
     let items = ReportDescriptorItems::try_from(bytes)
         .map_err(|e| DescriptorError::Invalid(e.to_string()))?;
-    let mut stack = vec![(0usize, 0usize)];
+    // (Report Size, Report Count, a Usage Page is set) per Push level.
+    let mut stack = vec![(0usize, 0usize, false)];
     let mut total = 0usize;
+    // A Usage (or Usage Minimum/Maximum) without its own page waits for the next main item,
+    // which resolves it with the Usage Page of that moment.
+    let mut bare_usage = false;
+    // The last Usage Minimum and Maximum seen: hidreport expands min..=max into one entry per
+    // usage (and keeps them from one main item to the next), so a 32-bit range is gigabytes.
+    let (mut usage_min, mut usage_max) = (None::<u32>, None::<u32>);
+    let mut total_usages = 0u64;
     for it in items.iter() {
-        let (size, count) = stack.last().copied().unwrap_or((0, 0));
+        let (size, count, page) = stack.last().copied().unwrap_or((0, 0, false));
         match it.item().item_type() {
             ItemType::Global(GlobalItem::ReportSize(n)) => {
                 if let Some(top) = stack.last_mut() {
@@ -273,22 +285,67 @@ fn precheck(bytes: &[u8]) -> Result<(), DescriptorError> {
                     top.1 = usize::from(&n);
                 }
             }
-            ItemType::Global(GlobalItem::Push) => stack.push((size, count)),
+            ItemType::Global(GlobalItem::UsagePage(_)) => {
+                if let Some(top) = stack.last_mut() {
+                    top.2 = true;
+                }
+            }
+            ItemType::Global(GlobalItem::Push) => stack.push((size, count, page)),
             ItemType::Global(GlobalItem::Pop) if stack.len() > 1 => {
                 stack.pop();
             }
-            ItemType::Main(MainItem::Input(_) | MainItem::Output(_) | MainItem::Feature(_)) => {
-                if size > MAX_REPORT_SIZE || count > MAX_REPORT_COUNT {
+            ItemType::Local(LocalItem::UsageId(_)) => bare_usage = true,
+            ItemType::Local(LocalItem::UsageMinimum(v)) => {
+                bare_usage = true;
+                usage_min = Some(u32::from(v));
+            }
+            ItemType::Local(LocalItem::UsageMaximum(v)) => {
+                bare_usage = true;
+                usage_max = Some(u32::from(v));
+            }
+            ItemType::Main(main) => {
+                // hidreport 0.6 panics ("Missing UsagePage in globals") on such a usage; it
+                // is malformed HID, so it is refused here, before the parser sees it.
+                if bare_usage && !page {
                     return Err(DescriptorError::Invalid(format!(
-                        "a field at byte {} is {size} bits x {count}, beyond what HID allows",
+                        "a Usage before byte {} has no Usage Page",
                         it.offset()
                     )));
                 }
-                total += count;
-                if total > MAX_TOTAL_FIELDS {
-                    return Err(DescriptorError::Invalid(
-                        "it declares too many fields".into(),
-                    ));
+                bare_usage = false;
+                if let (Some(lo), Some(hi)) = (usage_min, usage_max)
+                    && hi.saturating_sub(lo) > MAX_USAGE_RANGE
+                {
+                    return Err(DescriptorError::Invalid(format!(
+                        "a usage range before byte {} spans {} usages, more than HID allows",
+                        it.offset(),
+                        u64::from(hi - lo) + 1
+                    )));
+                }
+                if let (Some(lo), Some(hi)) = (usage_min, usage_max) {
+                    total_usages += u64::from(hi.saturating_sub(lo)) + 1;
+                    if total_usages > MAX_TOTAL_USAGES {
+                        return Err(DescriptorError::Invalid(
+                            "it declares too many usages".into(),
+                        ));
+                    }
+                }
+                if matches!(
+                    main,
+                    MainItem::Input(_) | MainItem::Output(_) | MainItem::Feature(_)
+                ) {
+                    if size > MAX_REPORT_SIZE || count > MAX_REPORT_COUNT {
+                        return Err(DescriptorError::Invalid(format!(
+                            "a field at byte {} is {size} bits x {count}, beyond what HID allows",
+                            it.offset()
+                        )));
+                    }
+                    total += count;
+                    if total > MAX_TOTAL_FIELDS {
+                        return Err(DescriptorError::Invalid(
+                            "it declares too many fields".into(),
+                        ));
+                    }
                 }
             }
             _ => {}

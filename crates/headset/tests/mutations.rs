@@ -148,3 +148,42 @@ fn garbage_reports_never_panic_on_real_layouts() {
         }
     }
 }
+
+/// Found by the `hid_headset` fuzz target in its first second: Usages before any Usage Page
+/// made hidreport panic ("Missing UsagePage in globals"). The panic was caught, but the fuzzer
+/// (and any build with panic = abort) dies on it; the precheck now refuses such a descriptor
+/// by name before the parser sees it.
+#[test]
+fn a_usage_without_a_usage_page_is_refused_before_the_parser_sees_it() {
+    // Logical 0..1, Usage 0xE9, Usage 0xEA, Report Size 1, Count 2, Input: no Usage Page.
+    let bare = [
+        0x15, 0x00, 0x25, 0x01, 0x09, 0xe9, 0x09, 0xea, 0x75, 0x01, 0x95, 0x02, 0x81, 0x42,
+    ];
+    // The precheck's own words, not "the descriptor parser gave up on it" (its caught panic).
+    let e = descriptor::parse(&bare).expect_err("no Usage Page");
+    assert!(e.to_string().contains("has no Usage Page"), "{e}");
+    // The same with Usage Page (Consumer) first is a valid descriptor.
+    let mut paged = vec![0x05, 0x0c];
+    paged.extend_from_slice(&bare);
+    assert!(descriptor::parse(&paged).is_ok());
+}
+
+/// Found by the `hid_headset` fuzz target: a 32-bit Usage Minimum..Maximum made hidreport
+/// expand one entry per usage (gigabytes). Ranges beyond Linux's HID_MAX_USAGES are refused.
+#[test]
+fn a_usage_range_beyond_what_hid_allows_is_refused() {
+    // Usage Page (Consumer), Usage Minimum 0, Usage Maximum 0xFFFFFFFF (4-byte form), Logical
+    // 0..1, Report Size 1, Count 1, Input.
+    let huge = [
+        0x05, 0x0c, 0x19, 0x00, 0x2b, 0xff, 0xff, 0xff, 0xff, 0x15, 0x00, 0x25, 0x01, 0x75, 0x01,
+        0x95, 0x01, 0x81, 0x02,
+    ];
+    let e = descriptor::parse(&huge).expect_err("a 4-billion usage range");
+    assert!(e.to_string().contains("more than HID allows"), "{e}");
+    // A keyboard-sized range (0..=0xE7) is fine.
+    let keys = [
+        0x05, 0x0c, 0x19, 0x00, 0x29, 0xe7, 0x15, 0x00, 0x25, 0x01, 0x75, 0x01, 0x95, 0x01, 0x81,
+        0x02,
+    ];
+    assert!(descriptor::parse(&keys).is_ok());
+}
