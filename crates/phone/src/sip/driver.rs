@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use homeline_sip::auth::Credentials;
-use homeline_sip::call::{CallConfig, CallEvent, CallFailure, CallLayer, EndCause};
+use homeline_sip::call::{CallConfig, CallEvent, CallLayer};
 use homeline_sip::framing::PONG;
 use homeline_sip::keepalive::{DEFAULT_INTERVAL, KeepAlive, KeepAliveEvent, KeepAliveMode};
 use homeline_sip::register::{
@@ -176,6 +176,10 @@ pub struct Driver {
     commands: mpsc::UnboundedReceiver<CallCommand>,
     /// The one registration of this driver's life (created with the first flow).
     reg: Option<Registration>,
+    /// The account's calls, carried from one flow to the next like the registration: a
+    /// connected call's media never went through the server, so it outlives the flow
+    /// (RFC 5626 §5; see `homeline_sip::call` flow recovery).
+    calls: Option<CallLayer>,
     /// Own presence status and watched contacts, carried from one session to the next.
     presence: crate::presence::agent::Intent,
     /// A transport the automatic fallback found working: tried first from then on.
@@ -216,6 +220,7 @@ impl Driver {
                 rng: Rng::new(seed ^ 0x5eed),
             },
             reg: None,
+            calls: None,
             presence,
             preferred: None,
             fallback_note: None,
@@ -316,6 +321,32 @@ impl Driver {
 
     /// Runs until shutdown.
     pub async fn run(mut self) {
+        self.run_sessions().await;
+        // No flow any more: calls still carried cannot go on.
+        if let Some(mut calls) = self.calls.take() {
+            self.end_calls_without_flow(&mut calls);
+        }
+    }
+
+    /// Ends every call of `calls` with a plain reason, at once (no flow to signal on), and
+    /// reports what the layer still had to say.
+    fn end_calls_without_flow(&self, calls: &mut CallLayer) {
+        let now = self.deps.clock.now();
+        let live = calls.active_calls().len();
+        if live > 0 {
+            tracing::info!(account = %self.setup.account_id, calls = live,
+                "the account stopped; its calls end");
+        }
+        calls.end_without_flow(now);
+        while let Some(event) = calls.poll_event() {
+            let _ = self.deps.calls.send(AccountCall {
+                account_id: self.setup.account_id.clone(),
+                event,
+            });
+        }
+    }
+
+    async fn run_sessions(&mut self) {
         let uri = match ServerUri::parse(&self.setup.registrar) {
             Ok(u) => u,
             Err(e) => {
@@ -489,8 +520,22 @@ impl Driver {
             self.seed ^ 0x93e5,
             std::mem::take(&mut self.presence),
         );
+        let calls = match self.calls.take() {
+            Some(mut calls) => {
+                // RFC 5626 §5: the calls go on over the new flow; what was pending on the old
+                // one resolves now (reported in the first pump).
+                let live = calls.active_calls().len();
+                if live > 0 {
+                    tracing::info!(account = %self.setup.account_id, calls = live,
+                        "calls continue on the new flow");
+                }
+                calls.move_to_flow(now, flow.local(), target.transport, Some(flow.peer()));
+                calls
+            }
+            None => CallLayer::new(call_config, self.seed ^ 0xca11),
+        };
         let mut s = Session {
-            calls: CallLayer::new(call_config, self.seed ^ 0xca11),
+            calls,
             pager,
             presence,
             public_ip: None,
@@ -516,20 +561,15 @@ impl Driver {
         let end = self.drive(&mut s).await;
         self.reg = Some(s.reg);
         self.presence = s.presence.into_intent();
-        // Calls live on this flow's layers, which end with it: tell whoever shows them
-        // (the next session's handles start afresh).
-        for call in s.calls.active_calls() {
-            let cause = EndCause::Failed(CallFailure {
-                code: 503,
-                message: "the connection to the server was lost, so the call ended".into(),
-                hint: "Homeline reconnects by itself; call again once it is registered".into(),
-            });
-            tracing::info!(account = %self.setup.account_id, ?call,
-                "a call ended with its flow");
-            let _ = self.deps.calls.send(AccountCall {
-                account_id: self.setup.account_id.clone(),
-                event: CallEvent::Ended { call, cause },
-            });
+        match end {
+            // No next flow: the calls cannot go on.
+            SessionEnd::Stopped | SessionEnd::Shutdown => {
+                self.end_calls_without_flow(&mut s.calls);
+            }
+            // The next flow carries them on.
+            SessionEnd::Failover(..) | SessionEnd::Lost(_) | SessionEnd::NetworkChanged => {
+                self.calls = Some(s.calls);
+            }
         }
         // What the last moments queued still goes out (the 486 of a call that ended just
         // before a network move); a dead flow ends at once.
