@@ -20,7 +20,11 @@
 //! or the registrar's `Flow-Timer` when that is shorter.
 //!
 //! A flow that dies (connection closed, no keep-alive answer, RFC 5626 §4.4) is reopened and
-//! the account registers again. A network change (the route to the server now leaves from
+//! the account registers again. The account's calls outlive it (RFC 5626 §5): like the
+//! registration, one [`CallLayer`] lives from flow to flow and is moved to each new one
+//! ([`CallLayer::move_to_flow`]); once the new flow is registered, connected calls refresh
+//! the peer's target with a re-INVITE. Only when no flow will follow (shutdown, a refusal
+//! retrying cannot fix) do the calls end, with a plain reason. A network change (the route to the server now leaves from
 //! another local address, see [`super::netwatch`]) reopens the flow at once, also in the
 //! middle of a back-off. Unregistering on shutdown waits at most [`UNREGISTER_LIMIT`].
 

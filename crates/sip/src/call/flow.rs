@@ -37,9 +37,9 @@ use super::{CallEvent, CallFailure, CallHandle, CallLayer, CallState, EndCause, 
 use crate::transaction::{Peer, TransactionId, TransportKind};
 
 impl CallLayer {
-    /// The flow under the calls was replaced (see the [module docs](self)): new requests go
-    /// from `local` over `transport` to `outbound_proxy`; every transaction of the old
-    /// transaction layer is resolved now. Call [`set_contact`](Self::set_contact) once
+    /// The flow under the calls was replaced (see flow recovery in [`crate::call`]): new
+    /// requests go from `local` over `transport` to `outbound_proxy`; every transaction of the
+    /// old transaction layer is resolved now. Call [`set_contact`](Self::set_contact) once
     /// registration on the new flow learns our Contact. Drain [`poll_event`](Self::poll_event)
     /// afterwards: calls that could not go on report `Ended`, pending changes `UpdateFailed`.
     pub fn move_to_flow(

@@ -46,6 +46,10 @@
 //!   ways with glare → 491 and a retry after the §14.1 random interval, REFER blind transfer
 //!   with NOTIFY sipfrag progress both ways (RFC 3515), DTMF in INFO (`application/dtmf-relay`),
 //!   OPTIONS answered with Allow and Accept (§11.2) in and outside dialogs.
+//! - Flow recovery (`flow`, RFC 5626 §5): calls outlive the flow they were set up on
+//!   ([`CallLayer::move_to_flow`]); pending transactions of the old flow resolve at once, and
+//!   connected calls ask for a target refresh ([`CallEvent::TargetRefresh`]) once the new
+//!   Contact is known.
 //! - Failures reach the UI as [`CallFailure`] `{code, message, hint}`.
 
 mod build;
