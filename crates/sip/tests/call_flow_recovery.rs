@@ -78,7 +78,8 @@ fn new_flow(sim: &mut Sim) {
     let ua = sim.ua("alice");
     ua.layer = TransactionLayer::new(TimerConfig::default());
     let local: SocketAddr = "192.0.2.1:5070".parse().unwrap();
-    ua.calls.move_to_flow(now, local, TransportKind::Udp, None);
+    ua.calls
+        .move_to_flow(now, &mut ua.layer, local, TransportKind::Udp, None);
     sim.pump();
 }
 
@@ -293,6 +294,7 @@ fn an_unchanged_contact_needs_no_refresh() {
     ua.layer = TransactionLayer::new(TimerConfig::default());
     ua.calls.move_to_flow(
         now,
+        &mut ua.layer,
         "192.0.2.1:5060".parse().unwrap(),
         TransportKind::Udp,
         None,
@@ -303,4 +305,41 @@ fn an_unchanged_contact_needs_no_refresh() {
     assert!(sim.take_events("alice").is_empty());
     sim.run_until(5000);
     assert!(sim.lines().is_empty(), "{:?}", sim.lines());
+}
+
+#[test]
+fn a_hang_up_without_a_flow_ends_the_call_at_once_and_the_bye_leaves_on_the_next_flow() {
+    let (mut sim, a, _b) = connected();
+    sim.run_until(2000);
+    // The flow died at 2000 and the next one is not open yet: the person hangs up.
+    let now = sim.now;
+    sim.ua("alice").calls.hangup_without_flow(now, a).unwrap();
+    sim.pump();
+    let alice = sim.take_events("alice");
+    assert!(
+        matches!(
+            &alice[..],
+            [(
+                2000,
+                CallEvent::Ended {
+                    cause: EndCause::LocalHangup,
+                    ..
+                }
+            )]
+        ),
+        "{alice:?}"
+    );
+    // Again does nothing; nothing is sent without a flow.
+    sim.ua("alice").calls.hangup_without_flow(now, a).unwrap();
+    sim.run_until(5000);
+    assert!(sim.lines().is_empty(), "{:?}", sim.lines());
+    // The next flow opens: the BYE leaves on it first thing, and Bob's call ends.
+    new_flow(&mut sim);
+    sim.run_until(6000);
+    assert_eq!(
+        sim.lines(),
+        ["5000 alice>bob BYE", "5030 bob>alice 200 BYE"]
+    );
+    assert!(sim.ua("bob").calls.active_calls().is_empty());
+    assert!(sim.take_events("alice").is_empty());
 }

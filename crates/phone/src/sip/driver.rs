@@ -184,6 +184,8 @@ pub struct Driver {
     /// connected call's media never went through the server, so it outlives the flow
     /// (RFC 5626 §5; see `homeline_sip::call` flow recovery).
     calls: Option<CallLayer>,
+    /// Commands that arrived between flows and wait for the next one.
+    deferred: std::collections::VecDeque<CallCommand>,
     /// Own presence status and watched contacts, carried from one session to the next.
     presence: crate::presence::agent::Intent,
     /// A transport the automatic fallback found working: tried first from then on.
@@ -225,6 +227,7 @@ impl Driver {
             },
             reg: None,
             calls: None,
+            deferred: std::collections::VecDeque::new(),
             presence,
             preferred: None,
             fallback_note: None,
@@ -301,6 +304,7 @@ impl Driver {
             tokio::select! {
                 () = tokio::time::sleep_until(deadline) => return self.shutting_down(),
                 _ = self.shutdown.changed() => return true,
+                Some(c) = self.commands.recv() => self.command_between_flows(c),
                 _ = tick.tick(), if watch.is_some() => {
                     if let Some(w) = watch.as_mut()
                         && w.update(self.deps.routes.source_for(w.server())) == RouteChange::Moved
@@ -312,6 +316,28 @@ impl Driver {
                     }
                 }
             }
+        }
+    }
+
+    /// A command while the account has no flow: a hang-up ends its call now (the person
+    /// should not watch it "ending" for the whole outage; its BYE leaves on the next flow,
+    /// see [`CallLayer::hangup_without_flow`]); anything else waits for the next flow.
+    fn command_between_flows(&mut self, c: CallCommand) {
+        match (c, self.calls.as_mut()) {
+            (CallCommand::Hangup(h) | CallCommand::Reject(h, _), Some(calls)) => {
+                let now = self.deps.clock.now();
+                if let Err(e) = calls.hangup_without_flow(now, h) {
+                    tracing::debug!(account = %self.setup.account_id, error = %e,
+                        "hang-up between flows refused");
+                }
+                while let Some(event) = calls.poll_event() {
+                    let _ = self.deps.calls.send(AccountCall {
+                        account_id: self.setup.account_id.clone(),
+                        event,
+                    });
+                }
+            }
+            (c, _) => self.deferred.push_back(c),
         }
     }
 
@@ -524,6 +550,7 @@ impl Driver {
             self.seed ^ 0x93e5,
             std::mem::take(&mut self.presence),
         );
+        let mut layer = TransactionLayer::new(self.setup.timers);
         let calls = match self.calls.take() {
             Some(mut calls) => {
                 // RFC 5626 §5: the calls go on over the new flow; what was pending on the old
@@ -533,7 +560,13 @@ impl Driver {
                     tracing::info!(account = %self.setup.account_id, calls = live,
                         "calls continue on the new flow");
                 }
-                calls.move_to_flow(now, flow.local(), target.transport, Some(flow.peer()));
+                calls.move_to_flow(
+                    now,
+                    &mut layer,
+                    flow.local(),
+                    target.transport,
+                    Some(flow.peer()),
+                );
                 calls
             }
             None => CallLayer::new(call_config, self.seed ^ 0xca11),
@@ -546,7 +579,7 @@ impl Driver {
             flow,
             target,
             reg,
-            layer: TransactionLayer::new(self.setup.timers),
+            layer,
             keepalive: self
                 .setup
                 .keepalive
@@ -584,6 +617,10 @@ impl Driver {
     async fn drive(&mut self, s: &mut Session) -> SessionEnd {
         if self.shutting_down() {
             return SessionEnd::Shutdown;
+        }
+        // What was asked between flows, in order, before anything new.
+        while let Some(c) = self.deferred.pop_front() {
+            self.on_call_command(s, c);
         }
         let mut net_tick = net_ticker(self.deps.net_poll);
         loop {

@@ -16,6 +16,9 @@
 //!   503; DTMF digits not yet sent are dropped; a CANCEL or BYE in flight ends its call; a
 //!   re-INVITE of the peer's that we had not answered is dropped with its transaction.
 //!   Nothing pending hangs a call, and no old id can match a new layer's transaction.
+//! - A call hung up while there was no flow ([`CallLayer::hangup_without_flow`]: the person
+//!   need not wait for the reconnection to see it end) sends its BYE first thing on the new
+//!   flow, if that comes within 64·T1 (§17.1.1.2, how long an ended call is remembered).
 //! - Once the new Contact is known, each connected call whose peer still holds the old one
 //!   asks the application for a target refresh ([`CallEvent::TargetRefresh`]): a re-INVITE
 //!   with the same session carries the new Contact (RFC 3261 §12.2.1.2), so the peer's
@@ -24,7 +27,9 @@
 //!
 //! ```text
 //! // the flow died: the session ends, the call layer stays
-//! calls.move_to_flow(now, new_flow.local(), new_flow.transport(), Some(new_flow.peer()));
+//! calls.hangup_without_flow(now, call)?;          // the person hung up meanwhile
+//! let mut layer = TransactionLayer::new(timers);   // the new flow's
+//! calls.move_to_flow(now, &mut layer, new_flow.local(), new_flow.transport(), Some(peer));
 //! // … REGISTER on the new flow; on its 2xx:
 //! calls.set_contact(Some(registered_contact));   // → TargetRefresh for moved calls
 //! // the application answers TargetRefresh with calls.update(now, &mut layer, call, same_sdp)
@@ -33,8 +38,8 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::{CallEvent, CallFailure, CallHandle, CallLayer, CallState, EndCause, Role};
-use crate::transaction::{Peer, TransactionId, TransportKind};
+use super::{CallError, CallEvent, CallFailure, CallHandle, CallLayer, CallState, EndCause, Role};
+use crate::transaction::{Peer, TransactionId, TransactionLayer, TransportKind};
 
 impl CallLayer {
     /// The flow under the calls was replaced (see flow recovery in [`crate::call`]): new
@@ -42,9 +47,11 @@ impl CallLayer {
     /// old transaction layer is resolved now. Call [`set_contact`](Self::set_contact) once
     /// registration on the new flow learns our Contact. Drain [`poll_event`](Self::poll_event)
     /// afterwards: calls that could not go on report `Ended`, pending changes `UpdateFailed`.
+    /// `layer` is the new flow's: the BYEs of calls hung up without a flow leave on it.
     pub fn move_to_flow(
         &mut self,
         now: Instant,
+        layer: &mut TransactionLayer,
         local: SocketAddr,
         transport: TransportKind,
         outbound_proxy: Option<Peer>,
@@ -66,7 +73,37 @@ impl CallLayer {
                 .map(|(_, (_, r))| *r)
                 .collect();
             self.call_lost_flow(now, h, &roles, outbound_proxy);
+            if self
+                .calls
+                .get_mut(&h)
+                .is_some_and(|c| std::mem::take(&mut c.bye_on_next_flow))
+            {
+                self.send_bye_only(now, layer, h);
+            }
         }
+    }
+
+    /// Hangs up call `h` while the account has no flow (the last one died, the next is not
+    /// open yet): the call ends for the application now, as any hang-up does, instead of
+    /// when the network comes back. A connected call's BYE waits for the next flow
+    /// ([`move_to_flow`](Self::move_to_flow)); a call not yet connected has nothing left to
+    /// send (its transaction went with the flow). Ending an ended call does nothing.
+    pub fn hangup_without_flow(&mut self, now: Instant, h: CallHandle) -> Result<(), CallError> {
+        let call = self.calls.get_mut(&h).ok_or(CallError::NoSuchCall)?;
+        let cause = match call.state {
+            CallState::Active | CallState::Answering => {
+                call.bye_on_next_flow = call.dialog.is_some();
+                EndCause::LocalHangup
+            }
+            CallState::Dialing | CallState::Ringing => EndCause::Cancelled,
+            CallState::Incoming => EndCause::LocalHangup,
+            CallState::Ending | CallState::Ended => return Ok(()),
+        };
+        call.ack_wait = None;
+        call.update = None;
+        call.bye_after_ack = false;
+        self.end(now, h, cause);
+        Ok(())
     }
 
     fn call_lost_flow(

@@ -222,6 +222,8 @@ struct Call {
     moved: bool,
     /// The Contact for which a target refresh was asked of the application.
     refresh_asked: Option<String>,
+    /// Hung up while there was no flow: the BYE leaves on the next one.
+    bye_on_next_flow: bool,
 }
 
 impl Call {
@@ -274,6 +276,7 @@ impl Call {
             advertised: None,
             moved: false,
             refresh_asked: None,
+            bye_on_next_flow: false,
         }
     }
 

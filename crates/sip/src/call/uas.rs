@@ -353,7 +353,12 @@ impl CallLayer {
     }
 
     /// BYE without reporting (the end was reported already).
-    fn send_bye_only(&mut self, now: Instant, layer: &mut TransactionLayer, h: CallHandle) {
+    pub(super) fn send_bye_only(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        h: CallHandle,
+    ) {
         match self.dialog_request(h, rsip::Method::Bye, "", b"") {
             Ok(bye) => {
                 if let Err(e) = self.send_in_dialog(now, layer, h, Role::Bye, bye) {
