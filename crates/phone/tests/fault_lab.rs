@@ -187,10 +187,6 @@ fn bob(
 }
 
 #[test]
-#[ignore = "known defect (issue 11 note): a call lives on its registration's flow, so when a \
-            restarted server closes the TCP connection the call ends with 503 although its \
-            media never touched the server; the fix carries the call layer to the new flow \
-            and refreshes the dialog's target with a re-INVITE"]
 fn a_call_goes_on_while_kamailio_restarts_and_registration_is_back_within_5_s() {
     let Some(lab) = lab("fault-restart") else {
         return;

@@ -607,3 +607,115 @@ async fn a_call_on_a_flow_that_dies_is_reported_ended() {
     );
     rt.stop_all(Duration::from_secs(5)).await;
 }
+
+/// The flow dies under a connected call (RFC 5626 §5): the call is not ended with it. The
+/// person hangs up before the next flow is open: the call ends at once, not when the network
+/// is back, and its BYE leaves first thing on the next flow.
+#[tokio::test(start_paused = true)]
+async fn a_hang_up_between_flows_ends_the_call_at_once_and_its_bye_leaves_on_the_next_flow() {
+    use homeline_phone::sip::CallCommand;
+    use homeline_sip::call::{CallEvent, EndCause};
+    let b = Behaviour {
+        outbound_flow_timer: Some(20),
+        ..Behaviour::default()
+    };
+    let answer_stun = b.answer_stun.clone();
+    let mut reg = registrar(LOCALHOST, b).await;
+    let rt = runtime();
+    let mut calls = rt.subscribe_calls();
+    rt.start(account(
+        "a",
+        &format!("sip:{}", reg.addr),
+        Some(TransportKind::Udp),
+        Some(Duration::from_secs(25)),
+    ))
+    .unwrap();
+    let first = reg.next(Duration::from_secs(5), |s| s.is_register()).await;
+    registered(&rt, "a", Duration::from_secs(5)).await;
+    let invite = format!(
+        "INVITE sip:alice@{client} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK-between-1;rport\r\nMax-Forwards: 70\r\n\
+         From: <sip:caller@example.test>;tag=c1\r\nTo: <sip:alice@example.test>\r\n\
+         Call-ID: between-1@example.test\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@{me}>\r\n\
+         Content-Length: 0\r\n\r\n",
+        client = first.from,
+        me = reg.addr,
+    );
+    reg.send_udp(&invite, first.from).await;
+    let call = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let CallEvent::Incoming { call, .. } = calls.recv().await.unwrap().event {
+                return call;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(rt.call_command("a", CallCommand::Answer(call, b"v=0\r\n".to_vec())));
+    let ok = reg
+        .next(Duration::from_secs(5), |s| {
+            s.text.starts_with("SIP/2.0 200") && header(&s.text, "CSeq") == Some("1 INVITE")
+        })
+        .await;
+    let ack = format!(
+        "ACK sip:alice@{client} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK-between-2;rport\r\nMax-Forwards: 70\r\n\
+         From: <sip:caller@example.test>;tag=c1\r\nTo: {to}\r\n\
+         Call-ID: between-1@example.test\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+        client = first.from,
+        me = reg.addr,
+        to = header(&ok.text, "To").unwrap(),
+    );
+    reg.send_udp(&ack, first.from).await;
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let CallEvent::Confirmed { .. } = calls.recv().await.unwrap().event {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    // The keep-alives go unanswered: the flow is declared dead; the call goes on.
+    answer_stun.store(false, Ordering::SeqCst);
+    wait_status(&rt, "a", Duration::from_secs(120), |s| {
+        s.state == RegistrationState::Failed
+    })
+    .await;
+    answer_stun.store(true, Ordering::SeqCst);
+    while let Ok(c) = calls.try_recv() {
+        assert!(
+            !matches!(c.event, CallEvent::Ended { .. }),
+            "the call ended with its flow: {c:?}"
+        );
+    }
+    // Hung up while there is no flow: ended now, before the next REGISTER.
+    let registers = reg.registers().len();
+    let hung_up = tokio::time::Instant::now();
+    assert!(rt.call_command("a", CallCommand::Hangup(call)));
+    let cause = tokio::time::timeout(Duration::from_millis(100), async {
+        loop {
+            if let CallEvent::Ended { cause, .. } = calls.recv().await.unwrap().event {
+                return cause;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(cause, EndCause::LocalHangup);
+    assert_eq!(reg.registers().len(), registers, "no new flow yet");
+    // The BYE leaves on the next flow.
+    let bye = reg
+        .next(Duration::from_secs(60), |s| s.text.starts_with("BYE "))
+        .await;
+    assert!(bye.at > hung_up);
+    assert_eq!(
+        header(&bye.text, "Call-ID"),
+        Some("between-1@example.test"),
+        "{}",
+        bye.text
+    );
+    registered(&rt, "a", Duration::from_secs(10)).await;
+    assert!(reg.registers().len() > registers);
+    rt.stop_all(Duration::from_secs(5)).await;
+}

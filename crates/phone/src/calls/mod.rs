@@ -971,6 +971,32 @@ impl Actor {
         )
     }
 
+    /// The call moved to a new flow (the signalling reconnected): offer the same session
+    /// again, its version + 1 (RFC 3264 §8), through the hold path's re-INVITE, whose new
+    /// Contact tells the peer where to reach us (RFC 3261 §12.2.1.2). Media do not change.
+    fn refresh_target(&mut self, id: &str) -> Result<(), UiError> {
+        let e = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
+        if e.view.state != CallStatus::Active || e.hold_pending.is_some() {
+            return Err(invalid_state(
+                "The call is changing already.",
+                "Nothing to do: the change under way carries the new address.",
+            ));
+        }
+        let Some(local) = e.local.as_mut() else {
+            return Err(stopped());
+        };
+        local.session_version += 1;
+        let offer = build_offer(local);
+        e.offer_sent = Some(offer.clone());
+        let h = e.handle;
+        let line = e.line.clone();
+        tracing::info!(call = %id, "refreshing the call's address after a reconnect");
+        self.send_to_line(
+            &line,
+            CallCommand::Update(h, offer.to_string().into_bytes()),
+        )
+    }
+
     async fn dtmf(&mut self, id: &str, digits: &str) -> Result<(), UiError> {
         let e = self.calls.get(id).ok_or_else(|| no_call(id))?;
         if e.view.state != CallStatus::Active {
@@ -1013,6 +1039,7 @@ impl Actor {
             | CallEvent::UpdateOffered { call, .. }
             | CallEvent::Updated { call, .. }
             | CallEvent::UpdateFailed { call, .. }
+            | CallEvent::TargetRefresh { call }
             | CallEvent::TransferRequested { call, .. }
             | CallEvent::TransferProgress { call, .. }
             | CallEvent::Dtmf { call, .. }
@@ -1079,6 +1106,11 @@ impl Actor {
                 self.publish(&id);
             }
             CallEvent::UpdateOffered { offer, .. } => self.their_update(&id, offer),
+            CallEvent::TargetRefresh { .. } => {
+                if let Err(e) = self.refresh_target(&id) {
+                    tracing::debug!(call = %id, error = %e.message, "no target refresh");
+                }
+            }
             CallEvent::Updated { answer, .. } => {
                 if let Some(e) = self.calls.get_mut(&id)
                     && let Some(on) = e.hold_pending.take()
@@ -1094,6 +1126,13 @@ impl Actor {
             CallEvent::UpdateFailed { failure, .. } => {
                 if let Some(e) = self.calls.get_mut(&id) {
                     let was = e.hold_pending.take();
+                    if was.is_none() {
+                        // A target refresh (see `refresh_target`): the call goes on as it was;
+                        // nothing the person asked for failed.
+                        tracing::info!(call = %id, failure = %failure,
+                            "the call's address could not be refreshed");
+                        return;
+                    }
                     if let (Some(local), Some(on)) = (e.local.as_mut(), was) {
                         local.direction = if on {
                             Direction::SendRecv

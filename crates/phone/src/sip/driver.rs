@@ -20,7 +20,11 @@
 //! or the registrar's `Flow-Timer` when that is shorter.
 //!
 //! A flow that dies (connection closed, no keep-alive answer, RFC 5626 §4.4) is reopened and
-//! the account registers again. A network change (the route to the server now leaves from
+//! the account registers again. The account's calls outlive it (RFC 5626 §5): like the
+//! registration, one [`CallLayer`] lives from flow to flow and is moved to each new one
+//! ([`CallLayer::move_to_flow`]); once the new flow is registered, connected calls refresh
+//! the peer's target with a re-INVITE. Only when no flow will follow (shutdown, a refusal
+//! retrying cannot fix) do the calls end, with a plain reason. A network change (the route to the server now leaves from
 //! another local address, see [`super::netwatch`]) reopens the flow at once, also in the
 //! middle of a back-off. Unregistering on shutdown waits at most [`UNREGISTER_LIMIT`].
 
@@ -28,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use homeline_sip::auth::Credentials;
-use homeline_sip::call::{CallConfig, CallEvent, CallFailure, CallLayer, EndCause};
+use homeline_sip::call::{CallConfig, CallEvent, CallLayer};
 use homeline_sip::framing::PONG;
 use homeline_sip::keepalive::{DEFAULT_INTERVAL, KeepAlive, KeepAliveEvent, KeepAliveMode};
 use homeline_sip::register::{
@@ -176,6 +180,12 @@ pub struct Driver {
     commands: mpsc::UnboundedReceiver<CallCommand>,
     /// The one registration of this driver's life (created with the first flow).
     reg: Option<Registration>,
+    /// The account's calls, carried from one flow to the next like the registration: a
+    /// connected call's media never went through the server, so it outlives the flow
+    /// (RFC 5626 §5; see `homeline_sip::call` flow recovery).
+    calls: Option<CallLayer>,
+    /// Commands that arrived between flows and wait for the next one.
+    deferred: std::collections::VecDeque<CallCommand>,
     /// Own presence status and watched contacts, carried from one session to the next.
     presence: crate::presence::agent::Intent,
     /// A transport the automatic fallback found working: tried first from then on.
@@ -216,6 +226,8 @@ impl Driver {
                 rng: Rng::new(seed ^ 0x5eed),
             },
             reg: None,
+            calls: None,
+            deferred: std::collections::VecDeque::new(),
             presence,
             preferred: None,
             fallback_note: None,
@@ -292,6 +304,7 @@ impl Driver {
             tokio::select! {
                 () = tokio::time::sleep_until(deadline) => return self.shutting_down(),
                 _ = self.shutdown.changed() => return true,
+                Some(c) = self.commands.recv() => self.command_between_flows(c),
                 _ = tick.tick(), if watch.is_some() => {
                     if let Some(w) = watch.as_mut()
                         && w.update(self.deps.routes.source_for(w.server())) == RouteChange::Moved
@@ -306,6 +319,28 @@ impl Driver {
         }
     }
 
+    /// A command while the account has no flow: a hang-up ends its call now (the person
+    /// should not watch it "ending" for the whole outage; its BYE leaves on the next flow,
+    /// see [`CallLayer::hangup_without_flow`]); anything else waits for the next flow.
+    fn command_between_flows(&mut self, c: CallCommand) {
+        match (c, self.calls.as_mut()) {
+            (CallCommand::Hangup(h) | CallCommand::Reject(h, _), Some(calls)) => {
+                let now = self.deps.clock.now();
+                if let Err(e) = calls.hangup_without_flow(now, h) {
+                    tracing::debug!(account = %self.setup.account_id, error = %e,
+                        "hang-up between flows refused");
+                }
+                while let Some(event) = calls.poll_event() {
+                    let _ = self.deps.calls.send(AccountCall {
+                        account_id: self.setup.account_id.clone(),
+                        event,
+                    });
+                }
+            }
+            (c, _) => self.deferred.push_back(c),
+        }
+    }
+
     async fn wait_shutdown(&mut self) {
         while !self.shutting_down() {
             if self.shutdown.changed().await.is_err() {
@@ -316,6 +351,32 @@ impl Driver {
 
     /// Runs until shutdown.
     pub async fn run(mut self) {
+        self.run_sessions().await;
+        // No flow any more: calls still carried cannot go on.
+        if let Some(mut calls) = self.calls.take() {
+            self.end_calls_without_flow(&mut calls);
+        }
+    }
+
+    /// Ends every call of `calls` with a plain reason, at once (no flow to signal on), and
+    /// reports what the layer still had to say.
+    fn end_calls_without_flow(&self, calls: &mut CallLayer) {
+        let now = self.deps.clock.now();
+        let live = calls.active_calls().len();
+        if live > 0 {
+            tracing::info!(account = %self.setup.account_id, calls = live,
+                "the account stopped; its calls end");
+        }
+        calls.end_without_flow(now);
+        while let Some(event) = calls.poll_event() {
+            let _ = self.deps.calls.send(AccountCall {
+                account_id: self.setup.account_id.clone(),
+                event,
+            });
+        }
+    }
+
+    async fn run_sessions(&mut self) {
         let uri = match ServerUri::parse(&self.setup.registrar) {
             Ok(u) => u,
             Err(e) => {
@@ -489,15 +550,36 @@ impl Driver {
             self.seed ^ 0x93e5,
             std::mem::take(&mut self.presence),
         );
+        let mut layer = TransactionLayer::new(self.setup.timers);
+        let calls = match self.calls.take() {
+            Some(mut calls) => {
+                // RFC 5626 §5: the calls go on over the new flow; what was pending on the old
+                // one resolves now (reported in the first pump).
+                let live = calls.active_calls().len();
+                if live > 0 {
+                    tracing::info!(account = %self.setup.account_id, calls = live,
+                        "calls continue on the new flow");
+                }
+                calls.move_to_flow(
+                    now,
+                    &mut layer,
+                    flow.local(),
+                    target.transport,
+                    Some(flow.peer()),
+                );
+                calls
+            }
+            None => CallLayer::new(call_config, self.seed ^ 0xca11),
+        };
         let mut s = Session {
-            calls: CallLayer::new(call_config, self.seed ^ 0xca11),
+            calls,
             pager,
             presence,
             public_ip: None,
             flow,
             target,
             reg,
-            layer: TransactionLayer::new(self.setup.timers),
+            layer,
             keepalive: self
                 .setup
                 .keepalive
@@ -516,20 +598,15 @@ impl Driver {
         let end = self.drive(&mut s).await;
         self.reg = Some(s.reg);
         self.presence = s.presence.into_intent();
-        // Calls live on this flow's layers, which end with it: tell whoever shows them
-        // (the next session's handles start afresh).
-        for call in s.calls.active_calls() {
-            let cause = EndCause::Failed(CallFailure {
-                code: 503,
-                message: "the connection to the server was lost, so the call ended".into(),
-                hint: "Homeline reconnects by itself; call again once it is registered".into(),
-            });
-            tracing::info!(account = %self.setup.account_id, ?call,
-                "a call ended with its flow");
-            let _ = self.deps.calls.send(AccountCall {
-                account_id: self.setup.account_id.clone(),
-                event: CallEvent::Ended { call, cause },
-            });
+        match end {
+            // No next flow: the calls cannot go on.
+            SessionEnd::Stopped | SessionEnd::Shutdown => {
+                self.end_calls_without_flow(&mut s.calls);
+            }
+            // The next flow carries them on.
+            SessionEnd::Failover(..) | SessionEnd::Lost(_) | SessionEnd::NetworkChanged => {
+                self.calls = Some(s.calls);
+            }
         }
         // What the last moments queued still goes out (the 486 of a call that ended just
         // before a network move); a dead flow ends at once.
@@ -540,6 +617,10 @@ impl Driver {
     async fn drive(&mut self, s: &mut Session) -> SessionEnd {
         if self.shutting_down() {
             return SessionEnd::Shutdown;
+        }
+        // What was asked between flows, in order, before anything new.
+        while let Some(c) = self.deferred.pop_front() {
+            self.on_call_command(s, c);
         }
         let mut net_tick = net_ticker(self.deps.net_poll);
         loop {

@@ -130,6 +130,15 @@ pub enum CallEvent {
         /// True when the transfer is over (final status).
         done: bool,
     },
+    /// The call outlived the flow it was set up on and the peer still holds our old Contact
+    /// (RFC 5626 §5): send [`super::CallLayer::update`] with the unchanged session
+    /// description (same media, its `o=` version + 1, RFC 3264 §8), whose re-INVITE carries
+    /// the new Contact and so refreshes the peer's remote target (RFC 3261 §12.2.1.2). The
+    /// answer comes as [`CallEvent::Updated`]. Asked once per new Contact.
+    TargetRefresh {
+        /// The call.
+        call: CallHandle,
+    },
     /// A DTMF digit arrived in an INFO.
     Dtmf {
         /// The call.

@@ -66,6 +66,7 @@ impl CallLayer {
         offer: Vec<u8>,
         challenge: Option<Challenge>,
     ) -> Result<(), CallError> {
+        let contact = self.contact();
         let mut req = self.dialog_request(h, rsip::Method::Invite, SDP, &offer)?;
         let authed = challenge.is_some();
         if let (Some(c), Some(creds)) = (challenge, self.config.credentials.clone()) {
@@ -90,6 +91,7 @@ impl CallLayer {
                 offer,
                 request: None,
                 authed,
+                contact,
             });
         }
         Ok(())
@@ -127,6 +129,8 @@ impl CallLayer {
             100..=199 => {}
             200..=299 => {
                 call.update = None;
+                // §12.2.1.2: the 2xx makes the re-INVITE's Contact our remote target.
+                call.advertised = Some(update.contact.clone());
                 if let Some(d) = call.dialog.as_mut() {
                     d.handle_response(&response);
                     match d.ack(seq, transport, &sent_by, &branch) {
@@ -173,6 +177,9 @@ impl CallLayer {
                 call.update = None;
                 self.update_failed(h, &response);
             }
+        }
+        if code >= 200 {
+            self.ask_target_refresh(h);
         }
     }
 
@@ -258,6 +265,7 @@ impl CallLayer {
             offer: request.body.clone(),
             request: Some(request.clone()),
             authed: false,
+            contact: String::new(),
         });
         self.txs.insert(id, (h, Role::ServerReInvite));
         self.events.push_back(CallEvent::UpdateOffered {
@@ -296,7 +304,9 @@ impl CallLayer {
         build::set_body(headers, body, SDP, &answer);
         layer.send_response(now, tx, ok.clone())?;
         let reliable = call.peer.transport.is_reliable();
-        call.ack_wait = Some((AckWait::new(now, ok, reliable, timers), tx));
+        call.ack_wait = Some((AckWait::new(now, ok, reliable, timers), Some(tx)));
+        // §12.2.2: our 2xx's Contact is the peer's remote target for us from now on.
+        call.advertised = Some(contact);
         Ok(())
     }
 
@@ -319,6 +329,7 @@ impl CallLayer {
         if let Some(call) = self.calls.get_mut(&h) {
             call.update = None;
         }
+        self.ask_target_refresh(h);
         Ok(())
     }
 }

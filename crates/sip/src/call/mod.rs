@@ -46,11 +46,16 @@
 //!   ways with glare → 491 and a retry after the §14.1 random interval, REFER blind transfer
 //!   with NOTIFY sipfrag progress both ways (RFC 3515), DTMF in INFO (`application/dtmf-relay`),
 //!   OPTIONS answered with Allow and Accept (§11.2) in and outside dialogs.
+//! - Flow recovery (`flow`, RFC 5626 §5): calls outlive the flow they were set up on
+//!   ([`CallLayer::move_to_flow`]); pending transactions of the old flow resolve at once, and
+//!   connected calls ask for a target refresh ([`CallEvent::TargetRefresh`]) once the new
+//!   Contact is known.
 //! - Failures reach the UI as [`CallFailure`] `{code, message, hint}`.
 
 mod build;
 mod config;
 mod event;
+mod flow;
 mod hold;
 mod info;
 mod reason;
@@ -147,6 +152,8 @@ struct Update {
     request: Option<rsip::Request>,
     /// Ours: answered a challenge already.
     authed: bool,
+    /// Ours: the Contact it carries (the peer's remote target for us after a 2xx).
+    contact: String,
 }
 
 /// One call's state. The submodules add behaviour with `impl CallLayer` blocks.
@@ -184,7 +191,9 @@ struct Call {
     // --- UAS ---
     server_tx: Option<TransactionId>,
     incoming_invite: Option<rsip::Request>,
-    ack_wait: Option<(AckWait, TransactionId)>,
+    /// Our 2xx waiting for its ACK, with its server transaction (`None` once that went with
+    /// an old flow: retransmissions then go straight to the next hop).
+    ack_wait: Option<(AckWait, Option<TransactionId>)>,
     bye_after_ack: bool,
     /// The caller requires reliable provisionals (RFC 3262 `Require: 100rel`).
     reliable_1xx: bool,
@@ -206,6 +215,15 @@ struct Call {
     linger_until: Option<Instant>,
     /// `Ended` was reported.
     reported: bool,
+    // --- flow recovery (see `flow`) ---
+    /// The Contact the peer holds as our remote target (RFC 3261 §12.1), once known.
+    advertised: Option<String>,
+    /// The call outlived the flow it was set up on (RFC 5626 §5).
+    moved: bool,
+    /// The Contact for which a target refresh was asked of the application.
+    refresh_asked: Option<String>,
+    /// Hung up while there was no flow: the BYE leaves on the next one.
+    bye_on_next_flow: bool,
 }
 
 impl Call {
@@ -255,6 +273,10 @@ impl Call {
             info_in_flight: false,
             linger_until: None,
             reported: false,
+            advertised: None,
+            moved: false,
+            refresh_asked: None,
+            bye_on_next_flow: false,
         }
     }
 
@@ -299,8 +321,11 @@ impl CallLayer {
 
     /// Updates the Contact we advertise (e.g. after registration learned the public
     /// address); applies to new requests and responses.
+    /// A call that outlived its flow and whose peer holds an older Contact then asks for a
+    /// target refresh ([`CallEvent::TargetRefresh`], see [`move_to_flow`](Self::move_to_flow)).
     pub fn set_contact(&mut self, contact: Option<String>) {
         self.config.contact = contact;
+        self.ask_target_refreshes();
     }
 
     /// Turns call waiting on or off.

@@ -47,6 +47,35 @@ impl CallFailure {
         )
     }
 
+    /// The flow to the server was lost before the call was connected: its transactions
+    /// went with it (RFC 5626 §5 keeps only confirmed dialogs across flows).
+    pub fn flow_lost() -> Self {
+        Self::new(
+            503,
+            "the connection to the server was lost before the call was connected",
+            "Homeline reconnects by itself; call again once it is registered",
+        )
+    }
+
+    /// An in-dialog request was in flight when the flow to the server was lost.
+    pub fn request_lost() -> Self {
+        Self::new(
+            503,
+            "the connection to the server was lost while the change was under way",
+            "the call goes on as it was; try again once the account is registered",
+        )
+    }
+
+    /// The account stopped (removed, signed out, shut down, or refused by the registrar)
+    /// under a call: there is no flow left to carry its signalling.
+    pub fn account_stopped() -> Self {
+        Self::new(
+            503,
+            "the account stopped, so the call ended",
+            "check the account's registration status, then call again",
+        )
+    }
+
     /// The failure for a final response `code` with `reason` phrase to a call to `target`.
     pub fn for_status(code: u16, reason: &str, target: &str) -> Self {
         match code {

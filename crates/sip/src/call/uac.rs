@@ -127,6 +127,7 @@ impl CallLayer {
         }
         let invite = build::request_from_text(head, Some(SDP), &call.offer)?;
         call.invite = Some(invite.clone());
+        call.advertised = Some(contact);
         call.provisional = false;
         call.early.clear();
         call.rseq.clear();

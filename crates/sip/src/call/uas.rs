@@ -163,8 +163,9 @@ impl CallLayer {
         call.state = CallState::Answering;
         call.ack_wait = Some((
             AckWait::new(now, ok, call.peer.transport.is_reliable(), timers),
-            id,
+            Some(id),
         ));
+        call.advertised = Some(contact);
         Ok(())
     }
 
@@ -273,6 +274,7 @@ impl CallLayer {
         if call.update.as_ref().is_some_and(|u| !u.ours) {
             // The ACK for our 2xx to their re-INVITE.
             call.update = None;
+            self.ask_target_refresh(h);
             return;
         }
         if call.bye_after_ack {
@@ -283,6 +285,7 @@ impl CallLayer {
         if call.state == CallState::Answering {
             call.state = CallState::Active;
             self.events.push_back(CallEvent::Confirmed { call: h, sdp });
+            self.ask_target_refresh(h);
         }
     }
 
@@ -326,12 +329,13 @@ impl CallLayer {
         };
         let tx = *tx;
         let action = w.handle_timeout(now);
+        let next_hop = self.config.outbound_proxy.unwrap_or(call.peer);
         match action {
             // Through the transaction while it is Accepted, else straight to the peer.
             Some(AckWaitAction::Retransmit(r))
-                if layer.send_response(now, tx, r.clone()).is_err() =>
+                if tx.is_none_or(|tx| layer.send_response(now, tx, r.clone()).is_err()) =>
             {
-                layer.send_stateless(call.peer, r);
+                layer.send_stateless(next_hop, r);
             }
             Some(AckWaitAction::Retransmit(_)) => {}
             Some(AckWaitAction::GiveUp) => {
@@ -349,7 +353,12 @@ impl CallLayer {
     }
 
     /// BYE without reporting (the end was reported already).
-    fn send_bye_only(&mut self, now: Instant, layer: &mut TransactionLayer, h: CallHandle) {
+    pub(super) fn send_bye_only(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        h: CallHandle,
+    ) {
         match self.dialog_request(h, rsip::Method::Bye, "", b"") {
             Ok(bye) => {
                 if let Err(e) = self.send_in_dialog(now, layer, h, Role::Bye, bye) {
