@@ -22,7 +22,8 @@ test_pkgs=(
   xvfb xauth webkit2gtk-driver python3-xlib python3-pil
   # Chinese glyphs for the screenshots of the UI in Simplified Chinese (Cyrillic is in the defaults).
   fonts-noto-cjk
-  nftables iproute2 iputils-ping procps psmisc openssl
+  # conntrack: the fault lab flushes the router's NAT table under a call.
+  nftables iproute2 iputils-ping procps psmisc openssl conntrack
   python3-venv python3-dev
 )
 

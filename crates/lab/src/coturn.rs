@@ -158,6 +158,16 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Stops `coturn` and starts it again with the same configuration: every allocation is
+    /// gone and every connection to it closed, as when a relay restarts in production.
+    pub fn restart_coturn(&self, coturn: &mut Coturn) -> Result<()> {
+        coturn.process.stop();
+        *coturn = self.start_coturn(coturn.config.clone())?;
+        Ok(())
+    }
+}
+
 impl Coturn {
     fn wait_ready(&mut self, host: &Host, limit: Duration) -> Result<()> {
         let deadline = Instant::now() + limit;

@@ -319,6 +319,13 @@ impl Lab {
         &self.out_dir
     }
 
+    /// The router forgets every NAT mapping and maps flows from now on to public ports in
+    /// `ports`: each flow's next packet leaves from a new address, as after a router reboot.
+    /// Needs the `conntrack` tool (`skip_unless_installed(&["conntrack"])`).
+    pub fn rebind_nat(&self, ports: std::ops::RangeInclusive<u16>) -> Result<()> {
+        router::rebind(&self.router, self.profile, ports)
+    }
+
     /// The UDP conntrack timeouts (unreplied, stream) in force in the router,
     /// read back from the namespace's sysctls.
     pub fn router_udp_timeouts(&self) -> Result<(u32, u32)> {

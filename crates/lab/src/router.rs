@@ -151,6 +151,33 @@ fn load_ruleset(router: &Host, ruleset: &str) -> Result<()> {
     }
 }
 
+/// Makes the router forget every NAT mapping and map flows from now on to public source ports
+/// in `ports` (the profile's masquerade flags kept): the next packet of each flow leaves from a
+/// new public port, as after a home router's reboot or a carrier NAT's reassignment. Needs the
+/// `conntrack` tool.
+pub(crate) fn rebind(
+    router: &Host,
+    profile: RouterProfile,
+    ports: std::ops::RangeInclusive<u16>,
+) -> Result<()> {
+    let fully_random = if profile == RouterProfile::Symmetric {
+        " fully-random"
+    } else {
+        ""
+    };
+    let (lo, hi) = (ports.start(), ports.end());
+    load_ruleset(
+        router,
+        &format!(
+            "flush chain ip homeline_lab postrouting\n\
+             add rule ip homeline_lab postrouting oifname \"{WAN_IF}\" meta l4proto {{ tcp, udp }} \
+             masquerade to :{lo}-{hi}{fully_random}\n\
+             add rule ip homeline_lab postrouting oifname \"{WAN_IF}\" masquerade{fully_random}\n"
+        ),
+    )?;
+    router.run_output("conntrack", &["--flush"]).map(drop)
+}
+
 /// Configures the router namespace for `profile`: forwarding, conntrack
 /// timeouts and the nftables ruleset.
 pub(crate) fn configure(router: &Host, profile: RouterProfile) -> Result<()> {
