@@ -593,6 +593,18 @@ impl TurnSession {
             .map_err(|_| TurnError::NotReady)
     }
 
+    /// Asks the relay now whether the allocation is still there (a Refresh with its current
+    /// lifetime). Over UDP nothing else tells a client that the relay restarted: one that lost
+    /// the allocation refuses, and the session fails with [`TurnError::AllocationLost`].
+    pub fn check(&mut self, now: Instant) {
+        if self.state != TurnState::Allocated {
+            return;
+        }
+        if let Err(e) = self.client.refresh_allocations(now) {
+            self.fail(TurnError::Internal(e.to_string()));
+        }
+    }
+
     /// Releases the allocation (Refresh with lifetime 0). Drain [`Self::poll_transmit`] once
     /// more afterwards to send it.
     pub fn close(&mut self, now: Instant) {

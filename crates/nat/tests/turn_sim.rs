@@ -110,6 +110,8 @@ struct Server {
     channel_data: Vec<Vec<u8>>,
     /// The next Refresh gets a 438 (then the client must resend at once).
     stale_refresh: bool,
+    /// The server restarted: it knows no allocation, a Refresh gets 437.
+    forgot: bool,
 }
 
 impl Server {
@@ -124,6 +126,7 @@ impl Server {
             sends: vec![],
             channel_data: vec![],
             stale_refresh: false,
+            forgot: false,
         }
     }
 
@@ -157,6 +160,9 @@ impl Server {
                 if self.stale_refresh {
                     self.stale_refresh = false;
                     return Some(error(&req, 438, true));
+                }
+                if self.forgot {
+                    return Some(error(&req, 437, false));
                 }
                 Some(reply(
                     &req,
@@ -389,6 +395,49 @@ fn refresh_keeps_the_allocation_and_a_stale_nonce_is_answered_at_once() {
         "not left to the next timer"
     );
     assert_eq!(s.state(), TurnState::Allocated);
+}
+
+/// `check` asks at once: a healthy relay confirms (the session stays allocated), a restarted
+/// one refuses with 437 and the session fails with `AllocationLost`, which the link answers by
+/// allocating again. Before an allocation it does nothing.
+#[test]
+fn check_asks_the_relay_at_once_and_a_restarted_relay_is_noticed() {
+    let t0 = Instant::now();
+    let mut now = t0;
+    let mut s = session(RelayTransport::Udp, now);
+    s.check(now);
+    assert!(s.poll_transmit().is_some(), "the Allocate goes out");
+    assert!(
+        s.poll_transmit().is_none(),
+        "no Refresh before an allocation"
+    );
+    let mut s = session(RelayTransport::Udp, now);
+    let mut srv = Server::new(Script::Good);
+    let delay = Duration::from_millis(10);
+    run(
+        &mut s,
+        &mut srv,
+        &mut now,
+        delay,
+        t0 + Duration::from_secs(1),
+    );
+    assert_eq!(s.state(), TurnState::Allocated);
+    s.check(now);
+    let until = now + Duration::from_millis(100);
+    run(&mut s, &mut srv, &mut now, delay, until);
+    assert_eq!(srv.refreshes, 1, "one Refresh, at once");
+    assert_eq!(s.state(), TurnState::Allocated);
+    srv.forgot = true;
+    s.check(now);
+    let until = now + Duration::from_millis(100);
+    let events = run(&mut s, &mut srv, &mut now, delay, until);
+    assert_eq!(s.state(), TurnState::Failed);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TurnEvent::Failed(TurnError::AllocationLost(437)))),
+        "{events:?}"
+    );
 }
 
 #[test]

@@ -997,6 +997,34 @@ impl Actor {
         )
     }
 
+    /// The relay carrying the call came back on a new allocation at `to`: offer the session
+    /// again with that address, its version + 1 (RFC 3264 §8), so that a peer that does not
+    /// latch sends there. The media already go through the new allocation.
+    fn readdress(&mut self, id: &str, to: SocketAddr) -> Result<(), UiError> {
+        let e = self.calls.get_mut(id).ok_or_else(|| no_call(id))?;
+        if e.view.state != CallStatus::Active || e.hold_pending.is_some() {
+            return Err(invalid_state(
+                "The call is changing already.",
+                "The peer latches onto the new address if it can.",
+            ));
+        }
+        let Some(local) = e.local.as_mut() else {
+            return Err(stopped());
+        };
+        local.address = to.ip();
+        local.port = to.port();
+        local.session_version += 1;
+        let offer = build_offer(local);
+        e.offer_sent = Some(offer.clone());
+        let h = e.handle;
+        let line = e.line.clone();
+        tracing::info!(call = %id, relayed = %to, "offering the relay's new address to the peer");
+        self.send_to_line(
+            &line,
+            CallCommand::Update(h, offer.to_string().into_bytes()),
+        )
+    }
+
     async fn dtmf(&mut self, id: &str, digits: &str) -> Result<(), UiError> {
         let e = self.calls.get(id).ok_or_else(|| no_call(id))?;
         if e.view.state != CallStatus::Active {
@@ -1633,11 +1661,18 @@ impl Actor {
                 }
                 self.finish(&id);
             }
+            Internal::Media(id, MediaEvent::RelayMoved(to)) => {
+                if let Err(e) = self.readdress(&id, to) {
+                    // The peer still latches onto the new address if it does symmetric RTP.
+                    tracing::info!(call = %id, error = %e.message, "the new relay address was not offered");
+                }
+            }
             Internal::Media(id, ev) => {
                 let Some(e) = self.calls.get_mut(&id) else {
                     return;
                 };
                 match ev {
+                    MediaEvent::RelayMoved(_) => return, // above
                     MediaEvent::Problem(p) | MediaEvent::AudioFailed(p) => {
                         tracing::info!(call = %id, problem = %p.message, "media problem");
                         e.view.media_problem = Some(p);

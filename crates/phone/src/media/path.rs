@@ -28,8 +28,9 @@ pub enum MediaPath {
 pub struct RelayPath {
     link: RelayLink,
     permitted: HashSet<IpAddr>,
-    /// The link ended (the relay went away); receiving waits forever, the RTP timeout ends
-    /// the call.
+    /// The link ended for good (a lost relay is re-opened by the link itself; this is one
+    /// that refused our credentials on re-opening); receiving waits forever, the RTP timeout
+    /// ends the call.
     dead: bool,
 }
 
@@ -56,6 +57,15 @@ impl MediaPath {
     pub fn permit(&mut self, peer: SocketAddr) {
         if let Self::Relay(p) = self {
             p.permit(peer);
+        }
+    }
+
+    /// The new relayed address, once, after the relay was lost and re-opened (see
+    /// [`RelayLink::moved`]); `None` on plain UDP.
+    pub fn relay_moved(&mut self) -> Option<SocketAddr> {
+        match self {
+            Self::Udp(_) => None,
+            Self::Relay(p) => p.link.moved(),
         }
     }
 

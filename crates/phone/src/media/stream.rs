@@ -102,6 +102,9 @@ pub enum MediaEvent {
     AudioFailed(UiError),
     /// The first audio packet from the peer arrived (once per stream).
     FirstMedia,
+    /// The relay carrying the call was lost and re-opened on a new allocation: this is the
+    /// new relayed address, which the peer must be offered.
+    RelayMoved(SocketAddr),
 }
 
 #[derive(Debug)]
@@ -923,6 +926,9 @@ impl Engine {
     fn report(&mut self, now: Instant) {
         if now >= self.next_levels {
             self.next_levels = now + Duration::from_millis(100);
+            if let Some(relayed) = self.path.relay_moved() {
+                let _ = self.events.send(MediaEvent::RelayMoved(relayed));
+            }
             let reading = LevelReading {
                 input_dbfs: self.in_levels.last().rms_dbfs,
                 output_dbfs: self.out_levels.last().rms_dbfs,
