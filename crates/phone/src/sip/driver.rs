@@ -24,9 +24,12 @@
 //! registration, one [`CallLayer`] lives from flow to flow and is moved to each new one
 //! ([`CallLayer::move_to_flow`]); once the new flow is registered, connected calls refresh
 //! the peer's target with a re-INVITE. Only when no flow will follow (shutdown, a refusal
-//! retrying cannot fix) do the calls end, with a plain reason. A network change (the route to the server now leaves from
-//! another local address, see [`super::netwatch`]) reopens the flow at once, also in the
-//! middle of a back-off. Unregistering on shutdown waits at most [`UNREGISTER_LIMIT`].
+//! retrying cannot fix) do the calls end, with a plain reason. A network change (the route to
+//! the server now leaves from another local address, see [`super::netwatch`]) reopens the flow
+//! at once, also in the middle of a back-off. The route coming back through the same address
+//! after a gap registers again at once on the same flow: its socket still works, and keeping
+//! its Contact means a call the server routes to us meanwhile still arrives. Unregistering on
+//! shutdown waits at most [`UNREGISTER_LIMIT`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -307,7 +310,10 @@ impl Driver {
                 Some(c) = self.commands.recv() => self.command_between_flows(c),
                 _ = tick.tick(), if watch.is_some() => {
                     if let Some(w) = watch.as_mut()
-                        && w.update(self.deps.routes.source_for(w.server())) == RouteChange::Moved
+                        && matches!(
+                            w.update(self.deps.routes.source_for(w.server())),
+                            RouteChange::Moved | RouteChange::Back
+                        )
                     {
                         tracing::info!(account = %self.setup.account_id,
                             "the network changed; trying again now");
@@ -670,8 +676,14 @@ impl Driver {
                 }
                 _ = net_tick.tick(), if !shutting => {
                     let seen = self.deps.routes.source_for(s.route.server());
-                    let moved = s.route.update(seen) == RouteChange::Moved;
+                    let change = s.route.update(seen);
+                    let moved = change == RouteChange::Moved;
                     s.moved |= moved;
+                    if change == RouteChange::Back && !s.moved {
+                        tracing::info!(account = %self.setup.account_id, now = ?seen,
+                            "the route to the server is back; registering again on this flow");
+                        s.reg.register(self.deps.clock.now());
+                    }
                     if s.moved {
                         // A call on a flow whose address still works (a VPN came up beside
                         // it) keeps its flow until it ends; otherwise move now.

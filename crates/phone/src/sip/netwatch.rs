@@ -66,9 +66,14 @@ pub enum RouteChange {
     Same,
     /// No route right now: wait (a Wi-Fi blip must not tear a working flow down).
     Offline,
-    /// The route to the server moved to another local address, or came back after being
-    /// gone: reopen the flow and register again.
+    /// The route to the server moved to another local address: reopen the flow and register
+    /// again.
     Moved,
+    /// The route came back through the same local address after being gone: the flow's
+    /// socket is still good, but the NAT may have forgotten it and the registration may have
+    /// lapsed meanwhile, so register again at once on the same flow. Keeping the socket (and
+    /// the Contact) means a call the server is routing to us right then still arrives.
+    Back,
 }
 
 /// Follows the probe's answers against the answer when the flow was opened. Comparing with
@@ -104,12 +109,16 @@ impl RouteWatch {
                 self.went_offline = true;
                 RouteChange::Offline
             }
-            Some(ip) if Some(ip) != self.baseline || self.went_offline => {
-                // A new address, or the old one back after a gap in which packets (and the
-                // NAT's binding) may have been lost.
+            Some(ip) if Some(ip) != self.baseline => {
                 self.baseline = Some(ip);
                 self.went_offline = false;
                 RouteChange::Moved
+            }
+            Some(_) if self.went_offline => {
+                // The same address back after a gap in which packets (and the NAT's binding)
+                // may have been lost.
+                self.went_offline = false;
+                RouteChange::Back
             }
             Some(_) => RouteChange::Same,
         }
@@ -141,18 +150,21 @@ mod tests {
     }
 
     #[test]
-    fn a_new_source_or_a_return_after_a_gap_means_moved() {
+    fn a_new_source_means_moved_and_a_return_after_a_gap_means_back() {
         let server = "192.0.2.7:5060".parse().unwrap();
         let mut w = RouteWatch::new(server, ip("10.0.0.2"));
         assert_eq!(w.update(ip("10.0.0.2")), RouteChange::Same);
         // A VPN comes up: its address now routes to the server.
         assert_eq!(w.update(ip("10.8.0.5")), RouteChange::Moved);
         assert_eq!(w.update(ip("10.8.0.5")), RouteChange::Same);
-        // Offline for a while, then back with the same address: register again anyway.
+        // Offline for a while, then back with the same address: register again, same flow.
         assert_eq!(w.update(None), RouteChange::Offline);
         assert_eq!(w.update(None), RouteChange::Offline);
-        assert_eq!(w.update(ip("10.8.0.5")), RouteChange::Moved);
+        assert_eq!(w.update(ip("10.8.0.5")), RouteChange::Back);
         assert_eq!(w.update(ip("10.8.0.5")), RouteChange::Same);
+        // Offline, then back with another address: a move.
+        assert_eq!(w.update(None), RouteChange::Offline);
+        assert_eq!(w.update(ip("10.0.0.2")), RouteChange::Moved);
         // Opened while offline: the first route is a change.
         let mut w = RouteWatch::new(server, None);
         assert_eq!(w.update(ip("10.0.0.3")), RouteChange::Moved);
