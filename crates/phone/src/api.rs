@@ -229,6 +229,11 @@ pub struct UiError {
     pub message: String,
     /// What the user can do, in a plain sentence.
     pub hint: String,
+    /// The values the sentences name (a server, a user name, a port), by name, so that the UI
+    /// can say the same in another language (`error-<code>` in its catalogs). Absent from the
+    /// JSON when empty.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub args: std::collections::BTreeMap<String, String>,
 }
 
 impl UiError {
@@ -242,7 +247,14 @@ impl UiError {
             code: code.into(),
             message: message.into(),
             hint: hint.into(),
+            args: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Adds a value the sentences name (see [`UiError::args`]).
+    pub fn with_arg(mut self, name: &str, value: impl ToString) -> Self {
+        self.args.insert(name.to_owned(), value.to_string());
+        self
     }
 }
 
@@ -282,6 +294,17 @@ mod tests {
         assert!(!input.is_default);
         let e = serde_json::to_value(UiError::new("c", "m", "h")).unwrap();
         assert_eq!(e, serde_json::json!({"code":"c","message":"m","hint":"h"}));
+        // The values the sentences name travel beside them, for the UI's translations.
+        let e = UiError::new("c", "m", "h")
+            .with_arg("server", "pbx")
+            .with_arg("port", 5060);
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"code":"c","message":"m","hint":"h",
+                "args":{"server":"pbx","port":"5060"}})
+        );
+        assert_eq!(serde_json::from_value::<UiError>(v).unwrap(), e);
     }
 
     #[test]

@@ -105,7 +105,7 @@ describe('languages', () => {
 
   it('core errors: known codes in the language in use, the core’s own words otherwise', () => {
     const stalled = { code: 'rtp_timeout', message: 'No audio arrived for a minute, so the call was ended.', hint: 'Call again.' };
-    const other = { code: 'wrong_credentials', message: 'Wrong user name or password: pbx refused "alice".', hint: 'Check.' };
+    const other = { code: 'not_in_the_catalogs', message: 'Something new went wrong.', hint: 'Check.' };
     expect(errorText(stalled)).toEqual({ message: stalled.message, hint: stalled.hint });
     setLanguage('ru');
     expect(errorText(stalled)).toEqual({
@@ -113,6 +113,75 @@ describe('languages', () => {
       hint: 'Собеседник или сеть оборвали звонок; позвоните ещё раз.',
     });
     expect(errorText(other)).toEqual({ message: other.message, hint: other.hint });
+  });
+
+  it('registration failures in the language in use, with the server, user and port the core names', () => {
+    const wrong = {
+      code: 'wrong_credentials',
+      message: 'Wrong user name or password: pbx.example.com refused the credentials of "alice" (realm "example.com").',
+      hint: 'Check the user name…',
+      args: { server: 'pbx.example.com', transport: 'UDP', port: '5060', user: 'alice', realm: 'example.com' },
+    };
+    const silent = (transport: string) => ({
+      code: 'no_answer',
+      message: 'No answer.',
+      hint: 'The server may be down.',
+      args: { server: 'pbx.example.com', transport, port: '5060' },
+    });
+    expect(errorText(wrong)).toEqual({ message: wrong.message, hint: wrong.hint });
+    setLanguage('ru');
+    expect(errorText(wrong).message).toBe(
+      'Неверное имя пользователя или пароль: pbx.example.com не принял учётные данные «alice» (область «example.com»).',
+    );
+    expect(errorText(silent('UDP'))).toEqual({
+      message: 'Нет ответа от pbx.example.com (UDP, порт 5060).',
+      hint:
+        'Возможно, сервер не работает. UDP-порт 5060 может блокировать брандмауэр или провайдер: выберите TCP или TLS ' +
+        'в поле «Транспорт» учётной записи или другой порт (5060, 6060, 8080).',
+    });
+    expect(errorText(silent('TLS')).hint).toBe(
+      'Возможно, сервер не работает. Порт 5060 может блокировать брандмауэр: проверьте адрес и порт сервера или выберите другой транспорт.',
+    );
+    setLanguage('zh-CN');
+    expect(errorText(wrong).message).toBe('用户名或密码错误：pbx.example.com 拒绝了“alice”的凭据（域“example.com”）。');
+    const rejected = (code: string, serverError: string) => ({
+      code: 'rejected',
+      message: '',
+      hint: '',
+      args: { server: 'pbx', transport: 'TCP', port: '5060', code, reason: 'Busy Everywhere', server_error: serverError },
+    });
+    expect(errorText(rejected('503', 'yes')).hint).toBe('服务器出现故障；Homeline 稍后会自动重试。');
+    expect(errorText(rejected('606', 'no')).message).toBe('pbx 返回了 606 Busy Everywhere（TCP，端口 5060）。');
+  });
+
+  it('Settings → Accounts says why the registration failed in Russian, naming the server and user', async () => {
+    setLanguage('ru');
+    const { user } = await renderApp({
+      accounts: [office],
+      registrations: [
+        {
+          account_id: 'acc-office',
+          state: 'failed',
+          reason: {
+            code: 'wrong_credentials',
+            message: 'Wrong user name or password: pbx.example.com refused the credentials of "alice" (realm "example.com").',
+            hint: 'Check the user name, authentication user and password in the account settings.',
+            args: { server: 'pbx.example.com', transport: 'UDP', port: '5060', user: 'alice', realm: 'example.com' },
+          },
+          server: null,
+          expires_secs: null,
+          retry_in_secs: null,
+          register_requests: 1,
+          note: null,
+        },
+      ],
+    });
+    await user.click(screen.getByTestId('tab-settings'));
+    const reason = await screen.findByTestId('account-registration-reason');
+    expect(reason.textContent).toContain(
+      'Неверное имя пользователя или пароль: pbx.example.com не принял учётные данные «alice» (область «example.com»).',
+    );
+    expect(reason.textContent).toContain('Homeline прекратил попытки, чтобы провайдер вас не заблокировал.');
   });
 
   it('Chinese: tabs, dialer, Settings and <html lang>', async () => {

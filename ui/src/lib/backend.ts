@@ -21,6 +21,8 @@ export interface UiError {
   message: string;
   /** What the user can do about it. */
   hint: string;
+  /** The values the sentences name (server, user, port…), for the catalogs' `error-<code>`. */
+  args?: Record<string, string>;
 }
 
 /** What the UI shows of an account; it never carries the password. */

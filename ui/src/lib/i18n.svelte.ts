@@ -144,8 +144,14 @@ export function formatNumber(n: number, options?: Intl.NumberFormatOptions): str
  * catalog's words for its code where the catalog has them (`error-<code>`, `error-<code>-hint`),
  * else its own (English) words — the core does not speak other languages yet.
  */
-export function errorText(error: { code: string; message: string; hint: string }): { message: string; hint: string } {
+export function errorText(error: {
+  code: string;
+  message: string;
+  hint: string;
+  args?: Record<string, string>;
+}): { message: string; hint: string } {
   if (i18n.locale === 'en' || !has(`error-${error.code}`)) return { message: error.message, hint: error.hint };
   const hintId = `error-${error.code}-hint`;
-  return { message: t(`error-${error.code}`), hint: has(hintId) ? t(hintId) : error.hint };
+  const args = error.args ?? {};
+  return { message: t(`error-${error.code}`, args), hint: has(hintId) ? t(hintId, args) : error.hint };
 }

@@ -125,6 +125,35 @@ error-rtp_timeout-hint = The other side or the network dropped the call; call ag
 error-calls_stopped = The call engine has stopped.
 error-calls_stopped-hint = Restart Homeline; if this repeats, report it with the log.
 
+# Registration failures. Variables: $server (the name in the account), $transport (UDP, TCP,
+# TLS, WS, WSS), $port; where named: $user, $realm, $detail (the system's own words), $code and
+# $reason (the server's answer), $server_error (yes for a 5xx answer).
+error-wrong_credentials = Wrong user name or password: { $server } refused the credentials of "{ $user }" (realm "{ $realm }").
+error-wrong_credentials-hint = Check the user name, authentication user and password in the account settings. Homeline stopped trying so that the provider does not block you.
+error-password_required = { $server } asks for a password (realm "{ $realm }") and none is set.
+error-password_required-hint = Enter the account's password in the account settings.
+error-unsupported_auth = { $server } asks for an authentication method Homeline does not support.
+error-unsupported_auth-hint = Ask your provider whether MD5 or SHA-256 digest authentication can be used.
+error-no_answer = No answer from { $server } over { $transport } port { $port }.
+error-no_answer-hint = The server may be down. { $transport ->
+    [UDP] UDP port { $port } may be blocked by a firewall or the provider; try TCP or TLS in the account's transport setting, or another port (5060, 6060, 8080).
+   *[other] Port { $port } may be blocked by a firewall; check the server address and port, or try another transport.
+  }
+error-forbidden = { $server } refused the registration (403 Forbidden) over { $transport } port { $port }.
+error-forbidden-hint = The account may be disabled or not allowed from this network; ask your provider.
+error-transport_error = Could not reach { $server } over { $transport } port { $port }: { $detail }.
+error-transport_error-hint = { $transport ->
+    [UDP] UDP port { $port } may be blocked by a firewall or the provider; try TCP or TLS in the account's transport setting, or another port (5060, 6060, 8080).
+   *[other] Port { $port } may be blocked by a firewall; check the server address and port, or try another transport.
+  }
+error-rejected = { $server } answered { $code } { $reason } over { $transport } port { $port }.
+error-rejected-hint = { $server_error ->
+    [yes] The server has a problem; Homeline retries later by itself.
+   *[no] Check the account settings; if they are right, ask your provider what this answer means.
+  }
+error-interval_too_brief = { $server } and Homeline could not agree on a registration interval.
+error-interval_too_brief-hint = Ask your provider which registration interval it accepts.
+
 ## Phone tab
 
 phone-title = Phone

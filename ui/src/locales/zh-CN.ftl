@@ -123,6 +123,34 @@ error-rtp_timeout-hint = 对方或网络中断了通话，请重新拨打。
 error-calls_stopped = 通话引擎已停止。
 error-calls_stopped-hint = 请重启 Homeline；如果问题再次出现，请附上日志报告给我们。
 
+# 注册失败。变量：$server、$transport（UDP、TCP、TLS、WS、WSS）、$port；部分消息还有 $user、$realm、
+# $detail（系统原文，英文）、$code 和 $reason（服务器的应答）、$server_error（5xx 应答时为 yes）。
+error-wrong_credentials = 用户名或密码错误：{ $server } 拒绝了“{ $user }”的凭据（域“{ $realm }”）。
+error-wrong_credentials-hint = 请在账户设置中检查用户名、认证用户和密码。为免被服务商封禁，Homeline 已停止重试。
+error-password_required = { $server } 需要密码（域“{ $realm }”），但尚未设置。
+error-password_required-hint = 请在账户设置中输入该账户的密码。
+error-unsupported_auth = { $server } 要求使用 Homeline 不支持的认证方式。
+error-unsupported_auth-hint = 请询问服务商能否使用 MD5 或 SHA-256 摘要认证。
+error-no_answer = { $server } 无应答（{ $transport }，端口 { $port }）。
+error-no_answer-hint = 服务器可能已停止运行。{ $transport ->
+    [UDP] UDP 端口 { $port } 可能被防火墙或服务商封锁；请在账户的“传输方式”中改用 TCP 或 TLS，或换一个端口（5060、6060、8080）。
+   *[other] 端口 { $port } 可能被防火墙封锁；请检查服务器地址和端口，或换一种传输方式。
+  }
+error-forbidden = { $server } 拒绝了注册（应答 403；{ $transport }，端口 { $port }）。
+error-forbidden-hint = 该账户可能已停用，或不允许从此网络登录；请联系服务商。
+error-transport_error = 无法连接 { $server }（{ $transport }，端口 { $port }）：{ $detail }。
+error-transport_error-hint = { $transport ->
+    [UDP] UDP 端口 { $port } 可能被防火墙或服务商封锁；请在账户的“传输方式”中改用 TCP 或 TLS，或换一个端口（5060、6060、8080）。
+   *[other] 端口 { $port } 可能被防火墙封锁；请检查服务器地址和端口，或换一种传输方式。
+  }
+error-rejected = { $server } 返回了 { $code } { $reason }（{ $transport }，端口 { $port }）。
+error-rejected-hint = { $server_error ->
+    [yes] 服务器出现故障；Homeline 稍后会自动重试。
+   *[no] 请检查账户设置；如果设置无误，请询问服务商此应答的含义。
+  }
+error-interval_too_brief = { $server } 与 Homeline 无法就注册间隔达成一致。
+error-interval_too_brief-hint = 请询问服务商可接受的注册间隔。
+
 ## 电话标签页
 
 phone-title = 电话

@@ -118,7 +118,7 @@ pub fn failure_reason(
 ) -> UiError {
     let server = &target.host;
     let via = target.describe();
-    match reason {
+    let e = match reason {
         FailureReason::WrongCredentials { realm } => UiError::new(
             "wrong_credentials",
             format!(
@@ -175,6 +175,37 @@ pub fn failure_reason(
             format!("{server} and Homeline could not agree on a registration interval."),
             "Ask your provider which registration interval it accepts.",
         ),
+    };
+    // What the UI's catalogs need to say the same in another language.
+    let e = e
+        .with_arg("server", server)
+        .with_arg("transport", target.transport.via_token())
+        .with_arg("port", target.addr.port());
+    match reason {
+        FailureReason::WrongCredentials { realm } => {
+            e.with_arg("user", user).with_arg("realm", realm)
+        }
+        FailureReason::CredentialsRequired { realm } => e.with_arg("realm", realm),
+        FailureReason::Transport(detail) => e.with_arg(
+            "detail",
+            last_transport_error.unwrap_or(if detail.is_empty() {
+                "the message could not be sent"
+            } else {
+                detail.as_str()
+            }),
+        ),
+        FailureReason::Rejected { code, reason } => e
+            .with_arg("code", code)
+            .with_arg("reason", reason)
+            .with_arg(
+                "server_error",
+                if (500..600).contains(code) {
+                    "yes"
+                } else {
+                    "no"
+                },
+            ),
+        _ => e,
     }
 }
 
@@ -198,6 +229,22 @@ mod tests {
         };
         let ui = failure_reason(&wrong, &target(TransportKind::Udp), "alice", None);
         assert_eq!(ui.code, "wrong_credentials");
+        // The same values for the UI's translations.
+        let args: Vec<(&str, &str)> = ui
+            .args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            args,
+            [
+                ("port", "5060"),
+                ("realm", "example.com"),
+                ("server", "pbx.example.com"),
+                ("transport", "UDP"),
+                ("user", "alice"),
+            ]
+        );
         assert!(ui.message.contains("Wrong user name or password"), "{ui:?}");
         assert!(ui.message.contains("pbx.example.com"));
         let ui = failure_reason(
