@@ -4,7 +4,7 @@
 //!
 //! Jabra report 2 (output): bit0 Off-Hook, bit1 Mute, bit2 Ring, bit3 Hold, bit4 Microphone,
 //! bit5 Ringer. Input report 2: bit0 Hook Switch (absolute), bit2 Phone Mute (relative),
-//! bit3 Flash (relative).
+//! bit3 Flash (relative), bit4 Redial (relative).
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -22,6 +22,7 @@ use homeline_phone::{Phone, PhoneOptions, SecretBackendChoice};
 const HOOK: u8 = 0x01;
 const MUTE: u8 = 0x04;
 const FLASH: u8 = 0x08;
+const REDIAL: u8 = 0x10;
 
 fn phone(dir: &Path) -> Phone {
     Phone::open(PhoneOptions {
@@ -203,6 +204,50 @@ async fn the_echo_line_shows_off_hook_and_the_headset_hangs_it_up() {
     dev.send(&[2, 0, 0]);
     wait_call(&mut updates, |v| v.id == call.id && v.is_ended()).await;
     written(&out, &[2, 0x00, 0]).await;
+}
+
+/// Redial calls again what was last called (here the echo line, through the full SIP and RTP
+/// path); before any call it does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redial_calls_the_last_number_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let phone = phone(dir.path());
+    phone.start_calls(CallsConfig::default()).unwrap();
+    let calls = phone.calls().unwrap().clone();
+    let mut updates = calls.subscribe();
+    let (dev, transport, out) = MemoryDevice::new();
+    let _driver = phone.attach_headset("Jabra", transport, jabra()).unwrap();
+    written(&out, &[2, 0x00, 0]).await;
+    // Nothing called yet: nothing happens.
+    dev.send(&[2, REDIAL, 0]);
+    dev.send(&[2, 0, 0]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(calls.list().is_empty(), "{:?}", calls.list());
+
+    let first = phone
+        .dial("echo", None, Some(AudioPlan::Silence))
+        .await
+        .unwrap();
+    wait_call(&mut updates, |v| {
+        v.id == first.id && v.state == CallStatus::Active
+    })
+    .await;
+    written(&out, &[2, 0x11, 0]).await;
+    calls.hangup(&first.id).await.unwrap();
+    wait_call(&mut updates, |v| v.id == first.id && v.is_ended()).await;
+    written(&out, &[2, 0x00, 0]).await;
+
+    tokio::time::sleep(Duration::from_millis(60)).await; // past the debounce
+    dev.send(&[2, REDIAL, 0]);
+    dev.send(&[2, 0, 0]);
+    let again = wait_call(&mut updates, |v| {
+        v.id != first.id && v.state == CallStatus::Active
+    })
+    .await;
+    assert_eq!(again.remote, first.remote);
+    written(&out, &[2, 0x11, 0]).await;
+    calls.hangup(&again.id).await.unwrap();
+    wait_call(&mut updates, |v| v.id == again.id && v.is_ended()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

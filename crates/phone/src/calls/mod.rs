@@ -115,6 +115,7 @@ type Reply<T> = oneshot::Sender<Result<T, UiError>>;
 enum Request {
     Dial(DialRequest, Reply<CallView>),
     Echo(Option<AudioPlan>, Reply<CallView>),
+    Redial(Reply<CallView>),
     Listen(SocketAddr, Option<AudioPlan>, Reply<SocketAddr>),
     AutoAnswer(Option<AudioPlan>),
     Answer(String, Reply<()>),
@@ -207,6 +208,7 @@ impl Calls {
             echo: None,
             ringer: None,
             account_srtp: HashMap::new(),
+            last_dial: None,
             seed_run: crate::sip::seed_for("call-ids"),
             seed: crate::sip::seed_for("calls"),
         };
@@ -232,6 +234,12 @@ impl Calls {
     /// Calls the built-in echo line (no account needed).
     pub async fn echo_test(&self, audio: Option<AudioPlan>) -> Result<CallView, UiError> {
         self.ask(|r| Request::Echo(audio, r)).await
+    }
+
+    /// Calls again what was last called in this run (the headset's Redial button): the same
+    /// address, the same way, with the same audio. `nothing_to_redial` before any call.
+    pub async fn redial(&self) -> Result<CallView, UiError> {
+        self.ask(Request::Redial).await
     }
 
     /// Takes calls on `addr` with no account (`homeline answer --listen`); with
@@ -406,9 +414,18 @@ struct Actor {
     ringer: Option<ringer::Ringer>,
     /// Media encryption per account.
     account_srtp: HashMap<String, SrtpPolicy>,
+    /// What was last called, for [`Calls::redial`].
+    last_dial: Option<LastDial>,
     /// Different on every run: part of the call ids.
     seed_run: u64,
     seed: u64,
+}
+
+/// The last outgoing call, as it was asked for.
+#[derive(Debug, Clone)]
+enum LastDial {
+    Dial(DialRequest),
+    Echo(Option<AudioPlan>),
 }
 
 impl Actor {
@@ -454,11 +471,28 @@ impl Actor {
         match r {
             Request::Dial(req, reply) => {
                 self.hold_others(None);
+                self.last_dial = Some(LastDial::Dial(req.clone()));
                 let r = self.dial(req, false).await;
                 let _ = reply.send(r);
             }
             Request::Echo(audio, reply) => {
+                self.last_dial = Some(LastDial::Echo(audio.clone()));
                 let r = self.echo_call(audio).await;
+                let _ = reply.send(r);
+            }
+            Request::Redial(reply) => {
+                let r = match self.last_dial.clone() {
+                    Some(LastDial::Dial(req)) => {
+                        self.hold_others(None);
+                        self.dial(req, false).await
+                    }
+                    Some(LastDial::Echo(audio)) => self.echo_call(audio).await,
+                    None => Err(UiError::new(
+                        "nothing_to_redial",
+                        "Nothing was called yet, so there is nothing to call again.",
+                        "Dial the number once; Redial calls it again.",
+                    )),
+                };
                 let _ = reply.send(r);
             }
             Request::Listen(addr, auto, reply) => {

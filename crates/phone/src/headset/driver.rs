@@ -88,7 +88,7 @@ impl HeadsetDriver {
         self.switches.clone()
     }
 
-    /// Every button event acted on (or offered: Redial), as it happens.
+    /// Every button event acted on, as it happens.
     pub fn subscribe(&self) -> broadcast::Receiver<HeadsetEvent> {
         self.events.subscribe()
     }
@@ -136,7 +136,15 @@ fn ind(phase: CallPhase, muted: bool) -> CallIndication {
 
 async fn act(calls: &Calls, event: HeadsetEvent) {
     let (_, call) = focus(&calls.list());
-    let Some(call) = call else { return };
+    let Some(call) = call else {
+        // Redial acts with no call in progress (the headset only reports it then).
+        if event == HeadsetEvent::Redial
+            && let Err(e) = calls.redial().await
+        {
+            tracing::info!("headset Redial not acted on: {}", e.message);
+        }
+        return;
+    };
     let id = call.id.as_str();
     let result = match event {
         HeadsetEvent::Answer if call.state == CallStatus::Incoming => calls.answer(id).await,
@@ -147,6 +155,8 @@ async fn act(calls: &Calls, event: HeadsetEvent) {
         HeadsetEvent::Mute(on) => calls.mute(id, on).await,
         HeadsetEvent::Flash => calls.hold(id, !call.on_hold).await,
         HeadsetEvent::Key(k) => calls.send_dtmf(id, &k.to_string()).await,
+        // Redial in a call: the call in progress is what matters (most headsets send it only
+        // when idle anyway).
         HeadsetEvent::Answer | HeadsetEvent::Redial => Ok(()),
     };
     if let Err(e) = result {
