@@ -152,6 +152,8 @@ test('closing the window keeps Homeline running in the tray; starting it again s
 test('with "Quit when the window closes" on, closing the window quits', async () => {
   await openTab('settings');
   const sw = await session.find('[data-testid="quit-on-close-switch"]');
+  // Disabled until the tab has read the setting: a click before that would be lost.
+  await until('the switch is ready', async () => (await sw.property('disabled')) === false);
   await sw.click();
   await session.waitText('[data-testid="general-saved"]', (t) => t.includes('quits Homeline'));
   assert.equal(execFileSync(x11, ['close', 'Homeline'], { encoding: 'utf8' }).trim(), '1');
