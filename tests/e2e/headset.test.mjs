@@ -30,6 +30,13 @@ async function until(what, pred, timeout = 10000) {
 
 // The config file's text, or '' while the app has not written one yet (a fresh home has none
 // until the first change is saved; the callers wait for the text they expect).
+/** Clicks a switch once it is enabled (each is disabled while the previous change is saved). */
+async function toggle(id) {
+  const sw = await session.find(`[data-testid="${id}"]`);
+  await until(`${id} is ready`, async () => (await sw.property('disabled')) === false);
+  await sw.click();
+}
+
 function configText() {
   const dir = join(home, '.config');
   const found = readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('homeline.toml'));
@@ -55,9 +62,9 @@ test('Settings → Headset says there is no headset and shows every switch, on b
 });
 
 test('switching mute sync off, then integration off, is saved and kept across a restart', async () => {
-  await (await session.find('[data-testid="headset-mute_sync"]')).click();
+  await toggle('headset-mute_sync');
   await until('mute sync saved', async () => /mute_sync = false/.test(configText()));
-  await (await session.find('[data-testid="headset-enabled"]')).click();
+  await toggle('headset-enabled');
   await until('integration off saved', async () => /enabled = false/.test(configText()));
   // Off means no function acts: their switches are greyed out.
   await until('functions disabled', async () => (await (await session.find('[data-testid="headset-leds"]')).property('disabled')) === true);
@@ -73,6 +80,6 @@ test('switching mute sync off, then integration off, is saved and kept across a 
   assert.match(await session.waitText('[data-testid="headset-state"]', (t) => t.length > 0), /off/i);
 
   // And back on: the file says so.
-  await (await session.find('[data-testid="headset-enabled"]')).click();
+  await toggle('headset-enabled');
   await until('integration on saved', async () => !/enabled = false/.test(configText()));
 });
