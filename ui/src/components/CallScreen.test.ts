@@ -159,6 +159,9 @@ describe('Call screen', () => {
     const route = await screen.findByTestId('call-route');
     expect(route.dataset.route).toBe('relay-tls');
     expect(text('call-route')).toBe('Through relay 203.0.113.5 (TLS 443) because UDP is blocked on this network');
+    expect(route.parentElement?.textContent?.replace(/\s+/g, ' ').trim()).toBe(
+      'Audio path: Through relay 203.0.113.5 (TLS 443) because UDP is blocked on this network',
+    );
   });
 
   it('says the route in Russian and Chinese from its parts, not in the English of the core', async () => {

@@ -562,6 +562,7 @@ network-test-used-tag = used by calls
 network-test-ms = { $ms } ms
 
 ## How the call's audio travels (call screen); English is normally the core's own sentence
+call-route-label = Audio path:
 route-direct = Direct
 route-host = Direct, on the local network
 route-srflx = Through your router's public address

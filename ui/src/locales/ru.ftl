@@ -567,6 +567,7 @@ network-test-used-tag = используется для звонков
 network-test-ms = { $ms } мс
 
 ## How the call's audio travels (call screen); English is normally the core's own sentence
+call-route-label = Путь звука:
 route-direct = Напрямую
 route-host = Напрямую, в локальной сети
 route-srflx = Через внешний адрес вашего роутера

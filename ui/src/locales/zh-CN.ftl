@@ -541,6 +541,7 @@ network-test-used-tag = 通话使用此中继
 network-test-ms = { $ms } 毫秒
 
 ## How the call's audio travels (call screen); English is normally the core's own sentence
+call-route-label = 音频路径：
 route-direct = 直连
 route-host = 直连（本地网络）
 route-srflx = 经由路由器的公网地址
