@@ -441,6 +441,16 @@ fn a_call_survives_20_s_without_a_route_and_incoming_calls_work_again() {
                             |v| v.state == CallStatus::Active,
                         )
                         .await;
+                        // Bob, the caller, hangs up once he sees the call active: wait for that
+                        // end here rather than racing his hang-up with one of ours.
+                        call_update(
+                            &mut updates,
+                            "Bob's hang-up",
+                            Duration::from_secs(10),
+                            |v| v.id == incoming.id,
+                            |v| v.is_ended(),
+                        )
+                        .await;
                         alice.hangup_all(Duration::from_secs(3)).await;
                         alice.stop_registrations().await;
                         (resumed, ended, incoming)
