@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "autostart_enabled",
     "set_autostart",
     "take_link",
+    "set_language",
     "headset_status",
     "save_headset_settings",
     "run_diagnostics",

@@ -14,7 +14,10 @@
 //!   (`tauri-plugin-single-instance`); the link the first instance was started with waits in
 //!   [`PendingLink`] until the UI asks for it. A link only fills the dialer
 //!   ([`homeline_phone::dialplan::link_text`]): the person still presses Call.
-//! - An incoming call brings the window forward.
+//! - An incoming call brings the window forward; a chat message that arrives while the window
+//!   is not in front shows a notification.
+//! - Everything the shell says (menu, tooltip, notifications) is in the UI's language
+//!   ([`crate::texts`]).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -25,6 +28,8 @@ use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Emitter, Manager, Runtime, Window, WindowEvent};
+
+use crate::texts::Texts;
 
 /// The event that hands a clicked link's dialer text to the UI.
 pub const LINK_EVENT: &str = "app://link";
@@ -56,6 +61,10 @@ pub struct TrayState {
     registrations: Mutex<std::collections::HashMap<String, RegistrationState>>,
 }
 
+/// The tray menu's items with their message ids, to say them again when the language changes.
+#[derive(Default)]
+pub struct TrayMenu(Mutex<Vec<(&'static str, MenuItem<tauri::Wry>)>>);
+
 /// Builds the tray icon and its menu. A desktop with no tray (a bare X session, some Wayland
 /// desktops) leaves Homeline a window app: closing it then quits.
 pub fn make_tray(app: &AppHandle) {
@@ -69,16 +78,27 @@ pub fn make_tray(app: &AppHandle) {
 }
 
 fn build_tray(app: &AppHandle) -> tauri::Result<()> {
-    let show = MenuItem::with_id(app, "show", "Show Homeline", true, None::<&str>)?;
-    let echo = MenuItem::with_id(app, "echo", "Echo test", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit Homeline", true, None::<&str>)?;
+    let texts = app.state::<Texts>();
+    let item =
+        |id: &str, text: &str| MenuItem::with_id(app, id, texts.say(text, &[]), true, None::<&str>);
+    let show = item("show", "tray-show")?;
+    let echo = item("echo", "tray-echo")?;
+    let quit = item("quit", "tray-quit")?;
     let menu = Menu::with_items(
         app,
         &[&show, &echo, &PredefinedMenuItem::separator(app)?, &quit],
     )?;
+    *app.state::<TrayMenu>()
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = vec![
+        ("tray-show", show),
+        ("tray-echo", echo),
+        ("tray-quit", quit),
+    ];
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(BASE_ICON)?)
-        .tooltip("Homeline")
+        .tooltip(texts.say("tray-tooltip-idle", &[]))
         .menu(&menu)
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id.as_ref() {
@@ -149,11 +169,11 @@ pub fn on_window_event(window: &Window, event: &WindowEvent) {
             let _ = window.hide();
             tracing::info!("window closed into the tray");
             if phone.first_close_to_tray() {
+                let texts = app.state::<Texts>();
                 notify(
                     app,
-                    "Homeline is still running",
-                    "Calls still ring here. Open Homeline from its icon in the tray; Quit is in \
-                     its menu. To quit when the window closes, see Settings → General.",
+                    &texts.say("notify-tray-title", &[]),
+                    &texts.say("notify-tray-body", &[]),
                 );
             }
         }
@@ -188,6 +208,55 @@ pub fn on_call(app: &AppHandle, view: &homeline_phone::calls::CallView, new_inco
     }
 }
 
+/// The UI's language changed: the menu, the tooltip and the notifications follow. `false` for
+/// a language the shell does not have.
+pub fn set_language(app: &AppHandle, locale: &str) -> bool {
+    let texts = app.state::<Texts>();
+    if !texts.set_locale(locale) {
+        return false;
+    }
+    for (id, item) in app
+        .state::<TrayMenu>()
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        let _ = item.set_text(texts.say(id, &[]));
+    }
+    refresh_tray(app);
+    true
+}
+
+/// A chat message arrived: unless the window is in front, a notification shows it.
+pub fn on_message(app: &AppHandle, message: &homeline_phone::contacts::chat_log::ChatMessage) {
+    let focused = app
+        .get_webview_window("main")
+        .and_then(|w| w.is_focused().ok().zip(w.is_visible().ok()))
+        .is_some_and(|(focused, visible)| focused && visible);
+    if focused {
+        return;
+    }
+    let who = message
+        .peer
+        .strip_prefix("sip:")
+        .unwrap_or(&message.peer)
+        .to_owned();
+    let title = app
+        .state::<Texts>()
+        .say("notify-message-title", &[("who", who.into())]);
+    notify(app, &title, &preview(&message.text));
+}
+
+/// The start of a message for a notification: at most 200 characters, on one line.
+fn preview(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
 /// A registration changed: the tray's dot follows.
 pub fn on_registration(app: &AppHandle, status: &RegistrationStatus) {
     let tray = app.state::<TrayState>();
@@ -206,7 +275,7 @@ pub fn on_registration(app: &AppHandle, status: &RegistrationStatus) {
 }
 
 /// What the tray says: (dot colour, tooltip).
-fn tray_summary(tray: &TrayState) -> (Option<[u8; 3]>, String) {
+fn tray_summary(tray: &TrayState, texts: &Texts) -> (Option<[u8; 3]>, String) {
     let regs = tray.registrations.lock().unwrap_or_else(|e| e.into_inner());
     let problems = regs
         .values()
@@ -219,25 +288,28 @@ fn tray_summary(tray: &TrayState) -> (Option<[u8; 3]>, String) {
     let (dot, mut text) = if problems > 0 {
         (
             Some([0xd3, 0x2f, 0x2f]),
-            format!(
-                "Homeline — {problems} of {} accounts cannot register",
-                regs.len()
+            texts.say(
+                "tray-tooltip-problems",
+                &[
+                    ("problems", problems.into()),
+                    ("accounts", regs.len().into()),
+                ],
             ),
         )
     } else if registered > 0 && registered == regs.len() {
         (
             Some([0x2e, 0x9e, 0x44]),
-            "Homeline — ready for calls".to_string(),
+            texts.say("tray-tooltip-ready", &[]),
         )
     } else if regs.is_empty() {
-        (None, "Homeline".to_string())
+        (None, texts.say("tray-tooltip-idle", &[]))
     } else {
-        (None, "Homeline — connecting…".to_string())
+        (None, texts.say("tray-tooltip-connecting", &[]))
     };
-    match tray.missed.load(Ordering::Relaxed) {
-        0 => {}
-        1 => text.push_str(" · 1 missed call"),
-        n => text.push_str(&format!(" · {n} missed calls")),
+    let missed = tray.missed.load(Ordering::Relaxed);
+    if missed > 0 {
+        text.push_str(" · ");
+        text.push_str(&texts.say("tray-tooltip-missed", &[("count", missed.into())]));
     }
     (dot, text)
 }
@@ -250,7 +322,7 @@ fn refresh_tray(app: &AppHandle) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    let (dot, tooltip) = tray_summary(&state);
+    let (dot, tooltip) = tray_summary(&state, &app.state::<Texts>());
     let missed = state.missed.load(Ordering::Relaxed) > 0;
     let _ = tray.set_tooltip(Some(&tooltip));
     match badged_icon(dot, missed) {
@@ -308,12 +380,13 @@ mod tests {
     #[test]
     fn tray_says_what_the_registrations_and_missed_calls_are() {
         let tray = TrayState::default();
-        assert_eq!(tray_summary(&tray), (None, "Homeline".to_string()));
+        let texts = Texts::default();
+        assert_eq!(tray_summary(&tray, &texts), (None, "Homeline".to_string()));
         tray.registrations.lock().unwrap().extend([
             status("a", RegistrationState::Registered),
             status("b", RegistrationState::Registered),
         ]);
-        let (dot, text) = tray_summary(&tray);
+        let (dot, text) = tray_summary(&tray, &texts);
         assert_eq!(dot, Some([0x2e, 0x9e, 0x44]));
         assert_eq!(text, "Homeline — ready for calls");
         tray.registrations
@@ -321,12 +394,33 @@ mod tests {
             .unwrap()
             .insert("b".into(), RegistrationState::Failed);
         tray.missed.store(2, Ordering::Relaxed);
-        let (dot, text) = tray_summary(&tray);
+        let (dot, text) = tray_summary(&tray, &texts);
         assert_eq!(dot, Some([0xd3, 0x2f, 0x2f]));
         assert_eq!(
             text,
             "Homeline — 1 of 2 accounts cannot register · 2 missed calls"
         );
+        // In the UI's language, with its plural rules.
+        assert!(texts.set_locale("ru"));
+        assert_eq!(
+            tray_summary(&tray, &texts).1,
+            "Homeline — 1 из 2 учётных записей не может зарегистрироваться · 2 пропущенных звонка"
+        );
+        tray.missed.store(5, Ordering::Relaxed);
+        tray.registrations.lock().unwrap().remove("b");
+        assert_eq!(
+            tray_summary(&tray, &texts).1,
+            "Homeline — готов к звонкам · 5 пропущенных звонков"
+        );
+    }
+
+    #[test]
+    fn a_message_preview_is_one_line_of_at_most_200_characters() {
+        assert_eq!(preview("Привет!\nКак дела?"), "Привет! Как дела?");
+        let long = "я".repeat(300);
+        let p = preview(&long);
+        assert_eq!(p.chars().count(), 201);
+        assert!(p.ends_with('…'));
     }
 
     #[test]

@@ -18,6 +18,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod desktop;
+mod texts;
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -397,6 +398,13 @@ fn take_link(pending: State<'_, desktop::PendingLink>) -> Option<String> {
     pending.take()
 }
 
+/// The UI's language: the tray and the notifications say their words in it. `false` for one
+/// the shell does not have (it keeps the one in use).
+#[tauri::command(async)]
+fn set_language(app: AppHandle, locale: String) -> bool {
+    desktop::set_language(&app, &locale)
+}
+
 fn autostart_error(e: tauri_plugin_autostart::Error) -> UiError {
     UiError::new(
         "autostart_failed",
@@ -490,6 +498,10 @@ async fn forward_chat(
         match events.recv().await {
             Ok(event) => match app.state::<Phone>().record_chat_event(&event) {
                 Ok(Some(message)) => {
+                    if message.direction == homeline_phone::contacts::chat_log::Direction::Incoming
+                    {
+                        desktop::on_message(&app, &message);
+                    }
                     if let Err(e) = app.emit(CHAT_EVENT, &message) {
                         tracing::warn!(error = %e, "could not send a chat message to the UI");
                     }
@@ -532,17 +544,25 @@ async fn forward_calls(app: AppHandle, mut updates: tokio::sync::broadcast::Rece
 
 fn notify_incoming(app: &AppHandle, view: &CallView) {
     use tauri_plugin_notification::NotificationExt;
-    let who = view.remote_name.as_deref().unwrap_or(&view.remote);
-    let title = if view.waiting {
-        "Call waiting"
-    } else {
-        "Incoming call"
-    };
+    let texts = app.state::<texts::Texts>();
+    let who = view
+        .remote_name
+        .as_deref()
+        .unwrap_or(&view.remote)
+        .to_owned();
+    let title = texts.say(
+        if view.waiting {
+            "notify-waiting-title"
+        } else {
+            "notify-incoming-title"
+        },
+        &[],
+    );
     if let Err(e) = app
         .notification()
         .builder()
         .title(title)
-        .body(format!("{who} is calling. Open Homeline to answer."))
+        .body(texts.say("notify-incoming-body", &[("who", who.into())]))
         .show()
     {
         // No notification service (a bare X session, a test): the window and the ringtone
@@ -583,6 +603,8 @@ fn main() {
         .manage(phone)
         .manage(desktop::PendingLink::from_args(std::env::args().skip(1)))
         .manage(desktop::TrayState::default())
+        .manage(desktop::TrayMenu::default())
+        .manage(texts::Texts::default())
         .plugin(tauri_plugin_notification::init())
         .on_window_event(desktop::on_window_event)
         .setup(|app| {
@@ -647,6 +669,7 @@ fn main() {
             autostart_enabled,
             set_autostart,
             take_link,
+            set_language,
             headset_status,
             save_headset_settings,
             run_diagnostics,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../lib/backend';
 import { errorText, i18n, setLanguage, STORAGE_KEY, systemLocale, t } from '../lib/i18n.svelte';
 import { account } from '../lib/test-fixtures';
-import { renderApp, text } from './test-utils';
+import { argsOf, renderApp, text } from './test-utils';
 
 const office = account({ id: 'acc-office', display_name: 'Office', is_default: true });
 const tabNames = () => screen.getAllByRole('tab').map((tab) => tab.textContent?.trim());
@@ -203,8 +203,10 @@ describe('languages', () => {
   });
 
   it('Settings → General → Language switches every visible string at once and remembers it', async () => {
-    const { user } = await renderApp({ accounts: [office] }, 'settings');
+    const { user, backend } = await renderApp({ accounts: [office] }, 'settings');
     expect(tabNames()).toEqual(['Phone', 'Contacts', 'Diagnostics', 'Settings']);
+    // The shell (tray, notifications) is told the language at start and on every change.
+    await waitFor(() => expect(argsOf(backend, 'set_language')).toEqual([{ locale: 'en' }]));
     const select = screen.getByTestId('language-select') as HTMLSelectElement;
     expect(select.value).toBe('system');
 
@@ -222,5 +224,8 @@ describe('languages', () => {
     expect(tabNames()).toEqual(['Phone', 'Contacts', 'Diagnostics', 'Settings']);
     expect(document.documentElement.lang).toBe('en');
     expect(localStorage.getItem(STORAGE_KEY)).toBeNull();
+    await waitFor(() =>
+      expect(argsOf(backend, 'set_language')).toEqual([{ locale: 'en' }, { locale: 'ru' }, { locale: 'zh-CN' }, { locale: 'en' }]),
+    );
   });
 });

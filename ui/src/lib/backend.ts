@@ -571,6 +571,11 @@ export interface Backend {
   /** The dialer text of the link Homeline was started with, once; null when none. */
   take_link(): Promise<string | null>;
   /**
+   * The UI's language (`en`, `ru`, `zh-CN`): the tray menu, its tooltip and the desktop
+   * notifications say their words in it. Resolves to whether the shell has that language.
+   */
+  set_language(locale: string): Promise<boolean>;
+  /**
    * Calls `cb` with the dialer text of every link opened while Homeline runs (the
    * `app://link` event). Resolves to the function that stops listening.
    */

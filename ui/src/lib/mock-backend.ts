@@ -1041,6 +1041,16 @@ export class MockBackend implements Backend {
     });
   }
 
+  /** The language the UI last told the shell (`set_language`). */
+  shellLanguage: string | null = null;
+
+  set_language(locale: string): Promise<boolean> {
+    return this.run('set_language', { locale }, () => {
+      this.shellLanguage = locale;
+      return true;
+    });
+  }
+
   take_link(): Promise<string | null> {
     return this.run('take_link', undefined, () => {
       const link = this.pendingLink;

@@ -101,6 +101,7 @@ describe('TauriBackend', () => {
     const b = new TauriBackend();
     invoke.mockResolvedValue(null);
     await b.dial_preview('90301234');
+    await b.set_language('ru');
     await b.dial('90301234', null);
     await b.dial('sip:bob@example.com', 'acc-2');
     await b.echo_test();
@@ -118,6 +119,7 @@ describe('TauriBackend', () => {
     await b.save_audio_settings(settings);
     expect(invoke.mock.calls).toEqual([
       ['dial_preview', { target: '90301234' }],
+      ['set_language', { locale: 'ru' }],
       ['dial', { target: '90301234', account_id: null }],
       ['dial', { target: 'sip:bob@example.com', account_id: 'acc-2' }],
       ['echo_test', undefined],

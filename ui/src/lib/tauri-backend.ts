@@ -239,6 +239,10 @@ export class TauriBackend implements Backend {
     return this.call('take_link');
   }
 
+  set_language(locale: string): Promise<boolean> {
+    return this.call('set_language', { locale });
+  }
+
   onLink(cb: (text: string) => void): Promise<() => void> {
     return this.listenTo(LINK_EVENT, cb);
   }

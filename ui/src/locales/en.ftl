@@ -573,3 +573,23 @@ route-with-reason = { $route } because { $reason }
 route-because-forced = the settings ask for a relay
 route-because-symmetric_nat = your router changes the port for every destination
 route-because-udp_blocked = UDP is blocked on this network
+
+## The system tray and desktop notifications (said by the app's shell: src-tauri/src/texts.rs)
+
+tray-show = Show Homeline
+tray-echo = Echo test
+tray-quit = Quit Homeline
+tray-tooltip-idle = Homeline
+tray-tooltip-ready = Homeline — ready for calls
+tray-tooltip-connecting = Homeline — connecting…
+tray-tooltip-problems = Homeline — { $problems } of { $accounts } accounts cannot register
+tray-tooltip-missed = { $count ->
+    [one] { $count } missed call
+   *[other] { $count } missed calls
+  }
+notify-tray-title = Homeline is still running
+notify-tray-body = Calls still ring here. Open Homeline from its icon in the tray; Quit is in its menu. To quit when the window closes, see Settings → General.
+notify-incoming-title = Incoming call
+notify-waiting-title = Call waiting
+notify-incoming-body = { $who } is calling. Open Homeline to answer.
+notify-message-title = Message from { $who }

@@ -578,3 +578,30 @@ route-with-reason = { $route }, потому что { $reason }
 route-because-forced = так указано в настройках
 route-because-symmetric_nat = ваш роутер меняет порт для каждого адресата
 route-because-udp_blocked = в этой сети заблокирован UDP
+
+## Значок в трее и уведомления (их показывает оболочка приложения: src-tauri/src/texts.rs)
+
+tray-show = Показать Homeline
+tray-echo = Эхо-тест
+tray-quit = Выйти из Homeline
+tray-tooltip-idle = Homeline
+tray-tooltip-ready = Homeline — готов к звонкам
+tray-tooltip-connecting = Homeline — подключение…
+tray-tooltip-problems = Homeline — { $problems } из { $accounts ->
+    [one] { $accounts } учётной записи
+   *[other] { $accounts } учётных записей
+  } { $problems ->
+    [one] не может
+   *[other] не могут
+  } зарегистрироваться
+tray-tooltip-missed = { $count ->
+    [one] { $count } пропущенный звонок
+    [few] { $count } пропущенных звонка
+   *[many] { $count } пропущенных звонков
+  }
+notify-tray-title = Homeline продолжает работать
+notify-tray-body = Звонки по-прежнему поступают. Открыть Homeline можно значком в трее, выйти — через его меню. Чтобы приложение закрывалось вместе с окном, откройте Настройки → Общие.
+notify-incoming-title = Входящий звонок
+notify-waiting-title = Ожидающий звонок
+notify-incoming-body = Звонит { $who }. Откройте Homeline, чтобы ответить.
+notify-message-title = Сообщение от { $who }

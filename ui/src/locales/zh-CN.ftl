@@ -552,3 +552,20 @@ route-with-reason = { $route }，因为{ $reason }
 route-because-forced = 设置要求使用中继
 route-because-symmetric_nat = 您的路由器为每个目标更换端口
 route-because-udp_blocked = 此网络屏蔽了 UDP
+
+## 托盘图标和桌面通知（由应用外壳显示：src-tauri/src/texts.rs）
+
+tray-show = 显示 Homeline
+tray-echo = 回声测试
+tray-quit = 退出 Homeline
+tray-tooltip-idle = Homeline
+tray-tooltip-ready = Homeline — 可以通话
+tray-tooltip-connecting = Homeline — 正在连接…
+tray-tooltip-problems = Homeline — { $accounts } 个账户中有 { $problems } 个无法注册
+tray-tooltip-missed = { $count } 个未接来电
+notify-tray-title = Homeline 仍在运行
+notify-tray-body = 来电仍会在这里响铃。可通过托盘图标打开 Homeline，“退出”在其菜单中。若要在关闭窗口时退出，请前往 设置 → 常规。
+notify-incoming-title = 来电
+notify-waiting-title = 呼叫等待
+notify-incoming-body = { $who } 来电。打开 Homeline 接听。
+notify-message-title = 来自 { $who } 的消息
