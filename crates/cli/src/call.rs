@@ -28,6 +28,8 @@ pub(crate) struct AudioArgs {
     pub echo: bool,
     /// SDES-SRTP: off, offered (optional) or required.
     pub srtp: SrtpPolicy,
+    /// While a call is up, print its media statistics this often.
+    pub stats_every: Option<Duration>,
 }
 
 impl AudioArgs {
@@ -246,6 +248,93 @@ fn report(v: &CallView, o: &Outcome, json: bool) {
     }
 }
 
+/// `--stats-every`: the latest view of each call that is up, printed on a fixed beat (a
+/// long call's quality over time: loss, jitter, the jitter buffer's delay and moves).
+struct StatsTicker {
+    every: Option<tokio::time::Interval>,
+    up: HashMap<String, CallView>,
+    json: bool,
+}
+
+impl StatsTicker {
+    fn new(every: Option<Duration>, json: bool) -> Self {
+        let every = every.filter(|d| !d.is_zero()).map(|d| {
+            let mut i = tokio::time::interval_at(Instant::now() + d, d);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            i
+        });
+        Self {
+            every,
+            up: HashMap::new(),
+            json,
+        }
+    }
+
+    /// Keeps the latest view of a call that is up; forgets one that ended.
+    fn see(&mut self, v: &CallView) {
+        if self.every.is_none() {
+            return;
+        }
+        if v.state == CallStatus::Active {
+            self.up.insert(v.id.clone(), v.clone());
+        } else {
+            self.up.remove(&v.id);
+        }
+    }
+
+    /// The next beat (never, without `--stats-every`).
+    async fn tick(&mut self) {
+        match &mut self.every {
+            Some(i) => {
+                i.tick().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    fn print(&self) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut ids: Vec<&String> = self.up.keys().collect();
+        ids.sort();
+        for id in ids {
+            let v = &self.up[id];
+            let secs = v
+                .answered_at
+                .map_or(0.0, |a| now_ms.saturating_sub(a) as f64 / 1000.0);
+            // Nothing to say before the media has started.
+            let Some(s) = v.stats.clone() else {
+                continue;
+            };
+            if s.packets_sent == 0 && s.packets_received == 0 {
+                continue;
+            }
+            if self.json {
+                let mut j =
+                    serde_json::json!({ "event": "stats", "call": id, "secs": secs.round() });
+                if let (Some(o), serde_json::Value::Object(m)) = (
+                    j.as_object_mut(),
+                    serde_json::to_value(&s).unwrap_or_default(),
+                ) {
+                    o.extend(m);
+                }
+                println!("{j}");
+            } else {
+                println!(
+                    "stats: {secs:.0} s, received {} packets, loss {:.1} %, late {:.1} %, jitter {:.1} ms, playout delay {:.0} ms{}",
+                    s.packets_received,
+                    s.loss_pct,
+                    s.late_pct,
+                    s.jitter_ms,
+                    s.playout_delay_ms,
+                    s.mos.map(|m| format!(", MOS {m:.1}")).unwrap_or_default(),
+                );
+            }
+        }
+    }
+}
+
 /// Registers `name` (or the first account with a registrar) and waits until registered.
 pub(crate) async fn register(
     phone: &Phone,
@@ -345,7 +434,8 @@ pub(crate) fn call(
             if !json {
                 println!("calling {}", view.remote);
             }
-            follow_call(calls, &mut updates, &view.id, duration, json).await
+            let stats = StatsTicker::new(audio.stats_every, json);
+            follow_call(calls, &mut updates, &view.id, duration, stats).await
         }
         .await;
         phone.stop_registrations().await;
@@ -358,8 +448,9 @@ async fn follow_call(
     updates: &mut tokio::sync::broadcast::Receiver<CallView>,
     id: &str,
     duration: u64,
-    json: bool,
+    mut stats: StatsTicker,
 ) -> Result<(), Failure> {
+    let json = stats.json;
     let mut state = CallStatus::Dialing;
     let mut hangup_at: Option<Instant> = None;
     let mut problem: Option<String> = None;
@@ -373,6 +464,7 @@ async fn follow_call(
         tokio::select! {
             u = updates.recv() => match u {
                 Ok(v) if v.id == id => {
+                    stats.see(&v);
                     if v.state != state {
                         state = v.state;
                         match state {
@@ -407,6 +499,7 @@ async fn follow_call(
                 }
                 calls.hangup(id).await.map_err(|e| Failure(ui_line(&e)))?;
             }
+            () = stats.tick() => stats.print(),
         }
     };
     let o = outcome(&last);
@@ -457,7 +550,8 @@ pub(crate) fn answer(
                 }
             }
         }
-        let result = take_calls(&calls, &mut updates, count, duration, json).await;
+        let stats = StatsTicker::new(audio.stats_every, json);
+        let result = take_calls(&calls, &mut updates, count, duration, stats).await;
         // Unregister before exiting, as the app does on quit.
         phone.stop_registrations().await;
         result
@@ -469,8 +563,9 @@ async fn take_calls(
     updates: &mut tokio::sync::broadcast::Receiver<CallView>,
     count: u64,
     duration: Option<u64>,
-    json: bool,
+    mut stats: StatsTicker,
 ) -> Result<(), Failure> {
+    let json = stats.json;
     // Per call: what we last saw of it.
     let mut seen: HashMap<String, CallStatus> = HashMap::new();
     let mut hangups: Vec<(Instant, String)> = Vec::new();
@@ -487,6 +582,7 @@ async fn take_calls(
         tokio::select! {
             u = updates.recv() => match u {
                 Ok(v) => {
+                    stats.see(&v);
                     let before = seen.insert(v.id.clone(), v.state);
                     if before.is_none() && !json {
                         println!("incoming call from {}", v.remote);
@@ -525,6 +621,7 @@ async fn take_calls(
                     }
                 }
             }
+            () = stats.tick() => stats.print(),
         }
     }
     if failed > 0 {

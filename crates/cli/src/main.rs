@@ -193,8 +193,8 @@ enum HeadsetCommand {
     },
 }
 
-/// Where a call's audio comes from and goes to (default: silence, nothing recorded), and
-/// whether it is encrypted.
+/// Where a call's audio comes from and goes to (default: silence, nothing recorded), whether
+/// it is encrypted, and how often its statistics are printed.
 #[derive(Debug, Clone, clap::Args)]
 struct AudioFlags {
     /// Send this WAV file as our voice (then silence).
@@ -211,6 +211,10 @@ struct AudioFlags {
     /// encrypts.
     #[arg(long, value_enum, value_name = "MODE", default_value = "optional")]
     srtp: SrtpMode,
+    /// While a call is up, print its media statistics every SECS seconds (with --json, one
+    /// object a line with "event": "stats"), to watch a long call's quality.
+    #[arg(long, value_name = "SECS")]
+    stats_every: Option<u64>,
 }
 
 /// `--srtp`.
@@ -228,6 +232,7 @@ impl AudioFlags {
             record: self.record,
             devices: self.devices,
             echo,
+            stats_every: self.stats_every.map(std::time::Duration::from_secs),
             srtp: match self.srtp {
                 SrtpMode::Off => homeline_phone::media::SrtpPolicy::Off,
                 SrtpMode::Optional => homeline_phone::media::SrtpPolicy::Optional,

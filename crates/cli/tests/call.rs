@@ -111,6 +111,54 @@ fn homeline_calls_homeline_directly_on_the_loopback() {
     assert!(out.contains("route: Direct; answered after "), "{out}");
 }
 
+/// `--stats-every 1` on a 3 s call: a line of statistics each second while it is up, the
+/// counts and the call's age growing, then the final report as the last line; the answering
+/// side prints them in words.
+#[test]
+fn stats_every_prints_the_quality_of_a_call_while_it_is_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let answer = homeline(dir.path())
+        .args(["answer", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--stats-every", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let call = homeline(dir.path())
+        .args(["call", &format!("sip:x@127.0.0.1:{port}")])
+        .args(["--duration", "3", "--json", "--stats-every", "1"])
+        .output()
+        .unwrap();
+    let stdout = text(&call.stdout);
+    assert!(call.status.success(), "{stdout}\n{}", text(&call.stderr));
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let (last, ticks) = lines.split_last().unwrap();
+    assert_eq!(last["end_reason"], "hung_up", "{last}");
+    assert!(ticks.len() >= 2, "{stdout}");
+    for t in ticks {
+        assert_eq!(t["event"], "stats", "{t}");
+        assert_eq!(t["codec"], "opus/48000", "{t}");
+        assert!(t["playout_delay_ms"].as_f64().is_some(), "{t}");
+        assert!(t["loss_pct"].as_f64().is_some(), "{t}");
+    }
+    let (first, later) = (&ticks[0], &ticks[ticks.len() - 1]);
+    assert!(later["secs"].as_f64() > first["secs"].as_f64(), "{stdout}");
+    assert!(
+        later["packets_received"].as_u64() > first["packets_received"].as_u64(),
+        "{stdout}"
+    );
+    let answer = wait_output(answer, Duration::from_secs(10));
+    let out = text(&answer.stdout);
+    assert!(answer.status.success(), "{out}\n{}", text(&answer.stderr));
+    assert!(out.contains("stats: "), "{out}");
+    assert!(out.contains(" ms, playout delay "), "{out}");
+}
+
 #[test]
 fn calling_nobody_exits_1_with_no_answer() {
     let dir = tempfile::tempdir().unwrap();
