@@ -48,10 +48,22 @@
 //! 0, 1, 3, 5 and 10 % random loss (no jitter) to `homeline answer`, with PCMU and with Opus;
 //! Homeline's E-model MOS (its `--json`) beside PESQ (narrowband, the E-model's scale) of its
 //! recording.
+//!
+//! **Soak** (`--only soak [--minutes 60] [--sample 60]`, Homeline only): one Opus call of
+//! `--minutes` between two `homeline` processes through the impairment relay with 1 % loss,
+//! 0-30 ms jitter and the caller's clock 100 ppm fast against the answerer's (so one direction
+//! sees a fast sender and the other a slow one, see [`Impairment::drift_ppm`]). Both ends
+//! play speech and record. Every `--sample` s each end's RSS (`VmRSS`) and CPU are read and
+//! its `--stats-every` line (playout delay, loss, late, jitter-buffer moves) kept; a row per
+//! sample is printed as it comes and written to `soak.csv`. At the end: PESQ-WB of the first
+//! and the last minute in each direction. Run it as a debug build with `cargo test --bench
+//! media_vs_baresip -- --only soak` to skip the release build (CPU figures then are a debug
+//! build's, their trend is what counts).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use homeline_lab::impair::{Divert, Impairment, Relay};
@@ -71,6 +83,8 @@ struct Args {
     loss: f64,
     jitter_ms: u64,
     only: Vec<String>,
+    minutes: u64,
+    sample: u64,
 }
 
 fn args() -> Args {
@@ -81,6 +95,8 @@ fn args() -> Args {
         loss: 3.0,
         jitter_ms: 40,
         only: vec!["cpu".into(), "quality".into(), "latency".into()],
+        minutes: 60,
+        sample: 60,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -94,6 +110,8 @@ fn args() -> Args {
             "--loss" => a.loss = num(&value).unwrap_or(a.loss),
             "--jitter" => a.jitter_ms = num(&value).map_or(a.jitter_ms, |v| v as u64),
             "--only" => a.only = value.split(',').map(str::to_owned).collect(),
+            "--minutes" => a.minutes = num(&value).map_or(a.minutes, |v| v as u64),
+            "--sample" => a.sample = num(&value).map_or(a.sample, |v| v as u64),
             // cargo bench passes --bench; anything else unknown is ignored.
             _ => {
                 i += 1;
@@ -137,6 +155,9 @@ fn main() {
     }
     if want("emodel") {
         emodel(&lab("emodel"), &args, &mut rows);
+    }
+    if want("soak") {
+        soak(&lab("soak"), &args, &mut rows);
     }
     println!("\n{:<58} {:>22} {:>22}", "", "Homeline", "baresip 1.0.0");
     for r in rows {
@@ -774,4 +795,323 @@ fn emodel(lab: &Lab, args: &Args, rows: &mut Vec<Row>) {
             );
         }
     }
+}
+
+// ---- soak --------------------------------------------------------------------------------
+
+/// The soak's path: issue 11's "1 % loss and jitter", and a drifting clock.
+const SOAK_LOSS: f64 = 0.01;
+const SOAK_JITTER: Duration = Duration::from_millis(30);
+const SOAK_DRIFT_PPM: f64 = 100.0;
+/// The speech is this long a loop (a whole hour of it would take minutes to make).
+const SOAK_LOOP: Duration = Duration::from_secs(125);
+
+/// Resident memory of a process, MB.
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// `secs` of speech: `SOAK_LOOP` of [`Audio::test_signal`] over and over.
+fn looped_speech(rate: u32, secs: u64, seed: u64) -> Audio {
+    let one = Audio::test_signal(rate, SOAK_LOOP, seed);
+    let n = (u64::from(rate) * secs) as usize;
+    Audio {
+        rate,
+        samples: one.samples.iter().copied().cycle().take(n).collect(),
+    }
+}
+
+/// `from..to` seconds of `a`.
+fn part(a: &Audio, from: f64, to: f64) -> Audio {
+    let r = f64::from(a.rate);
+    let i = ((from * r) as usize).min(a.samples.len());
+    let j = ((to * r) as usize).clamp(i, a.samples.len());
+    Audio {
+        rate: a.rate,
+        samples: a.samples[i..j].to_vec(),
+    }
+}
+
+/// PESQ-WB of the minute of `sent` from `from` s against the recording, found within 2 s
+/// after it; the mean of three 20 s pieces (P.862's range of lengths). Also the delay found.
+fn minute_pesq(sent: &Audio, got: &Audio, from: f64) -> (Option<f64>, Option<f64>) {
+    let reference = part(sent, from, from + 60.0);
+    let received = part(got, from, from + 62.0);
+    let c = compare(&reference, &received);
+    let Some(delay) = c.delay_ms else {
+        return (None, None);
+    };
+    let (r, d) = aligned(&reference, &received, delay);
+    let scores: Vec<f64> = (0..3)
+        .filter_map(|k| {
+            let (a, b) = (f64::from(k) * 20.0, f64::from(k + 1) * 20.0);
+            pesq_audio(&part(&r, a, b), &part(&d, a, b), PesqMode::Wideband)
+                .ok()
+                .flatten()
+        })
+        .collect();
+    let mean = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+    (mean, Some(delay))
+}
+
+/// Collects a `homeline` process's JSON lines (`--stats-every` lines and the final report).
+fn json_lines(
+    child: &mut Child,
+) -> (
+    Arc<Mutex<Vec<serde_json::Value>>>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::io::BufRead;
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let out = child.stdout.take().expect("piped stdout");
+    let keep = Arc::clone(&lines);
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                keep.lock().expect("lines").push(v);
+            }
+        }
+    });
+    (lines, reader)
+}
+
+fn last_stats(lines: &Mutex<Vec<serde_json::Value>>) -> serde_json::Value {
+    lines
+        .lock()
+        .expect("lines")
+        .iter()
+        .rev()
+        .find(|v| v["event"] == "stats")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn soak(lab: &Lab, args: &Args, rows: &mut Vec<Row>) {
+    let minutes = args.minutes.max(2);
+    let call_secs = minutes * 60;
+    let sample = Duration::from_secs(args.sample.max(1));
+    let tck = clk_tck();
+    let imp = Impairment::loss_jitter(SOAK_LOSS, SOAK_JITTER, 11)
+        .with_drift(SOAK_DRIFT_PPM, Duration::from_secs(call_secs + 60));
+    eprintln!(
+        "Soak: {minutes} min, {:.0} % loss, 0-{} ms jitter, caller's clock {SOAK_DRIFT_PPM:+} ppm",
+        SOAK_LOSS * 100.0,
+        SOAK_JITTER.as_millis()
+    );
+    let speech_a = looped_speech(16000, call_secs + 10, 81);
+    let speech_b = looped_speech(16000, call_secs + 10, 82);
+    let (file_a, file_b) = (
+        wav(lab, "soak-a-says.wav", &speech_a),
+        wav(lab, "soak-b-says.wav", &speech_b),
+    );
+    let (heard_a, heard_b) = (
+        lab.out_dir().join("soak-a-heard.wav"),
+        lab.out_dir().join("soak-b-heard.wav"),
+    );
+    let relay = Relay::start(
+        lab.public(),
+        &Divert {
+            a: PUBLIC_IP,
+            b: PUBLIC_IP_2,
+            skip_ports: vec![5090],
+            only_ports: vec![],
+        },
+        imp,
+    )
+    .expect("relay");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listen = SocketAddr::new(PUBLIC_IP_2.into(), 5090);
+    let every = sample.as_secs().to_string();
+    let mut answerer = spawn(
+        homeline(lab, dir.path())
+            .args(["answer", "--listen", &listen.to_string(), "--json"])
+            .args(["--stats-every", &every, "--play"])
+            .arg(&file_b)
+            .arg("--record")
+            .arg(&heard_b),
+    );
+    wait_bound(lab, listen);
+    let mut caller = spawn(
+        homeline(lab, dir.path())
+            .args(["call", &format!("sip:b@{listen}"), "--json", "--duration"])
+            .arg(call_secs.to_string())
+            .args(["--stats-every", &every, "--play"])
+            .arg(&file_a)
+            .arg("--record")
+            .arg(&heard_a),
+    );
+    let (a_lines, a_reader) = json_lines(&mut caller);
+    let (b_lines, b_reader) = json_lines(&mut answerer);
+    let pids = [caller.id(), answerer.id()];
+    let csv_path = lab.out_dir().join("soak.csv");
+    let mut csv = String::from(
+        "minute,caller_rss_mb,answerer_rss_mb,caller_cpu_pct,answerer_cpu_pct,\
+         a_to_b_playout_ms,b_to_a_playout_ms,a_to_b_loss_pct,b_to_a_loss_pct,\
+         a_to_b_late_pct,b_to_a_late_pct,a_to_b_shrinks,a_to_b_stretches,\
+         b_to_a_shrinks,b_to_a_stretches\n",
+    );
+    eprintln!("{}", csv.trim_end());
+    let t0 = Instant::now();
+    let mut cpu_before = pids.map(|p| cpu_secs(p, tck));
+    let mut first: Option<(f64, f64)> = None;
+    let mut last = (f64::NAN, f64::NAN);
+    let mut cpu_pcts: Vec<[f64; 2]> = Vec::new();
+    let mut playout: Vec<[f64; 2]> = Vec::new();
+    // Samples while the call is up (not as it is torn down).
+    while t0.elapsed() + sample < Duration::from_secs(call_secs) {
+        std::thread::sleep(sample);
+        if caller.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        let cpu_now = pids.map(|p| cpu_secs(p, tck));
+        let pct = |k: usize| 100.0 * (cpu_now[k] - cpu_before[k]) / sample.as_secs_f64();
+        let cpu = [pct(0), pct(1)];
+        cpu_before = cpu_now;
+        let rss = pids.map(rss_mb);
+        let (ab, ba) = (last_stats(&b_lines), last_stats(&a_lines));
+        let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        let line = format!(
+            "{:.1},{:.1},{:.1},{:.2},{:.2},{},{},{},{},{},{},{},{},{},{}",
+            t0.elapsed().as_secs_f64() / 60.0,
+            rss[0],
+            rss[1],
+            cpu[0],
+            cpu[1],
+            f(&ab, "playout_delay_ms"),
+            f(&ba, "playout_delay_ms"),
+            f(&ab, "loss_pct"),
+            f(&ba, "loss_pct"),
+            f(&ab, "late_pct"),
+            f(&ba, "late_pct"),
+            f(&ab, "shrinks"),
+            f(&ab, "stretches"),
+            f(&ba, "shrinks"),
+            f(&ba, "stretches"),
+        );
+        eprintln!("{line}");
+        csv.push_str(&line);
+        csv.push('\n');
+        let _ = std::fs::write(&csv_path, &csv);
+        // Memory from the first minute on: what the call holds from its start (the files to
+        // play, read whole) is not growth.
+        if first.is_none() && t0.elapsed() >= Duration::from_secs(60) {
+            first = Some((rss[0], rss[1]));
+        }
+        last = (rss[0], rss[1]);
+        cpu_pcts.push(cpu);
+        playout.push([f(&ab, "playout_delay_ms"), f(&ba, "playout_delay_ms")]);
+    }
+    let caller_out = wait(caller, Duration::from_secs(30));
+    let answerer_out = wait(answerer, Duration::from_secs(30));
+    let _ = (a_reader.join(), b_reader.join());
+    let end_a = a_lines
+        .lock()
+        .expect("lines")
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    let end_b = b_lines
+        .lock()
+        .expect("lines")
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    eprintln!(
+        "caller ({}): {end_a}\nanswerer ({}): {end_b}\nrelay: {:?}",
+        caller_out.status,
+        answerer_out.status,
+        relay.stats()
+    );
+    let got_b = Audio::read_wav(&heard_b).expect("B's recording");
+    let got_a = Audio::read_wav(&heard_a).expect("A's recording");
+    let end = call_secs as f64 - 63.0;
+    let (ab_first, ab_d0) = minute_pesq(&speech_a, &got_b, 0.5);
+    let (ab_last, ab_d1) = minute_pesq(&speech_a, &got_b, end);
+    let (ba_first, ba_d0) = minute_pesq(&speech_b, &got_a, 0.5);
+    let (ba_last, ba_d1) = minute_pesq(&speech_b, &got_a, end);
+    eprintln!(
+        "end-to-end delay of the recordings, first → last minute: A→B {ab_d0:?} → {ab_d1:?} ms, \
+         B→A {ba_d0:?} → {ba_d1:?} ms"
+    );
+    let what = format!(
+        "Soak {minutes} min, {:.0} % loss, 0-{} ms jitter, {SOAK_DRIFT_PPM} ppm",
+        SOAK_LOSS * 100.0,
+        SOAK_JITTER.as_millis()
+    );
+    let span = |v: &[[f64; 2]], k: usize| {
+        format!(
+            "{:.0} → {:.0}",
+            v.first().map_or(f64::NAN, |x| x[k]),
+            v.last().map_or(f64::NAN, |x| x[k])
+        )
+    };
+    row(rows, what, String::new(), String::new());
+    row(
+        rows,
+        "  playout delay A→B (fast sender), first → last sample, ms",
+        span(&playout, 0),
+        String::new(),
+    );
+    row(
+        rows,
+        "  playout delay B→A (slow sender), first → last sample, ms",
+        span(&playout, 1),
+        String::new(),
+    );
+    row(
+        rows,
+        "  jitter-buffer shrinks/stretches over the call A→B, B→A",
+        format!(
+            "{}/{} {}/{}",
+            end_b["shrinks"], end_b["stretches"], end_a["shrinks"], end_a["stretches"]
+        ),
+        String::new(),
+    );
+    row(
+        rows,
+        "  loss/late % A→B, B→A",
+        format!(
+            "{}/{} {}/{}",
+            end_b["loss_pct"], end_b["late_pct"], end_a["loss_pct"], end_a["late_pct"]
+        ),
+        String::new(),
+    );
+    let (f0, f1) = first.unwrap_or((f64::NAN, f64::NAN));
+    row(
+        rows,
+        "  RSS caller, answerer: minute 1 → end (MB)",
+        format!("{f0:.1} → {:.1}, {f1:.1} → {:.1}", last.0, last.1),
+        String::new(),
+    );
+    row(
+        rows,
+        "  CPU caller, first → last sample (% of a core)",
+        span(&cpu_pcts, 0),
+        String::new(),
+    );
+    row(
+        rows,
+        "  CPU answerer, first → last sample (% of a core)",
+        span(&cpu_pcts, 1),
+        String::new(),
+    );
+    row(
+        rows,
+        "  PESQ-WB A→B first, last minute",
+        format!("{} {}", fmt_opt(ab_first), fmt_opt(ab_last)),
+        String::new(),
+    );
+    row(
+        rows,
+        "  PESQ-WB B→A first, last minute",
+        format!("{} {}", fmt_opt(ba_first), fmt_opt(ba_last)),
+        String::new(),
+    );
 }

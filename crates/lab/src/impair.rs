@@ -64,6 +64,13 @@ pub struct Impairment {
     pub jitter: Duration,
     /// Seeds the random draws.
     pub seed: u64,
+    /// Phone A's clock against phone B's, parts per million (+: A's runs fast). A's packets
+    /// reach B as if sent by that clock (B's as if by the opposite one): a drifting clock
+    /// shows as a one-way delay that changes by `drift_ppm` µs each second.
+    pub drift_ppm: f64,
+    /// How long the drift must last: a fast sender's packets come ever earlier, so they start
+    /// `drift_ppm × drift_span` late and catch up over this span.
+    pub drift_span: Duration,
 }
 
 impl Impairment {
@@ -74,6 +81,8 @@ impl Impairment {
             delay: Duration::ZERO,
             jitter: Duration::ZERO,
             seed: 1,
+            drift_ppm: 0.0,
+            drift_span: Duration::ZERO,
         }
     }
 
@@ -84,6 +93,28 @@ impl Impairment {
             delay: Duration::ZERO,
             jitter,
             seed,
+            drift_ppm: 0.0,
+            drift_span: Duration::ZERO,
+        }
+    }
+
+    /// The same with phone A's clock `ppm` off B's for `span` (see [`Impairment::drift_ppm`]).
+    pub fn with_drift(self, ppm: f64, span: Duration) -> Self {
+        Impairment {
+            drift_ppm: ppm,
+            drift_span: span,
+            ..self
+        }
+    }
+
+    /// The extra delay a drifting clock adds to a packet sent `since` the start, in the
+    /// direction whose sender is `ppm` off the receiver.
+    fn drift_delay(ppm: f64, span: Duration, since: Duration) -> Duration {
+        let rate = ppm.abs() / 1e6;
+        if ppm > 0.0 {
+            span.saturating_sub(since).mul_f64(rate)
+        } else {
+            since.mul_f64(rate)
         }
     }
 }
@@ -294,6 +325,12 @@ fn relay(dir: usize, rx: &UdpSocket, tx: &UdpSocket, imp: Impairment, shared: &S
     };
     let count = |i: usize| shared.counters[dir][i].fetch_add(1, Ordering::Relaxed);
     let mut rng = SplitMix(imp.seed);
+    let ppm = if dir == 0 {
+        imp.drift_ppm
+    } else {
+        -imp.drift_ppm
+    };
+    let start = Instant::now();
     let mut held = BinaryHeap::new();
     let mut seq = 0u64;
     let mut buf = vec![0u8; 2048];
@@ -306,7 +343,8 @@ fn relay(dir: usize, rx: &UdpSocket, tx: &UdpSocket, imp: Impairment, shared: &S
             // Both draws for every packet, so the fate of packet k does not depend on the
             // fate of the ones before.
             let lost = rng.unit() < imp.loss;
-            let extra = imp.jitter.mul_f64(rng.unit());
+            let extra = imp.jitter.mul_f64(rng.unit())
+                + Impairment::drift_delay(ppm, imp.drift_span, start.elapsed());
             if lost {
                 count(1);
             } else {
@@ -404,5 +442,19 @@ mod tests {
         assert_ne!(draws(7), draws(8));
         let lost = draws(7).iter().filter(|u| **u < 0.03).count();
         assert!((15..=45).contains(&lost), "{lost}");
+    }
+
+    #[test]
+    fn a_drifting_clock_is_a_delay_that_moves_by_ppm() {
+        let hour = Duration::from_secs(3600);
+        let d = |ppm, secs| Impairment::drift_delay(ppm, hour, Duration::from_secs(secs));
+        // A slow sender's packets fall behind by 100 µs a second, 360 ms in the hour.
+        assert_eq!(d(-100.0, 0), Duration::ZERO);
+        assert_eq!(d(-100.0, 3600), Duration::from_millis(360));
+        // A fast one's start 360 ms late and catch up, never earlier than sent.
+        assert_eq!(d(100.0, 0), Duration::from_millis(360));
+        assert_eq!(d(100.0, 1800), Duration::from_millis(180));
+        assert_eq!(d(100.0, 7200), Duration::ZERO);
+        assert_eq!(d(0.0, 1800), Duration::ZERO);
     }
 }
