@@ -376,19 +376,25 @@ async fn websocket_without_sip_subprotocol_is_refused_in_words() {
 #[derive(Debug)]
 struct TwoServers(u16, u16);
 
+use homeline_phone::sip::resolve::DnsFailure;
+
 impl homeline_phone::sip::Dns for TwoServers {
     fn naptr<'a>(
         &'a self,
         _: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<homeline_phone::sip::resolve::Naptr>, String>>
-    {
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<Vec<homeline_phone::sip::resolve::Naptr>, DnsFailure>,
+    > {
         Box::pin(async { Ok(Vec::new()) })
     }
     fn srv<'a>(
         &'a self,
         name: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<homeline_phone::sip::resolve::Srv>, String>>
-    {
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<Vec<homeline_phone::sip::resolve::Srv>, DnsFailure>,
+    > {
         use homeline_phone::sip::resolve::Srv;
         let records = if name == "_sip._udp.pbx.test" {
             vec![
@@ -413,7 +419,7 @@ impl homeline_phone::sip::Dns for TwoServers {
     fn ips<'a>(
         &'a self,
         _: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<std::net::IpAddr>, String>> {
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<std::net::IpAddr>, DnsFailure>> {
         Box::pin(async { Ok(vec![std::net::IpAddr::from([127, 0, 0, 1])]) })
     }
 }
@@ -436,6 +442,64 @@ async fn fails_over_to_the_next_srv_target_on_503() {
     // RFC 3263 §4.3: the preferred server was asked first, once.
     assert_eq!(busy_seen.lock().unwrap().len(), 1);
     assert!(good_seen.lock().unwrap().len() >= 2);
+}
+
+/// A DNS that knows no name.
+#[derive(Debug)]
+struct NoNames;
+
+impl homeline_phone::sip::Dns for NoNames {
+    fn naptr<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<Vec<homeline_phone::sip::resolve::Naptr>, DnsFailure>,
+    > {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn srv<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<Vec<homeline_phone::sip::resolve::Srv>, DnsFailure>,
+    > {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn ips<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<std::net::IpAddr>, DnsFailure>> {
+        Box::pin(async { Err(DnsFailure::NoSuchName) })
+    }
+}
+
+/// A registrar name that does not exist is said in plain words, with the name and the reason
+/// the UI's catalogs translate, and retried later (the name may come back with the network).
+#[tokio::test]
+async fn a_registrar_name_that_does_not_exist_is_said_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let phone = phone(dir.path(), "sip:pbx.invalid", "pw");
+    phone.set_sip_dns(Arc::new(NoNames));
+    phone.start_registrations().unwrap();
+    let s = settle(&phone, Duration::from_secs(10)).await;
+    let reason = s.reason.clone().unwrap();
+    assert_eq!(reason.code, "server_not_found", "{s:?}");
+    assert_eq!(
+        reason.message,
+        "Could not find pbx.invalid in DNS: the name does not exist."
+    );
+    assert_eq!(
+        reason.args.get("host").map(String::as_str),
+        Some("pbx.invalid")
+    );
+    assert_eq!(
+        reason.args.get("why").map(String::as_str),
+        Some("no_such_name")
+    );
+    assert!(s.retry_in_secs.is_some(), "{s:?}");
+    phone.stop_registrations().await;
 }
 
 /// Timer F (64·T1 = 32 s) on tokio's paused clock: a server that never answers is reported

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use homeline_lab::{KamailioConfig, Lab, RouterProfile};
-use homeline_phone::sip::resolve::{Naptr, Srv};
+use homeline_phone::sip::resolve::{DnsFailure, Naptr, Srv};
 use homeline_phone::sip::{Dns, RegistrationState};
 use homeline_sip::auth::Credentials;
 use homeline_sip::transaction::TransportKind;
@@ -104,19 +104,19 @@ async fn ipv6_literal_registrar_registers() {
 struct LabNameOnV6;
 
 impl Dns for LabNameOnV6 {
-    fn naptr<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<Naptr>, String>> {
+    fn naptr<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<Naptr>, DnsFailure>> {
         Box::pin(async { Ok(Vec::new()) })
     }
-    fn srv<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<Srv>, String>> {
+    fn srv<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<Srv>, DnsFailure>> {
         Box::pin(async { Ok(Vec::new()) })
     }
-    fn ips<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, String>> {
+    fn ips<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, DnsFailure>> {
         let found = host == "homeline.test" || host == "v6.test";
         Box::pin(async move {
             if found {
                 Ok(vec![V6_LOOPBACK])
             } else {
-                Err("no record found".into())
+                Err(DnsFailure::NoSuchName)
             }
         })
     }

@@ -115,6 +115,24 @@ describe('languages', () => {
     expect(errorText(other)).toEqual({ message: other.message, hint: other.hint });
   });
 
+  it('a server not found in DNS says why in the language in use', () => {
+    const missing = (why: string) => ({
+      code: 'server_not_found',
+      message: 'Could not find pbx.invalid in DNS: the name does not exist.',
+      hint: "Check the registrar's name in the account settings and the internet connection.",
+      args: { host: 'pbx.invalid', why },
+    });
+    expect(errorText(missing('no_such_name')).message).toBe('Could not find pbx.invalid in DNS: the name does not exist.');
+    setLanguage('ru');
+    expect(errorText(missing('no_such_name'))).toEqual({
+      message: 'Не удалось найти pbx.invalid в DNS: такого имени нет.',
+      hint: 'Проверьте имя сервера регистрации в настройках учётной записи и подключение к интернету.',
+    });
+    expect(errorText(missing('timeout')).message).toBe('Не удалось найти pbx.invalid в DNS: DNS-сервер не ответил вовремя.');
+    setLanguage('zh-CN');
+    expect(errorText(missing('unreachable')).message).toBe('无法在 DNS 中找到 pbx.invalid：无法连接任何 DNS 服务器。');
+  });
+
   it('registration failures in the language in use, with the server, user and port the core names', () => {
     const wrong = {
       code: 'wrong_credentials',

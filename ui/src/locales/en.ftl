@@ -153,6 +153,16 @@ error-rejected-hint = { $server_error ->
   }
 error-interval_too_brief = { $server } and Homeline could not agree on a registration interval.
 error-interval_too_brief-hint = Ask your provider which registration interval it accepts.
+error-server_not_found = Could not find { $host } in DNS: { $why ->
+    [no_such_name] the name does not exist
+    [no_address] the name has no address
+    [timeout] the DNS server did not answer in time
+    [unreachable] no DNS server could be reached
+    [refused] the DNS server refused or failed the lookup
+    [no_resolver] this computer has no DNS server set up
+   *[failed] the DNS lookup failed
+  }.
+error-server_not_found-hint = Check the registrar's name in the account settings and the internet connection.
 
 ## Phone tab
 

@@ -152,6 +152,16 @@ error-rejected-hint = { $server_error ->
   }
 error-interval_too_brief = { $server } и Homeline не смогли договориться об интервале регистрации.
 error-interval_too_brief-hint = Спросите провайдера, какой интервал регистрации он принимает.
+error-server_not_found = Не удалось найти { $host } в DNS: { $why ->
+    [no_such_name] такого имени нет
+    [no_address] у имени нет адреса
+    [timeout] DNS-сервер не ответил вовремя
+    [unreachable] ни один DNS-сервер недоступен
+    [refused] DNS-сервер отказал в запросе или не смог его выполнить
+    [no_resolver] на этом компьютере не настроен DNS-сервер
+   *[failed] запрос DNS не удался
+  }.
+error-server_not_found-hint = Проверьте имя сервера регистрации в настройках учётной записи и подключение к интернету.
 
 ## Вкладка «Телефон»
 

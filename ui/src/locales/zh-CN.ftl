@@ -150,6 +150,16 @@ error-rejected-hint = { $server_error ->
   }
 error-interval_too_brief = { $server } 与 Homeline 无法就注册间隔达成一致。
 error-interval_too_brief-hint = 请询问服务商可接受的注册间隔。
+error-server_not_found = 无法在 DNS 中找到 { $host }：{ $why ->
+    [no_such_name] 该名称不存在
+    [no_address] 该名称没有地址
+    [timeout] DNS 服务器未及时应答
+    [unreachable] 无法连接任何 DNS 服务器
+    [refused] DNS 服务器拒绝或未能完成查询
+    [no_resolver] 此电脑未设置 DNS 服务器
+   *[failed] DNS 查询失败
+  }。
+error-server_not_found-hint = 请检查账户设置中的注册服务器名称以及网络连接。
 
 ## 电话标签页
 

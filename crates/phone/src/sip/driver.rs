@@ -52,7 +52,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use super::clock::Clock;
 use super::commands::{CallCommand, SignallingAddress, execute};
 use super::netwatch::{RouteChange, RouteProbe, RouteWatch, is_local_address};
-use super::resolve::{Dns, ServerUri, Target, locate};
+use super::resolve::{Dns, ResolveError, ServerUri, Target, locate};
 use super::status::{RegistrationState, RegistrationStatus, failure_reason};
 use super::transport::{Flow, FlowEvent, TransportOptions};
 use crate::api::UiError;
@@ -389,7 +389,7 @@ impl Driver {
                 self.fail(
                     UiError::new(
                         "bad_registrar",
-                        capitalise(&e.to_string()),
+                        format!("{}.", capitalise(&e.to_string())),
                         "Correct the registrar in the account settings.",
                     ),
                     None,
@@ -412,15 +412,16 @@ impl Driver {
                 Ok(t) => t,
                 Err(e) => {
                     let delay = self.backoff.next();
-                    self.fail(
-                        UiError::new(
-                            "server_not_found",
-                            capitalise(&e.to_string()),
-                            "Check the registrar's name in the account settings and the \
-                             internet connection.",
-                        ),
-                        Some(delay),
+                    let mut error = UiError::new(
+                        "server_not_found",
+                        format!("{}.", capitalise(&e.to_string())),
+                        "Check the registrar's name in the account settings and the internet \
+                         connection.",
                     );
+                    if let ResolveError::NotFound { host, why } = &e {
+                        error = error.with_arg("host", host).with_arg("why", why.code());
+                    }
+                    self.fail(error, Some(delay));
                     if self.pause(delay, None).await {
                         return;
                     }
@@ -475,7 +476,7 @@ impl Driver {
             }
             let reason = lost.or_else(|| attempts.reason()).unwrap_or_else(|| {
                 UiError::new(
-                    "server_not_found",
+                    "no_server_address",
                     "No server address to try.",
                     "Check the registrar in the account settings.",
                 )
@@ -517,7 +518,7 @@ impl Driver {
         let mut reg = Registration::new(config, os_seed(self.seed)).map_err(|e| {
             UiError::new(
                 "invalid_account",
-                capitalise(&e.to_string()),
+                format!("{}.", capitalise(&e.to_string())),
                 "Correct the SIP address and registrar in the account settings.",
             )
         })?;

@@ -132,7 +132,7 @@ impl SipRuntime {
             Ok(d) => Arc::new(d),
             Err(e) => {
                 tracing::warn!(error = %e, "no system DNS configuration; only addresses work");
-                Arc::new(NoDns(e))
+                Arc::new(NoDns)
             }
         };
         *guard = Some(dns.clone());
@@ -280,25 +280,26 @@ pub(crate) fn seed_for(id: &str) -> u64 {
 
 /// Stands in when the system has no DNS configuration: names fail, addresses still work.
 #[derive(Debug)]
-struct NoDns(String);
+struct NoDns;
 
 impl Dns for NoDns {
     fn naptr<'a>(
         &'a self,
         _: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<resolve::Naptr>, String>> {
-        Box::pin(async move { Err(self.0.clone()) })
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<resolve::Naptr>, resolve::DnsFailure>> {
+        Box::pin(async { Err(resolve::DnsFailure::NoResolver) })
     }
     fn srv<'a>(
         &'a self,
         _: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<resolve::Srv>, String>> {
-        Box::pin(async move { Err(self.0.clone()) })
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<resolve::Srv>, resolve::DnsFailure>> {
+        Box::pin(async { Err(resolve::DnsFailure::NoResolver) })
     }
     fn ips<'a>(
         &'a self,
         _: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<Vec<std::net::IpAddr>, String>> {
-        Box::pin(async move { Err(self.0.clone()) })
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<std::net::IpAddr>, resolve::DnsFailure>>
+    {
+        Box::pin(async { Err(resolve::DnsFailure::NoResolver) })
     }
 }

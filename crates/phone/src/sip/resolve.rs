@@ -27,13 +27,55 @@ pub enum ResolveError {
     #[error("the server address {0:?} is not a SIP URI like sip:pbx.example.com")]
     BadUri(String),
     /// DNS gave no usable address.
-    #[error("could not find {host} in DNS: {detail}")]
+    #[error("could not find {host} in DNS: {why}")]
     NotFound {
         /// The name looked up.
         host: String,
-        /// What the resolver said.
-        detail: String,
+        /// Why.
+        why: DnsFailure,
     },
+}
+
+/// Why a DNS lookup failed, in words a person can act on (the resolver's own text goes to the
+/// debug log: hickory's carries the debug form of its query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DnsFailure {
+    /// NXDOMAIN: a typo, or a name that was never registered.
+    #[error("the name does not exist")]
+    NoSuchName,
+    /// The name exists but has no address (or no records of the kind asked).
+    #[error("the name has no address")]
+    NoAddress,
+    /// The DNS server did not answer in time.
+    #[error("the DNS server did not answer in time")]
+    Timeout,
+    /// No DNS server could be reached (no network, a firewall).
+    #[error("no DNS server could be reached")]
+    Unreachable,
+    /// The DNS server answered with an error (REFUSED, SERVFAIL …).
+    #[error("the DNS server refused or failed the lookup")]
+    Refused,
+    /// The system has no DNS configuration.
+    #[error("this computer has no DNS server set up")]
+    NoResolver,
+    /// Anything else.
+    #[error("the DNS lookup failed")]
+    Failed,
+}
+
+impl DnsFailure {
+    /// A stable code for the UI's catalogs (`why` of a `server_not_found` error).
+    pub fn code(self) -> &'static str {
+        match self {
+            DnsFailure::NoSuchName => "no_such_name",
+            DnsFailure::NoAddress => "no_address",
+            DnsFailure::Timeout => "timeout",
+            DnsFailure::Unreachable => "unreachable",
+            DnsFailure::Refused => "refused",
+            DnsFailure::NoResolver => "no_resolver",
+            DnsFailure::Failed => "failed",
+        }
+    }
 }
 
 /// One place to send requests to.
@@ -104,11 +146,11 @@ pub struct Srv {
 /// The DNS queries RFC 3263 needs. An empty answer is `Ok(vec![])`.
 pub trait Dns: Send + Sync + Debug {
     /// NAPTR records of `name`.
-    fn naptr<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Naptr>, String>>;
+    fn naptr<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Naptr>, DnsFailure>>;
     /// SRV records of `name` (e.g. `_sip._udp.example.com`).
-    fn srv<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Srv>, String>>;
+    fn srv<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Srv>, DnsFailure>>;
     /// A and AAAA records of `host`.
-    fn ips<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, String>>;
+    fn ips<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, DnsFailure>>;
 }
 
 /// The parts of a SIP URI that server location needs.
@@ -241,9 +283,9 @@ pub async fn locate(
     let allowed = |t: TransportKind| {
         forced.is_none_or(|f| f == t) && (!uri.secure || t != TransportKind::Udp)
     };
-    let not_found = |detail: String| ResolveError::NotFound {
+    let not_found = |why: DnsFailure| ResolveError::NotFound {
         host: uri.host.clone(),
-        detail,
+        why,
     };
     let literal: Option<IpAddr> = uri.host.parse().ok();
     // §4.1/§4.2: a numeric address or an explicit port means no NAPTR/SRV.
@@ -255,7 +297,7 @@ pub async fn locate(
             None => dns.ips(&uri.host).await.map_err(not_found)?,
         };
         if ips.is_empty() {
-            return Err(not_found("no address records".into()));
+            return Err(not_found(DnsFailure::NoAddress));
         }
         let targets = ips
             .into_iter()
@@ -341,9 +383,7 @@ pub async fn locate(
             Err(e) => last_error = Some(e),
         }
         if targets.is_empty() {
-            return Err(not_found(
-                last_error.unwrap_or_else(|| "no address records".into()),
-            ));
+            return Err(not_found(last_error.unwrap_or(DnsFailure::NoAddress)));
         }
         return Ok(with_fallbacks(targets, forced));
     }
@@ -403,11 +443,32 @@ impl HickoryDns {
 
 fn is_empty_answer(e: &hickory_resolver::net::NetError) -> bool {
     // "No records found" is an empty answer, not a failure.
-    e.to_string().to_ascii_lowercase().contains("no record")
+    matches!(
+        e,
+        hickory_resolver::net::NetError::Dns(hickory_resolver::net::DnsError::NoRecordsFound(_))
+    )
+}
+
+/// What a failed lookup means (hickory's own text carries its query's debug form:
+/// `no records found for Query { name: Name("pbx.example.") … }`; it goes to the debug log).
+fn plain_dns_error(e: &hickory_resolver::net::NetError) -> DnsFailure {
+    use hickory_resolver::net::{DnsError, NetError};
+    use hickory_resolver::proto::op::ResponseCode;
+    tracing::debug!(error = %e, "DNS lookup failed");
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(r)) if r.response_code == ResponseCode::NXDomain => {
+            DnsFailure::NoSuchName
+        }
+        NetError::Dns(DnsError::NoRecordsFound(_)) => DnsFailure::NoAddress,
+        NetError::Dns(DnsError::ResponseCode(_)) => DnsFailure::Refused,
+        NetError::Timeout => DnsFailure::Timeout,
+        NetError::NoConnections | NetError::Io(_) => DnsFailure::Unreachable,
+        _ => DnsFailure::Failed,
+    }
 }
 
 impl Dns for HickoryDns {
-    fn naptr<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Naptr>, String>> {
+    fn naptr<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Naptr>, DnsFailure>> {
         Box::pin(async move {
             use hickory_resolver::proto::rr::{RData, RecordType};
             match self.resolver.lookup(name, RecordType::NAPTR).await {
@@ -426,12 +487,12 @@ impl Dns for HickoryDns {
                     })
                     .collect()),
                 Err(e) if is_empty_answer(&e) => Ok(Vec::new()),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(plain_dns_error(&e)),
             }
         })
     }
 
-    fn srv<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Srv>, String>> {
+    fn srv<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Srv>, DnsFailure>> {
         Box::pin(async move {
             use hickory_resolver::proto::rr::{RData, RecordType};
             match self.resolver.lookup(name, RecordType::SRV).await {
@@ -449,18 +510,18 @@ impl Dns for HickoryDns {
                     })
                     .collect()),
                 Err(e) if is_empty_answer(&e) => Ok(Vec::new()),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(plain_dns_error(&e)),
             }
         })
     }
 
-    fn ips<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, String>> {
+    fn ips<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, DnsFailure>> {
         Box::pin(async move {
             self.resolver
                 .lookup_ip(host)
                 .await
                 .map(|l| l.iter().collect())
-                .map_err(|e| e.to_string())
+                .map_err(|e| plain_dns_error(&e))
         })
     }
 }
@@ -479,20 +540,20 @@ mod tests {
     }
 
     impl Dns for FakeDns {
-        fn naptr<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Naptr>, String>> {
+        fn naptr<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Naptr>, DnsFailure>> {
             self.queries.lock().unwrap().push(format!("NAPTR {name}"));
             let r = self.naptr.get(name).cloned().unwrap_or_default();
             Box::pin(async move { Ok(r) })
         }
-        fn srv<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Srv>, String>> {
+        fn srv<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<Srv>, DnsFailure>> {
             self.queries.lock().unwrap().push(format!("SRV {name}"));
             let r = self.srv.get(name).cloned().unwrap_or_default();
             Box::pin(async move { Ok(r) })
         }
-        fn ips<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, String>> {
+        fn ips<'a>(&'a self, host: &'a str) -> BoxFuture<'a, Result<Vec<IpAddr>, DnsFailure>> {
             self.queries.lock().unwrap().push(format!("A {host}"));
             let r = self.a.get(host).cloned();
-            Box::pin(async move { r.ok_or_else(|| "no record found".to_string()) })
+            Box::pin(async move { r.ok_or(DnsFailure::NoSuchName) })
         }
     }
 
@@ -735,5 +796,48 @@ mod tests {
         let uri = ServerUri::parse("sip:nowhere.example").unwrap();
         let e = run(locate(&dns, &uri, None)).unwrap_err();
         assert!(e.to_string().contains("nowhere.example"), "{e}");
+    }
+
+    /// A failed lookup is said in words, never as hickory's debug text of its query.
+    #[test]
+    fn dns_failures_are_plain_words() {
+        use hickory_resolver::net::{DnsError, NetError, NoRecords};
+        use hickory_resolver::proto::op::{Query, ResponseCode};
+        use hickory_resolver::proto::rr::{Name, RecordType};
+        let query = Query::query(Name::from_ascii("pbx.example.").unwrap(), RecordType::A);
+        let nx = NetError::Dns(DnsError::NoRecordsFound(NoRecords::new(
+            query.clone(),
+            ResponseCode::NXDomain,
+        )));
+        // What hickory itself says: the words this test keeps off the screen.
+        assert!(nx.to_string().contains("Query {"), "{nx}");
+        assert_eq!(plain_dns_error(&nx), DnsFailure::NoSuchName);
+        let empty = NetError::Dns(DnsError::NoRecordsFound(NoRecords::new(
+            query,
+            ResponseCode::NoError,
+        )));
+        assert!(is_empty_answer(&empty));
+        assert_eq!(plain_dns_error(&empty), DnsFailure::NoAddress);
+        assert_eq!(plain_dns_error(&NetError::Timeout), DnsFailure::Timeout);
+        assert_eq!(
+            plain_dns_error(&NetError::NoConnections),
+            DnsFailure::Unreachable
+        );
+        assert_eq!(
+            plain_dns_error(&NetError::Dns(DnsError::ResponseCode(
+                ResponseCode::Refused
+            ))),
+            DnsFailure::Refused
+        );
+        // As the account screen shows it, and the code the catalogs translate.
+        let e = ResolveError::NotFound {
+            host: "pbx.example".into(),
+            why: plain_dns_error(&nx),
+        };
+        assert_eq!(
+            e.to_string(),
+            "could not find pbx.example in DNS: the name does not exist"
+        );
+        assert_eq!(DnsFailure::NoSuchName.code(), "no_such_name");
     }
 }
