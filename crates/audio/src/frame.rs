@@ -169,11 +169,6 @@ impl Clip {
             pos: 0,
         }
     }
-
-    /// Length of the clip in samples, played or not.
-    pub(crate) fn len(&self) -> usize {
-        self.samples.len()
-    }
 }
 
 impl FrameSource for Clip {

@@ -7,10 +7,10 @@
 //! the call's rate (or a rate of the caller's choice), which every tool reads.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
-use crate::frame::{Clip, FrameError, FrameSink, FrameSource, FrameStatus, check_len};
+use crate::frame::{FrameError, FrameSink, FrameSource, FrameStatus, check_len};
 use crate::resample::{Resampler, frame_len};
 
 /// Why a WAV file could not be used.
@@ -101,39 +101,155 @@ pub fn resample_clip(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, Wa
     Ok(out)
 }
 
-/// Plays a WAV file once, at the call's rate.
-#[derive(Debug)]
+/// Plays a WAV file once, at the call's rate, read and resampled as it plays: an hour-long
+/// file costs a few kilobytes and starts at once (read whole, it held 700 MB and took the
+/// call's first seconds to resample). The samples are those of [`resample_clip`] of
+/// [`read_mono`], the filter's delay trimmed the same way.
 pub struct WavSource {
-    /// The whole file, already at the call's rate: from here on it plays like any clip.
-    clip: Clip,
+    rate: u32,
+    path: PathBuf,
+    reader: hound::WavReader<BufReader<File>>,
+    channels: usize,
+    /// Integer samples are scaled by this; `None` for float files.
+    scale: Option<f32>,
+    resampler: Resampler,
+    /// Input frames read per step (20 ms at the file's rate).
+    step: usize,
+    /// The filter's delay, still to drop from the start of the output.
+    skip: usize,
+    /// Samples still to play at the call's rate.
+    left: usize,
+    len: usize,
+    input: Vec<f32>,
+    trash: Vec<f32>,
+}
+
+impl std::fmt::Debug for WavSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavSource")
+            .field("path", &self.path)
+            .field("rate", &self.rate)
+            .field("len", &self.len)
+            .field("left", &self.left)
+            .finish()
+    }
 }
 
 impl WavSource {
     /// Opens `path` and prepares it for frames of `rate` Hz.
     pub fn open(path: impl AsRef<Path>, rate: u32) -> Result<Self, WavError> {
-        let (mono, file_rate) = read_mono(path.as_ref())?;
+        let path = path.as_ref().to_path_buf();
+        let reader = hound::WavReader::open(&path).map_err(|e| WavError::File {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let spec = reader.spec();
+        let scale = match spec.sample_format {
+            hound::SampleFormat::Float => None,
+            hound::SampleFormat::Int if (1..=32).contains(&spec.bits_per_sample) => {
+                Some(1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32)
+            }
+            hound::SampleFormat::Int => {
+                return Err(WavError::Format {
+                    path,
+                    reason: format!("{} bits per sample is not supported", spec.bits_per_sample),
+                });
+            }
+        };
+        let resampler = Resampler::new(spec.sample_rate, rate)?;
+        let len = (u64::from(reader.duration()) * u64::from(rate)
+            / u64::from(spec.sample_rate.max(1))) as usize;
+        let step = frame_len(spec.sample_rate).max(1);
         Ok(Self {
-            clip: Clip::new(rate, resample_clip(&mono, file_rate, rate)?),
+            rate,
+            path,
+            channels: usize::from(spec.channels.max(1)),
+            scale,
+            skip: resampler.delay(),
+            resampler,
+            step,
+            left: len,
+            len,
+            reader,
+            input: Vec::with_capacity(step),
+            trash: Vec::new(),
         })
     }
 
     /// Length of the file in samples at the call's rate.
     pub fn len(&self) -> usize {
-        self.clip.len()
+        self.len
     }
 
     /// Whether the file holds no audio.
     pub fn is_empty(&self) -> bool {
-        self.clip.len() == 0
+        self.len == 0
+    }
+
+    /// Feeds the resampler the next 20 ms of the file (mono), or silence past its end (to
+    /// flush the filter's tail).
+    fn feed(&mut self) -> Result<(), WavError> {
+        let file_err = |path: &Path, e: hound::Error| WavError::File {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        self.input.clear();
+        let wanted = self.step * self.channels;
+        let mut frame_sum = 0.0f32;
+        let mut in_frame = 0usize;
+        let mut push = |v: f32, input: &mut Vec<f32>| {
+            frame_sum += v;
+            in_frame += 1;
+            if in_frame == self.channels {
+                input.push(frame_sum / self.channels as f32);
+                frame_sum = 0.0;
+                in_frame = 0;
+            }
+        };
+        match self.scale {
+            None => {
+                for v in self.reader.samples::<f32>().take(wanted) {
+                    push(v.map_err(|e| file_err(&self.path, e))?, &mut self.input);
+                }
+            }
+            Some(scale) => {
+                for v in self.reader.samples::<i32>().take(wanted) {
+                    push(
+                        v.map_err(|e| file_err(&self.path, e))? as f32 * scale,
+                        &mut self.input,
+                    );
+                }
+            }
+        }
+        // Past the end: silence pushes the filter's tail out.
+        self.input.resize(self.step, 0.0);
+        self.resampler.push(&self.input)?;
+        Ok(())
     }
 }
 
 impl FrameSource for WavSource {
     fn rate(&self) -> u32 {
-        self.clip.rate()
+        self.rate
     }
     fn read_frame(&mut self, frame: &mut [f32]) -> Result<FrameStatus, FrameError> {
-        self.clip.read_frame(frame)
+        check_len(self.rate, frame.len())?;
+        if self.left == 0 {
+            return Ok(FrameStatus::Ended);
+        }
+        let n = frame.len().min(self.left);
+        while self.resampler.available() < self.skip + n {
+            self.feed()?;
+        }
+        if self.skip > 0 {
+            self.trash.resize(self.skip, 0.0);
+            self.resampler.pop(&mut self.trash);
+            self.skip = 0;
+        }
+        self.resampler.pop(&mut frame[..n]);
+        frame[n..].fill(0.0);
+        self.left -= n;
+        Ok(FrameStatus::Ready)
     }
 }
 
@@ -306,5 +422,50 @@ mod tests {
         std::fs::remove_file(&path).ok();
         let missing = WavSource::open(temp("missing.wav"), 8000).unwrap_err();
         assert!(missing.to_string().contains("missing.wav"), "{missing}");
+    }
+
+    /// Read as it plays, a file gives the very samples it gives read whole: 16-bit stereo at
+    /// 44.1 kHz to 48 kHz, and a rate that needs no resampling, to the last frame.
+    #[test]
+    fn streamed_playback_is_the_whole_file_resampled() {
+        let path = temp("stream.wav");
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 44_100,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        // 2.5 s of a sweep with a different tone on each channel; not a whole number of frames.
+        let n = 110_250 + 77;
+        for i in 0..n {
+            let t = i as f32 / 44_100.0;
+            let l = (2.0 * std::f32::consts::PI * (300.0 + 400.0 * t) * t).sin();
+            let r = (2.0 * std::f32::consts::PI * 1700.0 * t).sin();
+            w.write_sample((l * 12_000.0) as i16).unwrap();
+            w.write_sample((r * 9_000.0) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+        for rate in [48_000, 44_100] {
+            let (mono, file_rate) = read_mono(&path).unwrap();
+            let whole = resample_clip(&mono, file_rate, rate).unwrap();
+            let mut src = WavSource::open(&path, rate).unwrap();
+            assert_eq!(src.len(), whole.len());
+            let mut f = vec![0.0; frame_len(rate)];
+            let mut streamed = Vec::new();
+            while src.read_frame(&mut f).unwrap() == FrameStatus::Ready {
+                streamed.extend_from_slice(&f);
+            }
+            // The last frame is padded with silence, as a clip's is.
+            assert_eq!(streamed.len(), whole.len().div_ceil(f.len()) * f.len());
+            assert!(streamed[whole.len()..].iter().all(|s| *s == 0.0));
+            let worst = whole
+                .iter()
+                .zip(&streamed)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-6, "at {rate} Hz: off by {worst}");
+        }
+        std::fs::remove_file(&path).ok();
     }
 }

@@ -999,8 +999,8 @@ fn soak(lab: &Lab, args: &Args, rows: &mut Vec<Row>) {
         csv.push_str(&line);
         csv.push('\n');
         let _ = std::fs::write(&csv_path, &csv);
-        // Memory from the first minute on: what the call holds from its start (the files to
-        // play, read whole) is not growth.
+        // Memory from the first minute on: what a call sets up at its start (buffers, the
+        // codec, the jitter buffer's first growth) is not growth.
         if first.is_none() && t0.elapsed() >= Duration::from_secs(60) {
             first = Some((rss[0], rss[1]));
         }
