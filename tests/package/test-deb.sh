@@ -2,7 +2,8 @@
 # Checks Homeline's .deb as a new user's machine gets it:
 #   tests/package/test-deb.sh PATH/TO/Homeline_*.deb
 # 1. the control data: name, version, the libraries it needs;
-# 2. the desktop entry: starts the app, registers sip:, sips: and tel: links;
+# 2. the desktop entry: starts the app, registers sip:, sips: and tel: links; the headset's
+#    udev rule is the one in assets/udev and the package reloads udev after installing;
 # 3. installs it with dpkg into a fresh, empty root (its dependencies are this machine's, so
 #    --force-depends) and starts what it installed: `homeline --version`, then the app itself
 #    under Xvfb until its window shows.
@@ -41,6 +42,17 @@ for scheme in sip sips tel; do
   grep -q "^MimeType=.*x-scheme-handler/$scheme\(;\|$\)" <<<"$entry" || fail "no x-scheme-handler/$scheme: $entry"
 done
 echo "ok: desktop entry opens sip:, sips: and tel: links"
+
+rule=usr/lib/udev/rules.d/70-homeline-headset.rules
+dpkg-deb --fsys-tarfile "$deb" | tar -xO "./$rule" >"$tmp/rule" 2>/dev/null ||
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO "$rule" >"$tmp/rule" ||
+  fail "no /$rule in the package"
+cmp -s "$tmp/rule" "$root/assets/udev/70-homeline-headset.rules" ||
+  fail "/$rule differs from assets/udev/70-homeline-headset.rules"
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst >"$tmp/postinst" 2>/dev/null ||
+  dpkg-deb --ctrl-tarfile "$deb" | tar -xO postinst >"$tmp/postinst" || fail "no postinst"
+grep -q 'udevadm control --reload-rules' "$tmp/postinst" || fail "postinst does not reload udev"
+echo "ok: the headset's udev rule is installed and udev reloaded"
 
 # 3. A fresh root: an empty dpkg database, then the package.
 fresh=$tmp/root
