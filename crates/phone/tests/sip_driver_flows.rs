@@ -293,6 +293,39 @@ async fn auto_falls_back_to_tcp_when_udp_gets_no_answer_and_says_so() {
     rt.stop_all(Duration::from_secs(5)).await;
 }
 
+/// With the real timers (T1 = 500 ms): UDP that nothing answers costs 2.5 s (three
+/// transmissions), not Timer F's 32 s, before TCP to the same host registers.
+#[tokio::test]
+async fn silent_udp_is_left_for_tcp_within_3_s() {
+    let b = Behaviour {
+        udp: Udp::Silent,
+        ..Behaviour::default()
+    };
+    let mut reg = registrar(LOCALHOST, b).await;
+    let rt = runtime();
+    let started = std::time::Instant::now();
+    rt.start(account(
+        "a",
+        &format!("sip:{}", reg.addr),
+        None,
+        Some(Duration::from_secs(25)),
+    ))
+    .unwrap();
+    let s = registered(&rt, "a", Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(2500) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!(
+        s.note.as_deref(),
+        Some("UDP got no answer; registered over TCP.")
+    );
+    let first = reg.next(Duration::from_secs(1), |s| s.is_register()).await;
+    assert_eq!(first.transport, "TCP");
+    rt.stop_all(Duration::from_secs(5)).await;
+}
+
 /// UDP refused (ICMP port unreachable): TCP is tried at once, no 32 s wait.
 #[tokio::test]
 async fn auto_falls_back_to_tcp_at_once_when_udp_is_refused() {

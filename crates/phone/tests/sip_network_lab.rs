@@ -16,9 +16,9 @@ use sip_lab_common::{
 
 /// The issue: "`auto` transport does not fall back to TCP/TLS when UDP is blocked". The
 /// router drops all UDP (only TCP to 80 and 443 leaves); kamailio listens on UDP and TCP
-/// port 443. With `transport = "auto"` the first REGISTER goes over UDP, gets no answer for
-/// Timer F (32 s), and the driver tries TCP to the same host and port, which registers —
-/// and the status says so.
+/// port 443. With `transport = "auto"` the first REGISTER goes over UDP, gets no answer in
+/// 2.5 s (three transmissions), and the driver tries TCP to the same host and port, which
+/// registers — and the status says so.
 #[test]
 fn auto_transport_falls_back_to_tcp_when_udp_is_blocked() {
     let Some(lab) = Lab::start_or_skip(RouterProfile::UdpBlocked).unwrap() else {
@@ -67,9 +67,11 @@ fn auto_transport_falls_back_to_tcp_when_udp_is_blocked() {
         s.note.as_deref(),
         Some("UDP got no answer; registered over TCP.")
     );
-    // Timer F on UDP, then TCP at once.
+    // 2.5 s of silence on UDP (not Timer F's 32 s) decides, then TCP at once: the issue's
+    // "< 3 s" decision; the bound leaves the TCP connection and the digest exchange a second
+    // on a loaded machine (2.9 s in all on an idle one).
     assert!(
-        took >= Duration::from_secs(32) && took < Duration::from_secs(40),
+        took >= Duration::from_millis(2500) && took < Duration::from_secs(4),
         "{took:?}"
     );
     let log = k.log();

@@ -5,8 +5,9 @@
 //! discipline of the sip crate: feed one input with `now`, drain every core until nothing
 //! moves, then sleep until the earliest `poll_timeout()` or the next input.
 //!
-//! Failover (RFC 3263 §4.3): while the first REGISTER on a target gets no answer (Timer F),
-//! is refused, or gets a `503`, the next target is tried. With the `auto` transport and no
+//! Failover (RFC 3263 §4.3): while the first REGISTER on a target gets no answer (Timer F; over
+//! UDP with more targets to try, [`UDP_FIRST_ANSWER_T1S`]), is refused, or gets a `503`, the
+//! next target is tried. With the `auto` transport and no
 //! NAPTR/SRV records those next targets are TCP and TLS to the same host (see
 //! [`super::resolve`]); the status then says which transport worked ("UDP got no answer;
 //! registered over TCP.") and later reconnects try that transport first.
@@ -62,6 +63,12 @@ pub const UNREGISTER_LIMIT: Duration = Duration::from_secs(5);
 
 /// The longest a flow that is given up may take to send what is queued on it.
 const FLOW_CLOSE_LIMIT: Duration = Duration::from_millis(250);
+
+/// How long the first REGISTER over UDP waits for any answer before the next target (TCP to
+/// the same host, TLS) is tried, in T1s: 5 T1 = 2.5 s, three transmissions (0, 0.5, 1.5 s).
+/// Timer F (64 T1 = 32 s) is for a server that answered before; a network that drops UDP
+/// (hotel, office firewall) must not cost the user half a minute at every start.
+const UDP_FIRST_ANSWER_T1S: u32 = 5;
 
 /// Everything one account's driver needs to know.
 #[derive(Debug, Clone)]
@@ -601,6 +608,9 @@ impl Driver {
             route,
             note,
             moved: false,
+            // Over UDP with somewhere else to go, silence decides quickly.
+            first_answer_by: (target_transport == TransportKind::Udp && more_targets)
+                .then(|| now + self.setup.timers.t1 * UDP_FIRST_ANSWER_T1S),
         };
         let end = self.drive(&mut s).await;
         self.reg = Some(s.reg);
@@ -641,6 +651,7 @@ impl Driver {
                 s.presence.poll_timeout(),
                 s.keepalive.as_ref().and_then(KeepAlive::poll_timeout),
                 s.unregister_deadline,
+                s.first_answer_by,
             ]
             .into_iter()
             .flatten()
@@ -709,6 +720,22 @@ impl Driver {
                             "no answer to the unregister; the binding will expire by itself");
                         self.publish(|st| st.state = RegistrationState::Unregistered);
                         return SessionEnd::Shutdown;
+                    }
+                    if s.first_answer_by.is_some_and(|d| d <= now) {
+                        s.first_answer_by = None;
+                        if s.may_fail_over() {
+                            tracing::info!(account = %self.setup.account_id,
+                                target = %s.target.describe(),
+                                "no answer over UDP; trying the next transport");
+                            let reason = failure_reason(
+                                &FailureReason::Timeout,
+                                &s.target,
+                                self.user(),
+                                None,
+                            );
+                            let what = format!("{} got no answer", s.target.transport.via_token());
+                            return SessionEnd::Failover(reason, what);
+                        }
                     }
                     s.layer.handle_timeout(now);
                     s.calls.handle_timeout(now, &mut s.layer);
@@ -829,6 +856,10 @@ impl Driver {
         match ev {
             TransactionEvent::Response { id, response } if Some(id) == s.reg_tx => {
                 let code = response.status_code.code();
+                if !is_transport_error(&response) {
+                    // The server is there: its own timers decide from now on.
+                    s.first_answer_by = None;
+                }
                 if code < 200 {
                     return None;
                 }
@@ -1255,6 +1286,8 @@ struct Session {
     note: Option<String>,
     /// The route moved while calls were on this flow: move when they end.
     moved: bool,
+    /// Until the server answers anything: when to give up on this target for the next one.
+    first_answer_by: Option<Instant>,
 }
 
 impl Session {
