@@ -79,6 +79,63 @@ fn auto_transport_falls_back_to_tcp_when_udp_is_blocked() {
     assert!(saved(&log, "alice", "tcp") >= 1, "{log}");
 }
 
+/// Only web traffic gets out (the router drops UDP and every TCP port but 80 and 443) and the
+/// provider listens on the usual 5060 and on TLS 443: with `transport = "auto"` and nothing
+/// but `sip:HOST` configured, UDP is given up after 2.5 s, and the fallback's connections race
+/// (TCP 5060 and TLS 5061 hang in the filter, TLS 443 gets through), so the account registers
+/// over TLS on 443 within a few seconds instead of after two 10 s connect timeouts.
+#[test]
+fn auto_transport_finds_tls_on_443_where_only_web_traffic_gets_out() {
+    let Some(lab) = Lab::start_or_skip(RouterProfile::UdpBlocked).unwrap() else {
+        return;
+    };
+    let k = lab
+        .start_kamailio(KamailioConfig::new().user("alice", "pw-alice").tls(443))
+        .unwrap();
+    let ca = lab.tls_files().unwrap().ca;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!("tls_ca_file = \"{}\"", ca.display()),
+        &[Account {
+            id: "auto",
+            user: "alice",
+            password: "pw-alice",
+            registrar: format!("sip:{}", k.sip_addr().ip()),
+            transport: "auto",
+        }],
+    );
+    let phone = open_phone(dir.path(), config);
+    let started = Instant::now();
+    let (s, took) = lab
+        .client()
+        .run(|| {
+            runtime().block_on(async {
+                phone.start_registrations().unwrap();
+                let s = settle(&phone, "auto", Duration::from_secs(60)).await;
+                let took = started.elapsed();
+                phone.stop_registrations().await;
+                (s, took)
+            })
+        })
+        .unwrap();
+    eprintln!("registered after {took:?}: {}", s.summary());
+    assert_eq!(s.state, RegistrationState::Registered, "{s:?}");
+    assert_eq!(
+        s.server.as_deref(),
+        Some(format!("{} over TLS port 443", k.sip_addr().ip()).as_str())
+    );
+    assert_eq!(
+        s.note.as_deref(),
+        Some("UDP got no answer; registered over TLS.")
+    );
+    // 2.5 s on UDP, TLS 443's attempt starts 0.5 s into the race: about 3.2 s on an idle
+    // machine; the bound is far below one connect timeout (10 s).
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let log = k.log();
+    assert!(saved(&log, "alice", "tls") >= 1, "{log}");
+}
+
 /// Runs `ip args…` in the client's namespace.
 fn client_ip(lab: &Lab, args: &[&str]) {
     lab.client().run_output("ip", args).unwrap();

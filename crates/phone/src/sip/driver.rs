@@ -5,12 +5,14 @@
 //! discipline of the sip crate: feed one input with `now`, drain every core until nothing
 //! moves, then sleep until the earliest `poll_timeout()` or the next input.
 //!
-//! Failover (RFC 3263 §4.3): while the first REGISTER on a target gets no answer (Timer F; over
-//! UDP with more targets to try, [`UDP_FIRST_ANSWER_T1S`]), is refused, or gets a `503`, the
-//! next target is tried. With the `auto` transport and no
-//! NAPTR/SRV records those next targets are TCP and TLS to the same host (see
-//! [`super::resolve`]); the status then says which transport worked ("UDP got no answer;
-//! registered over TCP.") and later reconnects try that transport first.
+//! Failover (RFC 3263 §4.3): while the first REGISTER on a target gets no answer (Timer F;
+//! over UDP with more targets to try, [`UDP_FIRST_ANSWER_T1S`]), is refused, or gets a `503`,
+//! the next target is tried. With the `auto` transport and no NAPTR/SRV records those next
+//! targets are TCP and TLS to the same host, then TLS and TCP on 443 (see
+//! [`super::resolve`]), whose connections race (RFC 8305 style, [`RACE_STAGGER`] apart) so
+//! that a filtered port's connect timeout holds nothing up; the status then says which
+//! transport worked ("UDP got no answer; registered over TCP.") and later reconnects try that
+//! transport first.
 //!
 //! One [`Registration`] lives as long as the driver: a new flow (reconnect, failover, network
 //! change) moves it with [`Registration::migrate_flow`], so every REGISTER of this boot
@@ -442,21 +444,56 @@ impl Driver {
             let mut attempts = Attempts::default();
             let mut lost = None;
             let mut changed = false;
-            for (i, target) in targets.iter().enumerate() {
-                let more = i + 1 < targets.len();
-                let flow = match Flow::connect(target, &self.setup.transport_options).await {
-                    Ok(f) => f,
-                    Err(e) => {
-                        tracing::debug!(account = %self.setup.account_id, target = %target.describe(),
-                            error = %e, "could not open flow");
-                        attempts.failed(
-                            target,
-                            transport_ui_error(&e.to_string(), target),
-                            format!("{} could not connect", target.transport.via_token()),
-                        );
+            // Targets tried (or given up) in this round.
+            let mut done = vec![false; targets.len()];
+            while let Some(i) = done.iter().position(|d| !d) {
+                let opts = &self.setup.transport_options;
+                let (index, flow) = if is_raced(&targets[i]) {
+                    // The fallback's connections race, so that a filtered port's connect
+                    // timeout does not hold up the one that gets through (TLS on 443).
+                    let group: Vec<usize> = (i..targets.len())
+                        .filter(|&j| !done[j] && is_raced(&targets[j]))
+                        .collect();
+                    let racers: Vec<&Target> = group.iter().map(|&j| &targets[j]).collect();
+                    let (winner, failures) = race_connect(&racers, opts).await;
+                    for (k, e) in failures {
+                        let target = racers[k];
+                        done[group[k]] = true;
+                        tracing::debug!(account = %self.setup.account_id,
+                            target = %target.describe(), error = %e, "could not open flow");
+                        // Those after the winner only lost the race.
+                        if winner.as_ref().is_none_or(|(w, _)| k < *w) {
+                            attempts.failed(
+                                target,
+                                transport_ui_error(&e.to_string(), target),
+                                format!("{} could not connect", target.transport.via_token()),
+                            );
+                        }
+                    }
+                    let Some((k, flow)) = winner else {
                         continue;
+                    };
+                    (group[k], flow)
+                } else {
+                    done[i] = true;
+                    match Flow::connect(&targets[i], opts).await {
+                        Ok(f) => (i, f),
+                        Err(e) => {
+                            let target = &targets[i];
+                            tracing::debug!(account = %self.setup.account_id,
+                                target = %target.describe(), error = %e, "could not open flow");
+                            attempts.failed(
+                                target,
+                                transport_ui_error(&e.to_string(), target),
+                                format!("{} could not connect", target.transport.via_token()),
+                            );
+                            continue;
+                        }
                     }
                 };
+                done[index] = true;
+                let target = &targets[index];
+                let more = done.iter().any(|d| !d);
                 self.publish(|s| s.server = Some(target.describe()));
                 let note = attempts.note(target);
                 match self.session(flow, more, note).await {
@@ -1349,6 +1386,51 @@ impl Attempts {
             .into();
         Some(reason)
     }
+}
+
+/// How far apart the connection attempts of a race start (RFC 8305's Connection Attempt
+/// Delay).
+const RACE_STAGGER: Duration = Duration::from_millis(250);
+
+/// The automatic fallback's connection-oriented targets (TCP and TLS to the same host, TLS
+/// and TCP on 443) are raced rather than tried one after the other.
+fn is_raced(target: &Target) -> bool {
+    target.fallback && target.transport != TransportKind::Udp
+}
+
+/// Connects to the first of `targets` that answers, RFC 8305 style: attempt `k` starts
+/// `k × RACE_STAGGER` after the first; the first connection wins and the attempts still under
+/// way are dropped. Returns the winner (its index and flow) and the failures seen until then,
+/// in the order of `targets`.
+async fn race_connect(
+    targets: &[&Target],
+    opts: &TransportOptions,
+) -> (
+    Option<(usize, Flow)>,
+    Vec<(usize, super::transport::TransportError)>,
+) {
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let mut racing: FuturesUnordered<_> = targets
+        .iter()
+        .enumerate()
+        .map(|(k, t)| async move {
+            tokio::time::sleep(RACE_STAGGER * k as u32).await;
+            (k, Flow::connect(t, opts).await)
+        })
+        .collect();
+    let mut failures = Vec::new();
+    let mut winner = None;
+    while let Some((k, result)) = racing.next().await {
+        match result {
+            Ok(flow) => {
+                winner = Some((k, flow));
+                break;
+            }
+            Err(e) => failures.push((k, e)),
+        }
+    }
+    failures.sort_by_key(|(k, _)| *k);
+    (winner, failures)
 }
 
 /// "a", "a and b", "a, b and c".

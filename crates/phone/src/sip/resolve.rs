@@ -9,7 +9,8 @@
 //! - The account's transport, or a `;transport=` parameter in the URI, restricts the choice.
 //! - With the `auto` transport and no NAPTR/SRV records (a literal address, an explicit port,
 //!   or plain A/AAAA), UDP comes first and TCP and TLS to the same host follow as fallback
-//!   targets (see [`Target::fallback`]): UDP is often blocked where TCP gets through.
+//!   targets (see [`Target::fallback`]), then TLS and TCP on port 443: UDP is often blocked
+//!   where TCP gets through, and a network that lets only web traffic out still passes 443.
 //!
 //! The DNS itself sits behind [`Dns`] so the selection logic is tested without a network;
 //! [`HickoryDns`] is the real one.
@@ -89,8 +90,8 @@ pub struct Target {
     /// the WebSocket `Host`.
     pub host: String,
     /// Not from DNS or the URI but from Homeline's automatic transport fallback: with the
-    /// `auto` transport and no NAPTR/SRV records, TCP and TLS to the same host are tried
-    /// after UDP (see [`locate`]).
+    /// `auto` transport and no NAPTR/SRV records, TCP and TLS to the same host (and on 443)
+    /// are tried after UDP (see [`locate`]).
     pub fallback: bool,
 }
 
@@ -393,24 +394,30 @@ pub async fn locate(
 /// The port TLS falls back to (RFC 3261 §26.2.2's default for `sips:`).
 pub const FALLBACK_TLS_PORT: u16 = 5061;
 
+/// The port of last resort: where only web traffic gets out, many providers take SIP over
+/// TLS (and some over TCP) on 443.
+pub const FALLBACK_WEB_PORT: u16 = 443;
+
 /// Automatic transport fallback (issue: "`auto` transport does not fall back to TCP/TLS
 /// when UDP is blocked"). With the `auto` transport and no NAPTR/SRV records, RFC 3263
 /// §4.1 leaves only UDP, which many networks block. The server may well speak TCP or TLS,
-/// so after the UDP targets come TCP to the same addresses and ports, then TLS to port
-/// [`FALLBACK_TLS_PORT`], each marked [`Target::fallback`]. The driver tries them in turn
-/// when UDP gets no answer (Timer F) or is refused, and says which transport worked.
+/// so after the UDP targets come TCP to the same addresses and ports, TLS to port
+/// [`FALLBACK_TLS_PORT`], then TLS and TCP to [`FALLBACK_WEB_PORT`], each marked
+/// [`Target::fallback`]. The driver moves on to them when UDP gets no answer (2.5 s) or is
+/// refused, races their connections, and says which transport worked.
 fn with_fallbacks(targets: Vec<Target>, forced: Option<TransportKind>) -> Vec<Target> {
     if forced.is_some() || targets.iter().any(|t| t.transport != TransportKind::Udp) {
         return targets;
     }
     let mut out = targets.clone();
-    for (transport, keep_port) in [(TransportKind::Tcp, true), (TransportKind::Tls, false)] {
+    for (transport, fixed_port) in [
+        (TransportKind::Tcp, None),
+        (TransportKind::Tls, Some(FALLBACK_TLS_PORT)),
+        (TransportKind::Tls, Some(FALLBACK_WEB_PORT)),
+        (TransportKind::Tcp, Some(FALLBACK_WEB_PORT)),
+    ] {
         for t in &targets {
-            let port = if keep_port {
-                t.addr.port()
-            } else {
-                FALLBACK_TLS_PORT
-            };
+            let port = fixed_port.unwrap_or(t.addr.port());
             let candidate = Target {
                 transport,
                 addr: SocketAddr::new(t.addr.ip(), port),
@@ -626,7 +633,7 @@ mod tests {
     #[test]
     fn auto_without_records_falls_back_to_tcp_then_tls_on_the_same_host() {
         let mut dns = FakeDns::default();
-        // Literal address, default port: UDP, then TCP 5060, then TLS 5061.
+        // Literal address, default port: UDP, then TCP 5060, TLS 5061, TLS and TCP 443.
         let uri = ServerUri::parse("sip:192.0.2.7").unwrap();
         let t = run(locate(&dns, &uri, None)).unwrap();
         assert_eq!(
@@ -635,6 +642,8 @@ mod tests {
                 (TransportKind::Udp, "192.0.2.7:5060".into(), false),
                 (TransportKind::Tcp, "192.0.2.7:5060".into(), true),
                 (TransportKind::Tls, "192.0.2.7:5061".into(), true),
+                (TransportKind::Tls, "192.0.2.7:443".into(), true),
+                (TransportKind::Tcp, "192.0.2.7:443".into(), true),
             ]
         );
         assert!(t.iter().all(|t| t.host == "192.0.2.7"));
@@ -647,6 +656,7 @@ mod tests {
                 (TransportKind::Udp, "[2001:db8::7]:443".into(), false),
                 (TransportKind::Tcp, "[2001:db8::7]:443".into(), true),
                 (TransportKind::Tls, "[2001:db8::7]:5061".into(), true),
+                (TransportKind::Tls, "[2001:db8::7]:443".into(), true),
             ]
         );
         // A name without NAPTR/SRV: every address over UDP first, then TCP, then TLS.
@@ -665,6 +675,10 @@ mod tests {
                 (TransportKind::Tcp, "[2001:db8::1]:5060".into(), true),
                 (TransportKind::Tls, "192.0.2.1:5061".into(), true),
                 (TransportKind::Tls, "[2001:db8::1]:5061".into(), true),
+                (TransportKind::Tls, "192.0.2.1:443".into(), true),
+                (TransportKind::Tls, "[2001:db8::1]:443".into(), true),
+                (TransportKind::Tcp, "192.0.2.1:443".into(), true),
+                (TransportKind::Tcp, "[2001:db8::1]:443".into(), true),
             ]
         );
     }
