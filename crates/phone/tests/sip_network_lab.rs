@@ -14,32 +14,22 @@ use sip_lab_common::{
     Account, call_user, open_phone, runtime, saved, settle, wait_for, write_config,
 };
 
-/// The issue: "`auto` transport does not fall back to TCP/TLS when UDP is blocked". The
-/// router drops all UDP (only TCP to 80 and 443 leaves); kamailio listens on UDP and TCP
-/// port 443. With `transport = "auto"` the first REGISTER goes over UDP, gets no answer in
-/// 2.5 s (three transmissions), and the driver tries TCP to the same host and port, which
-/// registers — and the status says so.
-#[test]
-fn auto_transport_falls_back_to_tcp_when_udp_is_blocked() {
-    let Some(lab) = Lab::start_or_skip(RouterProfile::UdpBlocked).unwrap() else {
-        return;
-    };
-    let k = lab
-        .start_kamailio(
-            KamailioConfig::new()
-                .user("alice", "pw-alice")
-                .ports(&[443]),
-        )
-        .unwrap();
+/// Registers account `auto` (alice, `transport = "auto"`) on `registrar` from the client;
+/// returns the settled status and how long it took.
+fn register_auto(
+    lab: &Lab,
+    network: &str,
+    registrar: String,
+) -> (homeline_phone::RegistrationStatus, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
-        "",
+        network,
         &[Account {
             id: "auto",
             user: "alice",
             password: "pw-alice",
-            registrar: format!("sip:{}", k.sip_addr()),
+            registrar,
             transport: "auto",
         }],
     );
@@ -58,6 +48,27 @@ fn auto_transport_falls_back_to_tcp_when_udp_is_blocked() {
         })
         .unwrap();
     eprintln!("registered after {took:?}: {}", s.summary());
+    (s, took)
+}
+
+/// The issue: "`auto` transport does not fall back to TCP/TLS when UDP is blocked". The
+/// router drops all UDP (only TCP to 80 and 443 leaves); kamailio listens on UDP and TCP
+/// port 443. With `transport = "auto"` the first REGISTER goes over UDP, gets no answer in
+/// 2.5 s (three transmissions), and the driver tries TCP to the same host and port, which
+/// registers — and the status says so.
+#[test]
+fn auto_transport_falls_back_to_tcp_when_udp_is_blocked() {
+    let Some(lab) = Lab::start_or_skip(RouterProfile::UdpBlocked).unwrap() else {
+        return;
+    };
+    let k = lab
+        .start_kamailio(
+            KamailioConfig::new()
+                .user("alice", "pw-alice")
+                .ports(&[443]),
+        )
+        .unwrap();
+    let (s, took) = register_auto(&lab, "", format!("sip:{}", k.sip_addr()));
     assert_eq!(s.state, RegistrationState::Registered, "{s:?}");
     assert_eq!(
         s.server.as_deref(),
@@ -93,33 +104,11 @@ fn auto_transport_finds_tls_on_443_where_only_web_traffic_gets_out() {
         .start_kamailio(KamailioConfig::new().user("alice", "pw-alice").tls(443))
         .unwrap();
     let ca = lab.tls_files().unwrap().ca;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
+    let (s, took) = register_auto(
+        &lab,
         &format!("tls_ca_file = \"{}\"", ca.display()),
-        &[Account {
-            id: "auto",
-            user: "alice",
-            password: "pw-alice",
-            registrar: format!("sip:{}", k.sip_addr().ip()),
-            transport: "auto",
-        }],
+        format!("sip:{}", k.sip_addr().ip()),
     );
-    let phone = open_phone(dir.path(), config);
-    let started = Instant::now();
-    let (s, took) = lab
-        .client()
-        .run(|| {
-            runtime().block_on(async {
-                phone.start_registrations().unwrap();
-                let s = settle(&phone, "auto", Duration::from_secs(60)).await;
-                let took = started.elapsed();
-                phone.stop_registrations().await;
-                (s, took)
-            })
-        })
-        .unwrap();
-    eprintln!("registered after {took:?}: {}", s.summary());
     assert_eq!(s.state, RegistrationState::Registered, "{s:?}");
     assert_eq!(
         s.server.as_deref(),
