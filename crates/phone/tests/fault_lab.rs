@@ -155,6 +155,43 @@ async fn call_update(
     }
 }
 
+/// kamailio with the lab's two users.
+fn pbx(lab: &Lab) -> homeline_lab::Kamailio {
+    lab.start_kamailio(
+        KamailioConfig::new()
+            .user("alice", "pw-alice")
+            .user("bob", "pw-bob"),
+    )
+    .unwrap()
+}
+
+/// Bob's side of the call Alice places: answers with silence, registers, says so on `ready`,
+/// and returns his calls, their updates and the call once active.
+async fn answer_alice<'a>(
+    bob: &'a Phone,
+    ready: &mpsc::Sender<bool>,
+) -> (
+    &'a homeline_phone::calls::Calls,
+    tokio::sync::broadcast::Receiver<CallView>,
+    CallView,
+) {
+    let calls = bob.calls().unwrap();
+    calls.set_auto_answer(Some(AudioPlan::Silence));
+    let mut updates = calls.subscribe();
+    bob.start_registrations().unwrap();
+    registration(bob, "bob", Duration::from_secs(20), registered).await;
+    ready.send(true).unwrap();
+    let call = call_update(
+        &mut updates,
+        "Alice's call",
+        Duration::from_secs(20),
+        |_| true,
+        |v| v.state == CallStatus::Active,
+    )
+    .await;
+    (calls, updates, call)
+}
+
 fn received(v: &CallView) -> u64 {
     v.stats.as_ref().map_or(0, |s| s.packets_received)
 }
@@ -339,13 +376,7 @@ fn a_call_survives_20_s_without_a_route_and_incoming_calls_work_again() {
     let Some(lab) = lab("fault-route") else {
         return;
     };
-    let k = lab
-        .start_kamailio(
-            KamailioConfig::new()
-                .user("alice", "pw-alice")
-                .user("bob", "pw-bob"),
-        )
-        .unwrap();
+    let k = pbx(&lab);
     let registrar = format!("sip:{}", k.sip_addr().ip());
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let alice = open_phone(
@@ -493,13 +524,7 @@ fn a_new_nat_mapping_under_a_call_is_latched_within_2_s() {
     let Some(lab) = lab("fault-rebind") else {
         return;
     };
-    let k = lab
-        .start_kamailio(
-            KamailioConfig::new()
-                .user("alice", "pw-alice")
-                .user("bob", "pw-bob"),
-        )
-        .unwrap();
+    let k = pbx(&lab);
     let registrar = format!("sip:{}", k.sip_addr().ip());
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let alice = open_phone(da.path(), config(da.path(), "alice", &registrar, "udp", ""));
@@ -520,20 +545,7 @@ fn a_new_nat_mapping_under_a_call_is_latched_within_2_s() {
             lab.public()
                 .run(|| {
                     runtime().block_on(async {
-                        let calls = bob.calls().unwrap();
-                        calls.set_auto_answer(Some(AudioPlan::Silence));
-                        let mut updates = calls.subscribe();
-                        bob.start_registrations().unwrap();
-                        registration(&bob, "bob", Duration::from_secs(20), registered).await;
-                        bob_ready.send(true).unwrap();
-                        let call = call_update(
-                            &mut updates,
-                            "Alice's call",
-                            Duration::from_secs(20),
-                            |_| true,
-                            |v| v.state == CallStatus::Active,
-                        )
-                        .await;
+                        let (calls, mut updates, call) = answer_alice(&bob, &bob_ready).await;
                         let at = tokio::task::spawn_blocking(move || nat_rebound_b.recv())
                             .await
                             .unwrap()
@@ -680,13 +692,7 @@ fn relay_restart(label: &str, transport: &str, route: &str) {
     let Some(lab) = lab(label) else {
         return;
     };
-    let k = lab
-        .start_kamailio(
-            KamailioConfig::new()
-                .user("alice", "pw-alice")
-                .user("bob", "pw-bob"),
-        )
-        .unwrap();
+    let k = pbx(&lab);
     let mut coturn = lab
         .start_coturn(homeline_lab::CoturnConfig::new().user("alice", "secret"))
         .unwrap();
@@ -718,20 +724,7 @@ fn relay_restart(label: &str, transport: &str, route: &str) {
             lab.public()
                 .run(|| {
                     runtime().block_on(async {
-                        let calls = bob.calls().unwrap();
-                        calls.set_auto_answer(Some(AudioPlan::Silence));
-                        let mut updates = calls.subscribe();
-                        bob.start_registrations().unwrap();
-                        registration(&bob, "bob", Duration::from_secs(20), registered).await;
-                        bob_ready.send(true).unwrap();
-                        let call = call_update(
-                            &mut updates,
-                            "Alice's call",
-                            Duration::from_secs(20),
-                            |_| true,
-                            |v| v.state == CallStatus::Active,
-                        )
-                        .await;
+                        let (calls, mut updates, call) = answer_alice(&bob, &bob_ready).await;
                         let at = tokio::task::spawn_blocking(move || relay_back_b.recv())
                             .await
                             .unwrap()
