@@ -192,6 +192,39 @@ async fn answer_alice<'a>(
     (calls, updates, call)
 }
 
+/// Alice registers, calls Bob and waits for `what`: his first second of audio. Returns her
+/// calls, their updates and the call's view then.
+async fn call_bob<'a>(
+    alice: &'a Phone,
+    what: &str,
+) -> (
+    &'a homeline_phone::calls::Calls,
+    tokio::sync::broadcast::Receiver<CallView>,
+    CallView,
+) {
+    let calls = alice.calls().unwrap();
+    alice.start_registrations().unwrap();
+    registration(alice, "alice", Duration::from_secs(20), registered).await;
+    let mut updates = calls.subscribe();
+    let call = alice
+        .dial(
+            "sip:bob@homeline.test",
+            Some("alice"),
+            Some(AudioPlan::Silence),
+        )
+        .await
+        .unwrap();
+    let view = call_update(
+        &mut updates,
+        what,
+        Duration::from_secs(15),
+        |v| v.id == call.id,
+        |v| received(v) >= 50,
+    )
+    .await;
+    (calls, updates, view)
+}
+
 fn received(v: &CallView) -> u64 {
     v.stats.as_ref().map_or(0, |s| s.packets_received)
 }
@@ -410,26 +443,7 @@ fn a_call_survives_20_s_without_a_route_and_incoming_calls_work_again() {
             lab.client()
                 .run(|| {
                     runtime().block_on(async {
-                        let calls = alice.calls().unwrap();
-                        alice.start_registrations().unwrap();
-                        registration(&alice, "alice", Duration::from_secs(20), registered).await;
-                        let mut updates = calls.subscribe();
-                        let call = alice
-                            .dial(
-                                "sip:bob@homeline.test",
-                                Some("alice"),
-                                Some(AudioPlan::Silence),
-                            )
-                            .await
-                            .unwrap();
-                        call_update(
-                            &mut updates,
-                            "audio from Bob",
-                            Duration::from_secs(15),
-                            |v| v.id == call.id,
-                            |v| received(v) >= 50,
-                        )
-                        .await;
+                        let (calls, mut updates, call) = call_bob(&alice, "audio from Bob").await;
                         in_call.send(()).unwrap();
                         tokio::task::spawn_blocking(move || route_restored.recv())
                             .await
@@ -587,26 +601,7 @@ fn a_new_nat_mapping_under_a_call_is_latched_within_2_s() {
             lab.client()
                 .run(|| {
                     runtime().block_on(async {
-                        let calls = alice.calls().unwrap();
-                        alice.start_registrations().unwrap();
-                        registration(&alice, "alice", Duration::from_secs(20), registered).await;
-                        let mut updates = calls.subscribe();
-                        let call = alice
-                            .dial(
-                                "sip:bob@homeline.test",
-                                Some("alice"),
-                                Some(AudioPlan::Silence),
-                            )
-                            .await
-                            .unwrap();
-                        call_update(
-                            &mut updates,
-                            "audio from Bob",
-                            Duration::from_secs(15),
-                            |v| v.id == call.id,
-                            |v| received(v) >= 50,
-                        )
-                        .await;
+                        let (calls, mut updates, call) = call_bob(&alice, "audio from Bob").await;
                         in_call.send(()).unwrap();
                         tokio::task::spawn_blocking(move || nat_rebound.recv())
                             .await
@@ -758,26 +753,9 @@ fn relay_restart(label: &str, transport: &str, route: &str) {
             lab.client()
                 .run(|| {
                     runtime().block_on(async {
-                        let calls = alice.calls().unwrap();
-                        alice.start_registrations().unwrap();
-                        registration(&alice, "alice", Duration::from_secs(20), registered).await;
-                        let mut updates = calls.subscribe();
-                        let call = alice
-                            .dial(
-                                "sip:bob@homeline.test",
-                                Some("alice"),
-                                Some(AudioPlan::Silence),
-                            )
-                            .await
-                            .unwrap();
-                        let first = call_update(
-                            &mut updates,
-                            "audio from Bob through the relay",
-                            Duration::from_secs(15),
-                            |v| v.id == call.id,
-                            |v| received(v) >= 50,
-                        )
-                        .await;
+                        let (calls, mut updates, first) =
+                            call_bob(&alice, "audio from Bob through the relay").await;
+                        let call = first.clone();
                         in_call.send(()).unwrap();
                         let at = tokio::task::spawn_blocking(move || relay_back.recv())
                             .await
