@@ -77,7 +77,7 @@ describe('App shell', () => {
       await user.click(tab(id));
       return (await within(panel(id)).findByTestId('empty-state')).textContent ?? '';
     };
-    expect(await empty('phone')).toContain('No account yet — add one in Settings');
+    expect(await empty('phone')).toContain('No account yet');
     expect(await empty('contacts')).toBe('No contacts yet. Add the people you call and chat with.');
     expect(await empty('diagnostics')).toBe('No test has run yet: press “Test my connection”.');
     expect(await empty('settings')).toContain('No accounts yet');

@@ -52,7 +52,7 @@ describe('Call screen', () => {
 
     await user.click(screen.getByTestId('call-ended-dismiss'));
     // No account: back to the empty state, which still offers the echo test.
-    expect(screen.getByTestId('empty-state').textContent).toContain('No account yet — add one in Settings');
+    expect(screen.getByTestId('empty-state').textContent).toContain('No account yet');
     expect(screen.getByTestId('echo-test-button')).toBeTruthy();
   });
 

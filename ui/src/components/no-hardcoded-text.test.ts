@@ -15,7 +15,7 @@ import { renderApp, STILL } from './test-utils';
 const PROPER = new Set([
   'Homeline', 'SIP', 'STUN', 'TURN', 'Opus', 'UDP', 'TCP', 'TLS', 'WS', 'WSS', 'WebSocket', 'SRTP', 'RTP',
   'NAT', 'ALG', 'ICE', 'DNS', 'MOS', 'RTT', 'MIT', 'Apache', 'IT', 'ms', 'dB', 'kHz', 'Flash', 'LED', 'LEDs', 'VPN', 'Wi', 'Fi',
-  'MD', 'SHA',
+  'MD', 'SHA', 'URI',
   'ABC', 'DEF', 'GHI', 'JKL', 'MNO', 'PQRS', 'TUV', 'WXYZ', 'sip', 'sips', 'tel', 'echo',
 ]);
 

@@ -39,6 +39,12 @@ export class AppState {
   dialRequest = $state<string | null>(null);
   /** A link was opened: the dialer shows even with no account (direct calls and echo work). */
   linkOpened = $state(false);
+  /**
+   * The first run's account while it is being set up (the Phone tab shows its steps until the
+   * person is done, even though the account list is no longer empty); `editing` is back on
+   * the two fields after a failure.
+   */
+  firstRun = $state<{ accountId: string; host: string; address: string; editing?: boolean } | null>(null);
   /** Live calls, the history and the levels (see calls.svelte.ts). */
   readonly calls: Calls;
 

@@ -168,7 +168,7 @@ error-server_not_found-hint = Check the registrar's name in the account settings
 
 phone-title = Phone
 phone-loading-accounts = Loading accounts…
-phone-empty-title = No account yet — add one in Settings
+phone-empty-title = No account yet
 phone-empty-echo = Until then the echo test checks your microphone and speakers: what you say comes back.
 phone-go-to-settings = Go to Settings
 phone-echo-test = Echo test
@@ -603,3 +603,22 @@ notify-incoming-title = Incoming call
 notify-waiting-title = Call waiting
 notify-incoming-body = { $who } is calling. Open Homeline to answer.
 notify-message-title = Message from { $who }
+
+## First run (Phone tab, no account yet)
+
+first-run-title = Set up your phone
+first-run-intro = Enter your SIP address and password. Homeline finds your provider's server and a way through your network itself.
+first-run-address = SIP address
+first-run-address-placeholder = bob@sip.example.com
+first-run-password = Password
+first-run-connect = Connect
+first-run-connecting = Connecting…
+first-run-bad-address = Enter your SIP address as name@provider, for example bob@sip.example.com.
+first-run-bad-address-hint = Your provider's welcome e-mail or account page names it; it may be called SIP URI, SIP user or SIP login.
+first-run-registering = Looking for the server of { $host } and registering…
+first-run-registered = Registered: calls to and from { $address } work now.
+first-run-failed = Homeline could not register with { $host }.
+first-run-echo = Now try the echo test: what you say comes back a second later, so you hear your microphone and speakers.
+first-run-done = Done
+first-run-try-again = Try again
+first-run-advanced = Does your provider give you a server, port or transport of its own?

@@ -167,7 +167,7 @@ error-server_not_found-hint = Проверьте имя сервера реги�
 
 phone-title = Телефон
 phone-loading-accounts = Загрузка учётных записей…
-phone-empty-title = Учётных записей пока нет — добавьте её в настройках
+phone-empty-title = Учётных записей пока нет
 phone-empty-echo = А пока эхо-тест проверит микрофон и динамики: вы услышите то, что скажете.
 phone-go-to-settings = Открыть настройки
 phone-echo-test = Эхо-тест
@@ -615,3 +615,22 @@ notify-incoming-title = Входящий звонок
 notify-waiting-title = Ожидающий звонок
 notify-incoming-body = Звонит { $who }. Откройте Homeline, чтобы ответить.
 notify-message-title = Сообщение от { $who }
+
+## Первый запуск (вкладка «Телефон», учётных записей нет)
+
+first-run-title = Настройка телефона
+first-run-intro = Введите SIP-адрес и пароль. Homeline сам найдёт сервер провайдера и путь через вашу сеть.
+first-run-address = SIP-адрес
+first-run-address-placeholder = bob@sip.example.com
+first-run-password = Пароль
+first-run-connect = Подключить
+first-run-connecting = Подключение…
+first-run-bad-address = Введите SIP-адрес в виде имя@провайдер, например bob@sip.example.com.
+first-run-bad-address-hint = Он указан в приветственном письме провайдера или в личном кабинете; его могут называть SIP URI, SIP-пользователь или SIP-логин.
+first-run-registering = Поиск сервера { $host } и регистрация…
+first-run-registered = Регистрация выполнена: звонки на { $address } и с него теперь работают.
+first-run-failed = Homeline не удалось зарегистрироваться на { $host }.
+first-run-echo = Теперь проверьте эхо-тест: сказанное вернётся через секунду, и вы услышите свой микрофон и динамики.
+first-run-done = Готово
+first-run-try-again = Попробовать снова
+first-run-advanced = Провайдер дал вам свой сервер, порт или транспорт?

@@ -165,7 +165,7 @@ error-server_not_found-hint = 请检查账户设置中的注册服务器名称�
 
 phone-title = 电话
 phone-loading-accounts = 正在加载账户…
-phone-empty-title = 还没有账户 — 请在设置中添加
+phone-empty-title = 还没有账户
 phone-empty-echo = 在此之前，可用回声测试检查麦克风和扬声器：您说的话会被播放回来。
 phone-go-to-settings = 前往设置
 phone-echo-test = 回声测试
@@ -579,3 +579,22 @@ notify-incoming-title = 来电
 notify-waiting-title = 呼叫等待
 notify-incoming-body = { $who } 来电。打开 Homeline 接听。
 notify-message-title = 来自 { $who } 的消息
+
+## 首次运行（电话标签页，尚无账户）
+
+first-run-title = 设置您的电话
+first-run-intro = 输入您的 SIP 地址和密码。Homeline 会自行找到服务商的服务器以及穿过您网络的路径。
+first-run-address = SIP 地址
+first-run-address-placeholder = bob@sip.example.com
+first-run-password = 密码
+first-run-connect = 连接
+first-run-connecting = 正在连接…
+first-run-bad-address = 请按“名称@服务商”的格式输入 SIP 地址，例如 bob@sip.example.com。
+first-run-bad-address-hint = 服务商的欢迎邮件或账户页面中会写明；它也可能被称为 SIP URI、SIP 用户或 SIP 登录名。
+first-run-registering = 正在查找 { $host } 的服务器并注册…
+first-run-registered = 注册成功：现在可以用 { $address } 拨打和接听电话。
+first-run-failed = Homeline 无法在 { $host } 注册。
+first-run-echo = 现在试试回声测试：您说的话会在一秒后传回，让您听到自己的麦克风和扬声器。
+first-run-done = 完成
+first-run-try-again = 重试
+first-run-advanced = 您的服务商是否提供了专用的服务器、端口或传输方式？
