@@ -9,6 +9,7 @@
 #   registration.test.mjs  inside a keyring session, registering at a closed loopback port;
 #   calls.test.mjs      inside a keyring session and a private PulseAudio: the echo line call;
 #   incoming.test.mjs   the same, taking a call from sipp (registrar that calls back);
+#   first-run.test.mjs  the same: the first run (address and password) against a sipp registrar;
 #   desktop.test.mjs    inside a keyring session: autostart, links and one instance, the tray;
 #   headset.test.mjs    the same: Settings → Headset's switches, kept across a restart;
 #   network.test.mjs    the same: Settings → Network, a relay password in the keyring only;
@@ -95,6 +96,7 @@ drive broken-config "$root/scripts/with-keyring.sh" || status=1
 drive registration "$root/scripts/with-keyring.sh" || status=1
 drive calls "$root/scripts/with-keyring.sh" "$root/scripts/with-pulse.sh" || status=1
 drive incoming "$root/scripts/with-keyring.sh" "$root/scripts/with-pulse.sh" || status=1
+drive first-run "$root/scripts/with-keyring.sh" "$root/scripts/with-pulse.sh" || status=1
 drive desktop "$root/scripts/with-keyring.sh" || status=1
 drive headset "$root/scripts/with-keyring.sh" || status=1
 drive network "$root/scripts/with-keyring.sh" || status=1
