@@ -1008,7 +1008,10 @@ fn soak(lab: &Lab, args: &Args, rows: &mut Vec<Row>) {
         cpu_pcts.push(cpu);
         playout.push([f(&ab, "playout_delay_ms"), f(&ba, "playout_delay_ms")]);
     }
-    let caller_out = wait(caller, Duration::from_secs(30));
+    // The caller hangs up `call_secs` after the answer: wait for that, not a fixed while (a
+    // killed caller leaves no BYE and unfinished recordings).
+    let left = Duration::from_secs(call_secs).saturating_sub(t0.elapsed());
+    let caller_out = wait(caller, left + Duration::from_secs(30));
     let answerer_out = wait(answerer, Duration::from_secs(30));
     let _ = (a_reader.join(), b_reader.join());
     let end_a = a_lines
