@@ -18,23 +18,6 @@ after(async () => {
   if (session) await session.end().catch(() => {});
 });
 
-async function attributeBecomes(css, name, pred, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last = null;
-  for (;;) {
-    try {
-      last = await (await session.find(css, { timeout: 2000 })).attribute(name);
-      if (pred(last)) return last;
-    } catch {
-      // Not there (yet), or replaced while we looked: ask again.
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${css} [${name}] never matched; last: ${JSON.stringify(last)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 test('the echo line answers, the call screen shows live media, and history keeps the call', async () => {
   session = await Session.start(driver, app);
   await (await session.find('[data-testid="tab-phone"]')).click();
@@ -42,7 +25,7 @@ test('the echo line answers, the call screen shows live media, and history keeps
   await session.find('[data-testid="empty-state"]');
   await (await session.find('[data-testid="echo-test-button"]')).click();
 
-  await attributeBecomes('[data-testid="call-screen"]', 'data-state', (s) => s === 'active');
+  await session.attributeBecomes('[data-testid="call-screen"]', 'data-state', (s) => s === 'active');
   assert.match(await (await session.find('[data-testid="call-remote"]')).text(), /Echo test/);
 
   // Live statistics arrive about once a second: the codec agreed, audio both ways, encrypted.
@@ -61,14 +44,14 @@ test('the echo line answers, the call screen shows live media, and history keeps
   await session.screenshot(join(out, 'calls-echo-active.png'));
 
   await (await session.find('[data-testid="hangup-button"]')).click();
-  const outcome = await attributeBecomes(
+  const outcome = await session.attributeBecomes(
     '[data-testid="call-ended"]',
     'data-outcome',
     (o) => o !== null && o !== '',
   );
   assert.equal(outcome, 'answered');
 
-  const entry = await attributeBecomes(
+  const entry = await session.attributeBecomes(
     '[data-testid="history-entry"]',
     'data-outcome',
     (o) => o === 'answered',

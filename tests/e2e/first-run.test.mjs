@@ -44,23 +44,6 @@ async function windowShot(file) {
   execFileSync(x11, ['shot', 'Homeline', file], { encoding: 'utf8' });
 }
 
-async function attributeBecomes(css, name, pred, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last = null;
-  for (;;) {
-    try {
-      last = await (await session.find(css, { timeout: 2000 })).attribute(name);
-      if (pred(last)) return last;
-    } catch {
-      // Not there (yet), or replaced while we looked: ask again.
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${css} [${name}] never matched; last: ${JSON.stringify(last)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 test('the SIP address and the password register, and the first run ends on the echo test', async () => {
   const port = await freeUdpPort();
   let sippLog = '';
@@ -81,7 +64,7 @@ test('the SIP address and the password register, and the first run ends on the e
   await (await session.find('[data-testid="first-run-password"]')).type('first-run-secret');
   await (await session.find('[data-testid="first-run-connect"]')).click();
 
-  const state = await attributeBecomes(
+  const state = await session.attributeBecomes(
     '[data-testid="first-run-step"]',
     'data-state',
     (s) => s === 'registered' || s === 'failed',
@@ -95,10 +78,10 @@ test('the SIP address and the password register, and the first run ends on the e
   await windowShot(join(out, 'first-run-registered.png'));
 
   await (await session.find('[data-testid="echo-test-button"]')).click();
-  await attributeBecomes('[data-testid="call-screen"]', 'data-state', (s) => s === 'active');
+  await session.attributeBecomes('[data-testid="call-screen"]', 'data-state', (s) => s === 'active');
   assert.match(await (await session.find('[data-testid="call-remote"]')).text(), /Echo test/);
   await (await session.find('[data-testid="hangup-button"]')).click();
-  await attributeBecomes('[data-testid="call-ended"]', 'data-outcome', (o) => o === 'answered');
+  await session.attributeBecomes('[data-testid="call-ended"]', 'data-outcome', (o) => o === 'answered');
   await (await session.find('[data-testid="call-ended-dismiss"]')).click();
 
   // Back on the first run's last step; Done leaves the Phone tab of every day.

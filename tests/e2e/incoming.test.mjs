@@ -36,23 +36,6 @@ async function freeUdpPort() {
   return port;
 }
 
-async function attributeBecomes(css, name, pred, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last = null;
-  for (;;) {
-    try {
-      last = await (await session.find(css, { timeout: 2000 })).attribute(name);
-      if (pred(last)) return last;
-    } catch {
-      // Not there (yet), or replaced while we looked: ask again.
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${css} [${name}] never matched; last: ${JSON.stringify(last)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 test('an incoming call rings, is answered, ends when the caller hangs up, and is in the history', async () => {
   const port = await freeUdpPort();
   let sippLog = '';
@@ -83,7 +66,7 @@ test('an incoming call rings, is answered, ends when the caller hangs up, and is
   await session.screenshot(join(out, 'incoming-ringing.png'));
   await (await session.find('[data-testid="answer-button"]')).click();
 
-  await attributeBecomes('[data-testid="call-screen"]', 'data-state', (s) => s === 'active');
+  await session.attributeBecomes('[data-testid="call-screen"]', 'data-state', (s) => s === 'active');
   const codec = await session.waitText('[data-testid="quality-codec"]', (t) => /PCMU/i.test(t), {
     timeout: 10000,
   });
@@ -91,14 +74,14 @@ test('an incoming call rings, is answered, ends when the caller hangs up, and is
   await session.screenshot(join(out, 'incoming-active.png'));
 
   // sipp hangs up after 3 s of talk.
-  const outcome = await attributeBecomes(
+  const outcome = await session.attributeBecomes(
     '[data-testid="call-ended"]',
     'data-outcome',
     (o) => o !== null && o !== '',
     20000,
   );
   assert.equal(outcome, 'answered');
-  const direction = await attributeBecomes(
+  const direction = await session.attributeBecomes(
     '[data-testid="history-entry"]',
     'data-direction',
     (d) => d === 'incoming',

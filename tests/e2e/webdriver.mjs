@@ -119,6 +119,25 @@ export class Session {
     await writeFile(file, Buffer.from(b64, 'base64'));
     return file;
   }
+
+  /** Waits until the `name` attribute of `css` satisfies `pred` (the element may come, go or
+   * be replaced meanwhile); returns it, or throws with the last value seen. */
+  async attributeBecomes(css, name, pred, timeout = 15000) {
+    const deadline = Date.now() + timeout;
+    let last = null;
+    for (;;) {
+      try {
+        last = await (await this.find(css, { timeout: 2000 })).attribute(name);
+        if (pred(last)) return last;
+      } catch {
+        // Not there (yet), or replaced while we looked: ask again.
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`${css} [${name}] never matched; last: ${JSON.stringify(last)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 export class Element {
